@@ -1,0 +1,352 @@
+"""The ``Goals`` service: load a goal, call its command, save its events.
+
+The service is where the clock is read (the domain never does), where retried
+commands are recognised by their ``command_id``, and where a write that lost a
+race to another writer is checked again against the fresh goal and retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+from uuid import UUID, uuid4
+
+import attrs
+from eventsourcing.persistence import IntegrityError
+
+from goalflow.domain.goal import UNCHANGED, Goal
+from goalflow.domain.plain import plain
+from goalflow.domain.smart import SmartReport
+from goalflow.domain.values import (
+    MAX_ID_LENGTH,
+    Actor,
+    Measure,
+    Subject,
+    check_aware,
+    check_text,
+)
+from goalflow.errors import (
+    CommandIdReused,
+    ConcurrencyError,
+    GoalNotFound,
+    InvalidCommand,
+)
+from goalflow.persistence.codec import dumps
+from goalflow.persistence.store import CommandRecord, GoalStore
+from goalflow.persistence.urls import parse_url, resolve_url
+
+Clock = Callable[[], datetime]
+
+MAX_ATTEMPTS = 8
+"""How often a command that lost a race is re-checked and retried."""
+
+COMMANDS = (
+    "draft", "agree", "disagree", "add_step", "complete_step", "reopen_step",
+    "record_progress", "revise", "review", "hold", "resume", "achieve", "discontinue",
+    "withdraw", "enter_in_error",
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@attrs.frozen
+class Outcome:
+    """What a command did: the goal, its new version, the event recorded."""
+
+    goal_id: UUID
+    version: int
+    event: str
+    replayed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"goal_id": str(self.goal_id), "version": self.version, "event": self.event,
+                "replayed": self.replayed}
+
+
+class Goals:
+    """Treatment goals in one store. Open one with :func:`goalflow.open`."""
+
+    def __init__(self, store: GoalStore, *, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    @property
+    def store(self) -> GoalStore:
+        return self._store
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Goals:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commands --------------------------------------------------------------
+
+    def draft(
+        self,
+        subject: Subject,
+        statement: str,
+        *,
+        by: Actor,
+        goal_id: UUID | str | None = None,
+        target_date: date | None = None,
+        measures: Iterable[Measure] = (),
+        steps: Iterable[str] = (),
+        strengths: Iterable[str] = (),
+        addresses: Iterable[str] = (),
+        client_words: str | None = None,
+        occurred_at: datetime | None = None,
+        command_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> UUID:
+        """Draft a goal with the client. Returns its id. It starts ``proposed``."""
+        if expected_version is not None:
+            raise InvalidCommand("expected_version does not apply to draft (a new goal)",
+                                 field="expected_version")
+        args = dict(subject=subject, statement=statement, by=by, target_date=target_date,
+                    measures=_listed(measures), steps=_listed(steps),
+                    strengths=_listed(strengths), addresses=_listed(addresses),
+                    client_words=client_words)
+        return self.execute("draft", goal_id=goal_id, occurred_at=occurred_at,
+                            command_id=command_id, **args).goal_id
+
+    def agree(self, goal_id: UUID | str, *, by: Actor, terms_version: int, method: str,
+              witnessed_by: Actor | None = None, **options: Any) -> int:
+        """A party agrees to the terms version they were shown."""
+        return self._version("agree", goal_id, options, by=by, terms_version=terms_version,
+                             method=method, witnessed_by=witnessed_by)
+
+    def disagree(self, goal_id: UUID | str, *, by: Actor, reason: str,
+                 alternative: str | None = None, **options: Any) -> int:
+        """A party disagrees, in their own words, optionally with the goal they'd rather have."""
+        return self._version("disagree", goal_id, options, by=by, reason=reason,
+                             alternative=alternative)
+
+    def add_step(self, goal_id: UUID | str, *, by: Actor, description: str,
+                 **options: Any) -> int:
+        return self._version("add_step", goal_id, options, by=by, description=description)
+
+    def complete_step(self, goal_id: UUID | str, *, by: Actor, step_id: str,
+                      note: str | None = None, **options: Any) -> int:
+        return self._version("complete_step", goal_id, options, by=by, step_id=step_id,
+                             note=note)
+
+    def reopen_step(self, goal_id: UUID | str, *, by: Actor, step_id: str, reason: str,
+                    **options: Any) -> int:
+        return self._version("reopen_step", goal_id, options, by=by, step_id=step_id,
+                             reason=reason)
+
+    def record_progress(self, goal_id: UUID | str, *, by: Actor, measure: str,
+                        value: int | float, **options: Any) -> int:
+        return self._version("record_progress", goal_id, options, by=by, measure=measure,
+                             value=value)
+
+    def revise(
+        self,
+        goal_id: UUID | str,
+        *,
+        by: Actor,
+        reason: str,
+        statement: Any = UNCHANGED,
+        client_words: Any = UNCHANGED,
+        addresses: Any = UNCHANGED,
+        target_date: Any = UNCHANGED,
+        strengths: Any = UNCHANGED,
+        measures: Any = UNCHANGED,
+        add_steps: Iterable[str] = (),
+        remove_steps: Iterable[str] = (),
+        reword_steps: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> int:
+        """Change the terms, with a reason. Only the fields given change."""
+        changes = {
+            name: _listed(value) if name in ("addresses", "strengths", "measures") else value
+            for name, value in dict(statement=statement, client_words=client_words,
+                                    addresses=addresses, target_date=target_date,
+                                    strengths=strengths, measures=measures).items()
+            if value is not UNCHANGED
+        }
+        return self._version("revise", goal_id, options, by=by, reason=reason,
+                             add_steps=_listed(add_steps), remove_steps=_listed(remove_steps),
+                             reword_steps=dict(reword_steps or {}), **changes)
+
+    def review(self, goal_id: UUID | str, *, by: Actor, outcome: str, notes: str | None = None,
+               next_review_on: date | None = None, **options: Any) -> int:
+        return self._version("review", goal_id, options, by=by, outcome=outcome, notes=notes,
+                             next_review_on=next_review_on)
+
+    def hold(self, goal_id: UUID | str, *, by: Actor, reason: str, **options: Any) -> int:
+        return self._version("hold", goal_id, options, by=by, reason=reason)
+
+    def resume(self, goal_id: UUID | str, *, by: Actor, reason: str | None = None,
+               **options: Any) -> int:
+        return self._version("resume", goal_id, options, by=by, reason=reason)
+
+    def achieve(self, goal_id: UUID | str, *, by: Actor, evidence: str | None = None,
+                **options: Any) -> int:
+        return self._version("achieve", goal_id, options, by=by, evidence=evidence)
+
+    def discontinue(self, goal_id: UUID | str, *, by: Actor, reason: str,
+                    **options: Any) -> int:
+        return self._version("discontinue", goal_id, options, by=by, reason=reason)
+
+    def withdraw(self, goal_id: UUID | str, *, by: Actor, reason: str, **options: Any) -> int:
+        return self._version("withdraw", goal_id, options, by=by, reason=reason)
+
+    def enter_in_error(self, goal_id: UUID | str, *, by: Actor, reason: str,
+                       **options: Any) -> int:
+        return self._version("enter_in_error", goal_id, options, by=by, reason=reason)
+
+    # -- queries ---------------------------------------------------------------
+
+    def get(self, goal_id: UUID | str, *, version: int | None = None,
+            as_of: datetime | None = None) -> Goal:
+        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``."""
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)
+                                    or version < 1):
+            raise InvalidCommand(f"version must be a whole number from 1, not {version!r}",
+                                 field="version")
+        if as_of is not None:
+            check_aware("as_of", as_of)
+        if version is not None and as_of is not None:
+            raise InvalidCommand("give version or as_of, not both", field="as_of")
+        return self._store.load(_goal_id(goal_id), version=version, as_of=as_of)
+
+    def history(self, goal_id: UUID | str) -> list[Goal.Event]:
+        """Every event of the goal, decoded, oldest first."""
+        events = self._store.events(_goal_id(goal_id))
+        if not events:
+            raise GoalNotFound(goal_id)
+        return events
+
+    def smart_check(self, goal_id: UUID | str) -> SmartReport:
+        """Which SMART criteria the goal's current terms meet, judged today."""
+        return self.get(goal_id).smart_check(on=self._clock().date())
+
+    # -- the engine --------------------------------------------------------------
+
+    def execute(self, command: str, /, *, goal_id: UUID | str | None = None,
+                occurred_at: datetime | None = None, command_id: str | None = None,
+                expected_version: int | None = None, **args: Any) -> Outcome:
+        """Run one command by name (as ``goalflow apply`` does) and say what it did."""
+        if command not in COMMANDS:
+            raise InvalidCommand(f"unknown command {command!r}", field="command")
+        if occurred_at is not None:
+            check_aware("occurred_at", occurred_at)
+        if expected_version is not None and (
+            isinstance(expected_version, bool) or not isinstance(expected_version, int)
+        ):
+            raise InvalidCommand(f"expected_version must be a whole number, not"
+                                 f" {expected_version!r}", field="expected_version")
+        if command == "draft":
+            gid = uuid4() if goal_id is None else _goal_id(goal_id)
+        elif goal_id is None:
+            raise InvalidCommand(f"{command} needs a goal_id", field="goal_id")
+        else:
+            gid = _goal_id(goal_id)
+
+        fingerprint = ""
+        if command_id is not None:
+            check_text("command_id", command_id, limit=MAX_ID_LENGTH)
+            fingerprint = _fingerprint(command, None if goal_id is None else gid,
+                                       occurred_at, expected_version, args)
+            prior = self._store.find_command(command_id)
+            if prior is not None:
+                return _replay(prior, fingerprint)
+
+        for attempt in range(MAX_ATTEMPTS):
+            recorded_at = self._clock()
+            when = occurred_at or recorded_at
+            if command == "draft":
+                goal = Goal.draft(goal_id=gid, occurred_at=when, recorded_at=recorded_at, **args)
+            else:
+                goal = self._store.load(gid)
+                if expected_version is not None and goal.version != expected_version:
+                    raise ConcurrencyError(gid, expected_version, goal.version)
+                getattr(goal, command)(occurred_at=when, recorded_at=recorded_at, **args)
+            events = goal.collect_events()
+            event_name = type(events[-1]).__name__
+            record = None
+            if command_id is not None:
+                record = CommandRecord(command_id, gid, command, fingerprint, goal.version,
+                                       event_name, 0)
+            try:
+                self._store.append(goal, events, command=record)
+            except IntegrityError:
+                if command_id is not None:
+                    prior = self._store.find_command(command_id)
+                    if prior is not None:
+                        return _replay(prior, fingerprint)
+                if command == "draft":
+                    raise InvalidCommand(f"a goal with id {gid} already exists",
+                                         field="goal_id") from None
+                if expected_version is not None:
+                    raise ConcurrencyError(gid, expected_version, None) from None
+                _backoff(attempt)
+                continue
+            return Outcome(gid, goal.version, event_name)
+        raise ConcurrencyError(gid, goal.version - 1, None)
+
+    def _version(self, command: str, goal_id: UUID | str, options: dict[str, Any],
+                 **args: Any) -> int:
+        unknown = sorted(set(options) - {"occurred_at", "command_id", "expected_version"})
+        if unknown:
+            raise InvalidCommand(f"{command} got an unknown argument {unknown[0]!r}",
+                                 field=unknown[0])
+        return self.execute(command, goal_id=goal_id, **options, **args).version
+
+
+def open(url: str | None = None, *, readonly: bool = False, clock: Clock = utc_now) -> Goals:  # noqa: A001
+    """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
+
+    Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
+    ``memory://`` and ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
+    Raises :class:`~goalflow.errors.StoreError` for a bad url or an unreachable store.
+    """
+    return Goals(GoalStore(parse_url(resolve_url(url)), readonly=readonly), clock=clock)
+
+
+def _goal_id(goal_id: UUID | str) -> UUID:
+    if isinstance(goal_id, UUID):
+        return goal_id
+    try:
+        return UUID(str(goal_id))
+    except ValueError:
+        raise InvalidCommand(f"goal_id {goal_id!r} is not a goal id (a UUID)",
+                             field="goal_id") from None
+
+
+def _listed(values: Any) -> Any:
+    # Keep strings and non-iterables as they are, for the domain to refuse by name.
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        return values
+    return tuple(values)
+
+
+def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | None,
+                 expected_version: int | None, args: dict[str, Any]) -> str:
+    try:
+        content = {"command": command, "goal_id": goal_id, "occurred_at": occurred_at,
+                   "expected_version": expected_version, "args": plain(args)}
+    except TypeError as e:
+        raise InvalidCommand(f"{command}: {e}") from None
+    return hashlib.sha256(dumps(content)).hexdigest()
+
+
+def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
+    if prior.fingerprint != fingerprint:
+        raise CommandIdReused(prior.command_id)
+    return Outcome(prior.goal_id, prior.version, prior.event, replayed=True)
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto

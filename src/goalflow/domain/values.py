@@ -1,0 +1,238 @@
+"""Value objects of the goal domain: small, frozen, valid from birth.
+
+Validation happens at construction, so an invalid value cannot exist inside
+the domain. Every failure is an :class:`~goalflow.errors.InvalidCommand` that
+names the field.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any, Final, Literal
+
+import attrs
+
+from goalflow.errors import InvalidCommand
+
+Role = Literal["clinician", "supervisor", "client", "guardian"]
+ROLES: Final = ("clinician", "supervisor", "client", "guardian")
+CLINICAL_ROLES: Final = frozenset({"clinician", "supervisor"})
+
+SubjectKind = Literal["client", "group"]
+Direction = Literal["decrease", "increase"]
+AgreementMethod = Literal["signature", "verbal", "portal"]
+AGREEMENT_METHODS: Final = ("signature", "verbal", "portal")
+StepStatus = Literal["open", "completed"]
+ReviewOutcome = Literal["continue", "revise", "achieve", "discontinue"]
+REVIEW_OUTCOMES: Final = ("continue", "revise", "achieve", "discontinue")
+
+# Limits on free text. Generous for clinical prose, small enough that a
+# runaway client cannot fill the store with one command.
+MAX_ID_LENGTH: Final = 200
+MAX_LINE_LENGTH: Final = 500
+MAX_TEXT_LENGTH: Final = 5_000
+MAX_LIST_LENGTH: Final = 100
+_ALLOWED_CONTROLS: Final = frozenset("\n\t")
+
+
+def check_text(field: str, value: object, *, limit: int, optional: bool = False) -> None:
+    """Refuse anything but a non-blank string within ``limit`` without control characters."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise InvalidCommand(f"{field} must be a string, not {type(value).__name__}", field=field)
+    if not value.strip():
+        raise InvalidCommand(f"{field} must not be empty", field=field)
+    if len(value) > limit:
+        raise InvalidCommand(
+            f"{field} is {len(value)} characters long; the limit is {limit}", field=field
+        )
+    if any(ord(c) < 32 and c not in _ALLOWED_CONTROLS or ord(c) == 127 for c in value):
+        raise InvalidCommand(f"{field} contains a control character", field=field)
+
+
+def check_number(field: str, value: object, *, optional: bool = False) -> None:
+    """Refuse anything but a finite int or float (bool is not a number here)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidCommand(f"{field} must be a number, not {type(value).__name__}", field=field)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidCommand(f"{field} must be a finite number, not {value}", field=field)
+
+
+def check_choice(field: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InvalidCommand(
+            f"{field} must be one of {', '.join(choices)}, not {value!r}", field=field
+        )
+
+
+def check_aware(field: str, value: object) -> None:
+    if not isinstance(value, datetime):
+        raise InvalidCommand(f"{field} must be a datetime, not {type(value).__name__}", field=field)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidCommand(f"{field} must carry a UTC offset (naive datetimes are refused)",
+                             field=field)
+
+
+def check_date(field: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidCommand(f"{field} must be a date, not {type(value).__name__}", field=field)
+
+
+def _text_tuple(field: str, limit: int) -> Any:
+    def validate(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
+        if len(value) > MAX_LIST_LENGTH:
+            raise InvalidCommand(f"{field} has more than {MAX_LIST_LENGTH} entries", field=field)
+        for item in value:
+            check_text(field, item, limit=limit)
+
+    return validate
+
+
+def to_tuple(value: Any) -> tuple[Any, ...]:
+    """Accept any iterable but a bare string (which would split into letters)."""
+    if isinstance(value, str | bytes):
+        raise InvalidCommand(f"expected a list, not the string {value!r}")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise InvalidCommand(f"expected a list, not {type(value).__name__}") from None
+
+
+@attrs.frozen
+class Actor:
+    """Who does something: a person's id in the EHR and the role they act in.
+
+    A guardian always acts ``on_behalf_of`` a client; nobody else does.
+    """
+
+    id: str
+    role: Role
+    on_behalf_of: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_text("by.id", self.id, limit=MAX_ID_LENGTH)
+        check_choice("by.role", self.role, ROLES)
+        if self.role == "guardian":
+            check_text("by.on_behalf_of", self.on_behalf_of, limit=MAX_ID_LENGTH)
+        elif self.on_behalf_of is not None:
+            raise InvalidCommand(
+                f"by.on_behalf_of is only for guardians, not a {self.role}",
+                field="by.on_behalf_of",
+            )
+
+    @property
+    def is_clinical(self) -> bool:
+        return self.role in CLINICAL_ROLES
+
+    @property
+    def acts_for(self) -> str:
+        """The client this actor speaks for: themself, or the guardian's client."""
+        return self.on_behalf_of if self.on_behalf_of is not None else self.id
+
+    def describe(self) -> str:
+        if self.on_behalf_of is not None:
+            return f"{self.role} {self.id} (for {self.on_behalf_of})"
+        return f"{self.role} {self.id}"
+
+
+@attrs.frozen
+class Subject:
+    """Whose goal it is: one client, or a therapy group with its listed members."""
+
+    kind: SubjectKind
+    id: str
+    members: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        check_choice("subject.kind", self.kind, ("client", "group"))
+        check_text("subject.id", self.id, limit=MAX_ID_LENGTH)
+        if self.kind == "client" and self.members:
+            raise InvalidCommand("subject.members is only for groups", field="subject.members")
+        if self.kind == "group":
+            if not self.members:
+                raise InvalidCommand("a group subject needs at least one member",
+                                     field="subject.members")
+            if len(set(self.members)) != len(self.members):
+                raise InvalidCommand("subject.members lists someone twice",
+                                     field="subject.members")
+            _text_tuple("subject.members", MAX_ID_LENGTH)(self, None, self.members)
+
+    @classmethod
+    def client(cls, client_id: str) -> Subject:
+        return cls(kind="client", id=client_id)
+
+    @classmethod
+    def group(cls, group_id: str, members: tuple[str, ...] | list[str]) -> Subject:
+        return cls(kind="group", id=group_id, members=tuple(members))
+
+    @property
+    def required_parties(self) -> tuple[str, ...]:
+        """The people whose agreement makes the goal active."""
+        return self.members if self.kind == "group" else (self.id,)
+
+
+@attrs.frozen
+class Measure:
+    """How progress is measured: a named scale with an optional baseline and target."""
+
+    name: str
+    baseline: int | float | None = None
+    target: int | float | None = None
+    direction: Direction = "decrease"
+
+    def __attrs_post_init__(self) -> None:
+        check_text("measure.name", self.name, limit=MAX_LINE_LENGTH)
+        check_number(f"measure {self.name!r} baseline", self.baseline, optional=True)
+        check_number(f"measure {self.name!r} target", self.target, optional=True)
+        check_choice("measure.direction", self.direction, ("decrease", "increase"))
+
+
+@attrs.frozen
+class Reading:
+    """The latest value recorded for a measure, and when it was taken."""
+
+    value: int | float
+    occurred_at: datetime
+
+
+@attrs.frozen
+class Step:
+    """An actionable step towards the goal. Ids are ``s1``, ``s2``, ... and never reused."""
+
+    step_id: str
+    description: str
+    status: StepStatus = "open"
+
+
+@attrs.frozen
+class Agreement:
+    """A party's agreement to one version of the goal's terms."""
+
+    party: str
+    by: Actor
+    terms_version: int
+    method: AgreementMethod
+    witnessed_by: Actor | None
+    occurred_at: datetime
+
+
+@attrs.frozen
+class FieldChange:
+    """One field of the terms as it was before a revision and as it is after."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@attrs.frozen
+class StepRewording:
+    step_id: str
+    before: str
+    after: str

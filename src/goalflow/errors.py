@@ -1,0 +1,122 @@
+"""The errors goalflow raises: one root, a few precise subclasses.
+
+Each subclass also inherits the builtin a caller would naturally catch, and
+carries typed attributes alongside a message a clinician could read.
+A storage conflict (:class:`ConcurrencyError`) is not a domain error and is
+kept apart from the domain refusals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+__all__ = [
+    "CommandIdReused",
+    "ConcurrencyError",
+    "GoalNotFound",
+    "GoalflowError",
+    "InvalidCommand",
+    "InvalidTransition",
+    "NotPermitted",
+    "NotSmart",
+    "StoreError",
+    "VersionNotFound",
+]
+
+
+class GoalflowError(Exception):
+    """Root of every error goalflow raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidCommand(GoalflowError, ValueError):
+    """A command's arguments are malformed: a missing, unknown or mistyped field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidTransition(GoalflowError, ValueError):
+    """The goal's lifecycle or rules refuse the command in the goal's current state."""
+
+    def __init__(self, message: str, *, goal_id: UUID | None = None, status: str | None = None):
+        super().__init__(message)
+        self.goal_id = goal_id
+        self.status = status
+
+
+class NotSmart(InvalidTransition):
+    """Agreement was refused because the goal is not SMART-complete."""
+
+    def __init__(self, message: str, *, goal_id: UUID, missing: dict[str, str]) -> None:
+        super().__init__(message, goal_id=goal_id, status="proposed")
+        self.missing = missing
+
+
+class NotPermitted(GoalflowError, PermissionError):
+    """The actor's role (or identity) does not allow the command."""
+
+    def __init__(self, message: str, *, actor_id: str, role: str, command: str) -> None:
+        super().__init__(message)
+        self.actor_id = actor_id
+        self.role = role
+        self.command = command
+
+
+class GoalNotFound(GoalflowError, LookupError):
+    """No goal with that id exists in the store."""
+
+    def __init__(self, goal_id: Any) -> None:
+        super().__init__(f"goal {goal_id} not found")
+        self.goal_id = goal_id
+
+
+class VersionNotFound(GoalflowError, LookupError):
+    """The goal exists but not at the requested version."""
+
+    def __init__(self, goal_id: UUID, version: int, latest: int) -> None:
+        super().__init__(
+            f"goal {goal_id} has no version {version} (versions run from 1 to {latest})"
+        )
+        self.goal_id = goal_id
+        self.version = version
+        self.latest = latest
+
+
+class CommandIdReused(GoalflowError, ValueError):
+    """A command id already recorded was given again with different content."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            f"command_id {command_id!r} was already used for a different command"
+        )
+        self.command_id = command_id
+
+
+class ConcurrencyError(GoalflowError):
+    """The goal moved on since the version the caller expected; nothing was recorded.
+
+    A storage conflict, not a domain refusal: reload the goal and decide again.
+    """
+
+    def __init__(self, goal_id: UUID, expected: int, actual: int | None) -> None:
+        found = "a newer version" if actual is None else f"version {actual}"
+        super().__init__(
+            f"goal {goal_id} is at {found}, not the expected version {expected};"
+            " nothing was recorded"
+        )
+        self.goal_id = goal_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreError(GoalflowError, OSError):
+    """The store cannot be opened or used: a bad url, a missing file, a server down."""

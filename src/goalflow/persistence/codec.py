@@ -1,0 +1,231 @@
+"""Serialisation of events and snapshots: the one place where bytes are made and read.
+
+Stored state is plain JSON written by orjson with sorted keys, so an event's
+stored bytes are canonical (the same event always gives the same bytes) and
+readable by any JSON tool: UUIDs, dates and times are ISO strings, value
+objects are objects. Reading restores every type exactly, driven by the event
+classes' own annotations: a UUID stays a UUID, a date a date, an aware
+datetime an aware datetime, an attrs value the attrs value.
+
+Values are restored without re-running their validators: a stored event is a
+fact, and tightening a rule later must never make the history unreadable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
+from typing import Any, Literal, Union
+from uuid import UUID
+
+import attrs
+import orjson
+from eventsourcing.domain import CanSnapshotAggregate
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.utils import get_topic, resolve_topic
+
+from goalflow.domain.goal import REVISABLE_FIELDS
+from goalflow.domain.values import FieldChange
+
+Decoder = Callable[[Any], Any]
+
+_DUMP_OPTIONS = orjson.OPT_SORT_KEYS
+
+
+def _default(value: Any) -> Any:
+    fields = getattr(type(value), "__attrs_attrs__", None)
+    if fields is not None:
+        return {f.name: getattr(value, f.name) for f in fields}
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical JSON bytes for a value (sorted keys, ISO dates, attrs as objects)."""
+    return orjson.dumps(value, default=_default, option=_DUMP_OPTIONS)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+class OrjsonTranscoder(Transcoder):
+    """Plain JSON in and out; the typed work is the mapper's."""
+
+    def encode(self, obj: Any) -> bytes:
+        return dumps(obj)
+
+    def decode(self, data: bytes) -> Any:
+        return loads(data)
+
+
+class GoalflowMapper(Mapper[UUID]):
+    """Turns domain events into stored events and back, restoring exact types."""
+
+    def __init__(self) -> None:
+        super().__init__(transcoder=OrjsonTranscoder())
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        state = dict(domain_event.__dict__)
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        data = dumps(state)
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=get_topic(type(domain_event)),
+            state=data,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        cls = resolve_topic(stored_event.topic)
+        try:
+            data = stored_event.state
+            if self.cipher:
+                data = self.cipher.decrypt(data)
+            if self.compressor:
+                data = self.compressor.decompress(data)
+            state: dict[str, Any] = loads(data)
+            from_version = state.pop("class_version", 1)
+            class_version = getattr(cls, "class_version", 1)
+            while from_version < class_version:
+                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+                from_version += 1
+            state = event_decoder(cls)(state)
+        except Exception as e:
+            raise MapperDeserialisationError(
+                f"cannot read stored event {stored_event.topic} of goal"
+                f" {stored_event.originator_id} at version {stored_event.originator_version}:"
+                f" {e}"
+            ) from e
+        originator_id = stored_event.originator_id
+        state["originator_id"] = (
+            originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        )
+        state["originator_version"] = stored_event.originator_version
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
+        return event
+
+
+@cache
+def event_decoder(cls: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function restoring the typed fields of a stored event's state."""
+    hints = typing.get_type_hints(cls)
+    decode = _fields_decoder({
+        f.name: hints[f.name]
+        for f in dataclasses.fields(cls)
+        if f.name not in ("originator_id", "originator_version")
+    })
+    if not issubclass(cls, CanSnapshotAggregate):
+        return decode
+
+    def decode_snapshot(state: dict[str, Any]) -> dict[str, Any]:
+        # A snapshot's state is its aggregate's __dict__, typed by the annotations
+        # of the aggregate class that the snapshot's "topic" names.
+        restored = decode(state)
+        aggregate_class = resolve_topic(restored["topic"])
+        restored["state"] = aggregate_state_decoder(aggregate_class)(restored["state"])
+        return restored
+
+    return decode_snapshot
+
+
+def _fields_decoder(hints: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    decoders = {name: decoder_for(hint) for name, hint in hints.items()}
+
+    def decode(state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: decoders[name](value) if name in decoders else value
+            for name, value in state.items()
+        }
+
+    return decode
+
+
+@cache
+def aggregate_state_decoder(cls: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function restoring an aggregate's attributes from a snapshot's state."""
+    hints = typing.get_type_hints(cls)
+    own = vars(cls).get("__annotations__", {})
+    return _fields_decoder({
+        name: hints[name] for name in own if typing.get_origin(hints[name]) is not typing.ClassVar
+    })
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@cache
+def decoder_for(hint: Any) -> Decoder:
+    """A function turning the JSON form of a value of type ``hint`` back into it."""
+    if hint in (str, int, float, bool, Any, type(None)):
+        return _identity
+    if hint is datetime:
+        return datetime.fromisoformat
+    if hint is date:
+        return date.fromisoformat
+    if hint is UUID:
+        return UUID
+    if hint is FieldChange:
+        return _decode_field_change
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Literal:
+        return _identity
+    if origin in (Union, types.UnionType):
+        others = tuple(a for a in args if a is not type(None))
+        if all(a in (str, int, float, bool) for a in others):
+            return _identity
+        if len(others) != 1:
+            raise TypeError(f"cannot decode the union {hint}")
+        inner = decoder_for(others[0])
+        return lambda v: None if v is None else inner(v)
+    if origin is tuple:
+        item = decoder_for(args[0])
+        if item is _identity:
+            return tuple
+        return lambda v: tuple(item(i) for i in v)
+    if origin is dict:
+        value_decoder = decoder_for(args[1])
+        return lambda v: {k: value_decoder(i) for k, i in v.items()}
+    if attrs.has(hint):
+        return _attrs_decoder(hint)
+    raise TypeError(f"no decoder for {hint!r}")
+
+
+def _attrs_decoder(cls: type) -> Decoder:
+    attrs.resolve_types(cls)
+    fields = [(f.name, decoder_for(f.type)) for f in attrs.fields(cls)]
+
+    def decode(data: dict[str, Any]) -> Any:
+        value = object.__new__(cls)
+        for name, field_decoder in fields:
+            object.__setattr__(value, name, field_decoder(data.get(name)))
+        return value
+
+    return decode
+
+
+def _decode_field_change(data: dict[str, Any]) -> FieldChange:
+    decode = decoder_for(REVISABLE_FIELDS[data["field"]])
+    return FieldChange(field=data["field"], before=decode(data["before"]),
+                       after=decode(data["after"]))

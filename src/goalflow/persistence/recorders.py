@@ -1,0 +1,153 @@
+"""eventsourcing's recorders, extended to write more in the same transaction.
+
+``insert_events(stored_events, writes=[...])`` inserts the events and then
+calls each write with the open transaction and the events' notification ids,
+before anything commits. If a write fails, the events are not recorded either:
+neither or both. This is how the idempotency record of a command (and, later,
+read-model rows with their tracking position) stay in step with the log.
+
+The PostgreSQL recorder replaces the library's pipelined ``insert_events``,
+which commits the transaction when code after the insert raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.sql import SQL
+
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Tx:
+    """An open transaction, the same to callers on SQLite and PostgreSQL.
+
+    Statements use ``?`` placeholders; table names go through :meth:`table`.
+    """
+
+    def __init__(self, cursor: Any, dialect: Dialect, schema: str = "") -> None:
+        self.cursor = cursor
+        self.dialect = dialect
+        self.schema = schema
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    def _sql(self, statement: str) -> Any:
+        if self.dialect == "postgresql":
+            return SQL(statement.replace("?", "%s"))  # type: ignore[arg-type]
+        return statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+        self.cursor.execute(self._sql(statement), params)
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cursor.executemany(self._sql(statement), rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.cursor.fetchone()
+        return None if row is None else _as_tuple(row)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [_as_tuple(row) for row in self.cursor.fetchall()]
+
+
+def _as_tuple(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+Write = Callable[[Tx, Sequence[int]], None]
+"""Something to write in the events' transaction, given their notification ids."""
+
+COMMANDS_TABLE = "goalflow_commands"
+
+
+def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
+    """goalflow's own tables beside the events: the idempotency record of commands."""
+    table = f'"{schema}"."{COMMANDS_TABLE}"' if schema else f'"{COMMANDS_TABLE}"'
+    if dialect == "sqlite":
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            "command_id TEXT PRIMARY KEY, goal_id TEXT NOT NULL, command TEXT NOT NULL,"
+            " fingerprint TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,"
+            " notification_id INTEGER NOT NULL) WITHOUT ROWID"
+        ]
+    return [
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        "command_id text PRIMARY KEY, goal_id uuid NOT NULL, command text NOT NULL,"
+        " fingerprint text NOT NULL, version bigint NOT NULL, event text NOT NULL,"
+        " notification_id bigint NOT NULL)"
+    ]
+
+
+class GoalflowRecorder:
+    """What goalflow needs of a recorder beyond eventsourcing's interface."""
+
+    dialect: Dialect
+
+    def transaction(self, *, commit: bool) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        return statements + goalflow_tables("sqlite", "")
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        writes: Sequence[Write] = kwargs.get("writes", ())
+        if writes:
+            tx = Tx(c, "sqlite")
+            for write in writes:
+                write(tx, notification_ids or ())
+        return notification_ids
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Tx]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield Tx(c, "sqlite")
+
+
+class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements.extend(
+            SQL(s)  # type: ignore[arg-type]
+            for s in goalflow_tables("postgresql", self.datastore.schema)
+        )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        writes: Sequence[Write] = kwargs.get("writes", ())
+        with self.datastore.transaction(commit=True) as curs:
+            if not stored_events:
+                return []
+            # Takes the table lock, notifies listeners, inserts with RETURNING.
+            self._insert_stored_events(curs, stored_events)
+            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            tx = Tx(curs, "postgresql", self.datastore.schema)
+            for write in writes:
+                write(tx, notification_ids)
+            return notification_ids
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Tx]:
+        with self.datastore.transaction(commit=commit) as curs:
+            yield Tx(curs, "postgresql", self.datastore.schema)

@@ -1,0 +1,253 @@
+"""The event store: opening it from a url, loading goals, appending their events."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import attrs
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from goalflow.domain.goal import Goal
+from goalflow.errors import GoalNotFound, StoreError, VersionNotFound
+from goalflow.persistence.codec import GoalflowMapper
+from goalflow.persistence.recorders import (
+    COMMANDS_TABLE,
+    GoalflowRecorder,
+    PostgresRecorder,
+    SQLiteRecorder,
+    Tx,
+    Write,
+)
+from goalflow.persistence.urls import StoreUrl
+
+SNAPSHOT_INTERVAL = 100
+"""A snapshot is taken every this many events of a goal."""
+
+# Serialises table creation across processes opening one PostgreSQL store.
+_CREATE_LOCK_KEY = 0x60A1F10
+
+
+class _EventsourcingApp(Application[UUID]):
+    """eventsourcing's application, configured from our url and nothing else."""
+
+    name = "goalflow"
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Deliberately ignores os.environ: a stray GOALFLOW_* or PERSISTENCE_MODULE
+        # variable in a user's shell must not change which store is opened.
+        return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> GoalflowMapper:  # type: ignore[override]
+        mapper = GoalflowMapper()
+        mapper.cipher = self.factory.cipher()
+        mapper.compressor = self.factory.compressor()
+        return mapper
+
+
+@attrs.frozen
+class CommandRecord:
+    """What the store remembers of a command that carried a ``command_id``."""
+
+    command_id: str
+    goal_id: UUID
+    command: str
+    fingerprint: str
+    version: int
+    event: str
+    notification_id: int
+
+
+class GoalStore:
+    """Where goals' events live: SQLite (file or memory) or PostgreSQL."""
+
+    def __init__(self, url: StoreUrl, *, readonly: bool = False) -> None:
+        self.url = url
+        self.readonly = readonly
+        env = _environment(url, readonly=readonly)
+        try:
+            if url.kind == "postgresql" and not readonly:
+                with _create_lock(url):
+                    self._app = _EventsourcingApp(env)
+            else:
+                self._app = _EventsourcingApp(env)
+        except StoreError:
+            raise
+        except (PersistenceError, OSError, psycopg.Error) as e:
+            raise StoreError(f"cannot open store {url}: {_first_line(e)}") from e
+        recorder = self._app.recorder
+        assert isinstance(recorder, GoalflowRecorder)
+        self.recorder: GoalflowRecorder = recorder
+        self.mapper = self._app.mapper
+        self._snapshots = self._app.snapshots
+
+    # -- reading -------------------------------------------------------------
+
+    def load(
+        self, goal_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+    ) -> Goal:
+        """The goal at its latest version, at ``version``, or as recorded at ``as_of``."""
+        goal: Goal | None = None
+        after: int | None = None
+        if as_of is None and self._snapshots is not None:
+            snapshots = list(self._snapshots.get(goal_id, desc=True, limit=1, lte=version))
+            if snapshots:
+                goal = snapshots[0].mutate(None)
+                after = goal.version
+        for event in self._app.events.get(goal_id, gt=after, lte=version):
+            if as_of is not None and event.timestamp > as_of:
+                break
+            goal = event.mutate(goal)  # type: ignore[attr-defined]
+        if goal is None:
+            if as_of is not None and self.exists(goal_id):
+                raise GoalNotFound(f"{goal_id} (not yet recorded at {as_of.isoformat()})")
+            raise GoalNotFound(goal_id)
+        if version is not None and goal.version != version:
+            raise VersionNotFound(goal_id, version, goal.version)
+        return goal
+
+    def exists(self, goal_id: UUID) -> bool:
+        return bool(self.recorder.select_events(goal_id, limit=1))  # type: ignore[attr-defined]
+
+    def latest_version(self, goal_id: UUID) -> int | None:
+        last = self.recorder.select_events(goal_id, desc=True, limit=1)  # type: ignore[attr-defined]
+        return last[0].originator_version if last else None
+
+    def events(self, goal_id: UUID) -> list[Goal.Event]:
+        """Every event of one goal, oldest first, decoded."""
+        return list(self._app.events.get(goal_id))  # type: ignore[arg-type]
+
+    def find_command(self, command_id: str) -> CommandRecord | None:
+        with self.recorder.transaction(commit=False) as tx:
+            row = tx.execute(
+                "SELECT command_id, goal_id, command, fingerprint, version, event,"
+                f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE command_id = ?",
+                (command_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        goal_id = row[1] if isinstance(row[1], UUID) else UUID(row[1])
+        return CommandRecord(row[0], goal_id, row[2], row[3], row[4], row[5], row[6])
+
+    # -- writing -------------------------------------------------------------
+
+    def append(
+        self, goal: Goal, events: Sequence[Goal.Event], *, command: CommandRecord | None = None,
+        writes: Sequence[Write] = (),
+    ) -> list[int]:
+        """Record the events, and whatever ``writes`` add, in one transaction.
+
+        Raises eventsourcing's ``IntegrityError`` if another writer got there first
+        (the goal's version, or the command id, is taken).
+        """
+        all_writes = list(writes)
+        if command is not None:
+            all_writes.insert(0, _command_write(command))
+        recordings = self._app.events.put(events, writes=all_writes)
+        self._maybe_snapshot(goal, events)
+        return [r.notification.id for r in recordings]
+
+    def _maybe_snapshot(self, goal: Goal, events: Sequence[Goal.Event]) -> None:
+        if self._snapshots is None:
+            return
+        if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in events):
+            # A snapshot is a cache: losing a race for one, or failing to write
+            # one, costs speed only, never correctness.
+            with contextlib.suppress(PersistenceError):
+                self._snapshots.put([Goal.Snapshot.take(goal)])
+
+    def close(self) -> None:
+        self._app.close()
+
+
+def _command_write(command: CommandRecord) -> Write:
+    def write(tx: Tx, notification_ids: Sequence[int]) -> None:
+        goal_id: Any = command.goal_id if tx.dialect == "postgresql" else command.goal_id.hex
+        tx.execute(
+            f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command,"
+            " fingerprint, version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (command.command_id, goal_id, command.command, command.fingerprint,
+             command.version, command.event, notification_ids[-1]),
+        )
+
+    return write
+
+
+def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
+    env = {
+        "IS_SNAPSHOTTING_ENABLED": "y",
+        "CREATE_TABLE": "n" if readonly else "y",
+    }
+    if url.kind in ("sqlite", "memory"):
+        env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        env["APPLICATION_RECORDER_TOPIC"] = get_topic(SQLiteRecorder)
+        env["SQLITE_DBNAME"] = _sqlite_name(url, readonly=readonly)
+        env["SQLITE_LOCK_TIMEOUT"] = "10"
+    else:
+        env.update({
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(PostgresRecorder),
+            "POSTGRES_DBNAME": url.dbname,
+            "POSTGRES_HOST": url.host,
+            "POSTGRES_PORT": str(url.port),
+            "POSTGRES_USER": url.user,
+            "POSTGRES_PASSWORD": url.password,
+            "POSTGRES_SCHEMA": url.schema,
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "4",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        })
+    return env
+
+
+def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
+    if url.kind == "memory":
+        return f"file:goalflow-{uuid4().hex}?mode=memory&cache=shared"
+    assert url.path is not None
+    path = url.path.expanduser().absolute()
+    if readonly:
+        if not path.is_file():
+            raise StoreError(f"no goalflow store at {path}")
+        return f"file:{path.as_uri()[len('file://'):]}?mode=ro"
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot create store {path}: directory {path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise StoreError(f"cannot open store {path}: not a file")
+    return str(path)
+
+
+@contextlib.contextmanager
+def _create_lock(url: StoreUrl) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while tables are created.
+
+    eventsourcing runs CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE FUNCTION
+    on every start; two processes doing it at once can fail with "tuple
+    concurrently updated". The lock makes them take turns.
+    """
+    try:
+        conn = psycopg.connect(
+            host=url.host, port=url.port, user=url.user, password=url.password,
+            dbname=url.dbname, connect_timeout=5, autocommit=True,
+        )
+    except psycopg.Error as e:
+        raise StoreError(f"cannot connect to {url}: {_first_line(e)}") from e
+    with conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
+        try:
+            if url.schema != "public":
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')  # type: ignore[arg-type]
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
