@@ -8,11 +8,12 @@ race to another writer is checked again against the fresh goal and retried.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import attrs
@@ -52,7 +53,7 @@ COMMANDS = (
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @attrs.frozen
@@ -90,6 +91,8 @@ class Goals:
         self.close()
 
     # -- commands --------------------------------------------------------------
+    # Each method names its arguments for readers and type checkers, then hands
+    # them to execute(), which fills defaults and checks names for every caller.
 
     def draft(
         self,
@@ -104,51 +107,46 @@ class Goals:
         strengths: Iterable[str] = (),
         addresses: Iterable[str] = (),
         client_words: str | None = None,
-        occurred_at: datetime | None = None,
-        command_id: str | None = None,
-        expected_version: int | None = None,
+        **options: Any,
     ) -> UUID:
         """Draft a goal with the client. Returns its id. It starts ``proposed``."""
-        if expected_version is not None:
-            raise InvalidCommand("expected_version does not apply to draft (a new goal)",
-                                 field="expected_version")
-        args = dict(subject=subject, statement=statement, by=by, target_date=target_date,
-                    measures=_listed(measures), steps=_listed(steps),
-                    strengths=_listed(strengths), addresses=_listed(addresses),
-                    client_words=client_words)
-        return self.execute("draft", goal_id=goal_id, occurred_at=occurred_at,
-                            command_id=command_id, **args).goal_id
+        return self.execute("draft", subject=subject, statement=statement, by=by,
+                            goal_id=goal_id, target_date=target_date, measures=measures,
+                            steps=steps, strengths=strengths, addresses=addresses,
+                            client_words=client_words, **options).goal_id
 
     def agree(self, goal_id: UUID | str, *, by: Actor, terms_version: int, method: str,
               witnessed_by: Actor | None = None, **options: Any) -> int:
         """A party agrees to the terms version they were shown."""
-        return self._version("agree", goal_id, options, by=by, terms_version=terms_version,
-                             method=method, witnessed_by=witnessed_by)
+        return self.execute("agree", goal_id=goal_id, by=by, terms_version=terms_version,
+                            method=method, witnessed_by=witnessed_by, **options).version
 
     def disagree(self, goal_id: UUID | str, *, by: Actor, reason: str,
                  alternative: str | None = None, **options: Any) -> int:
         """A party disagrees, in their own words, optionally with the goal they'd rather have."""
-        return self._version("disagree", goal_id, options, by=by, reason=reason,
-                             alternative=alternative)
+        return self.execute("disagree", goal_id=goal_id, by=by, reason=reason,
+                            alternative=alternative, **options).version
 
     def add_step(self, goal_id: UUID | str, *, by: Actor, description: str,
                  **options: Any) -> int:
-        return self._version("add_step", goal_id, options, by=by, description=description)
+        """Add a step to a goal that has not been agreed yet (it changes the terms)."""
+        return self.execute("add_step", goal_id=goal_id, by=by, description=description,
+                            **options).version
 
     def complete_step(self, goal_id: UUID | str, *, by: Actor, step_id: str,
                       note: str | None = None, **options: Any) -> int:
-        return self._version("complete_step", goal_id, options, by=by, step_id=step_id,
-                             note=note)
+        return self.execute("complete_step", goal_id=goal_id, by=by, step_id=step_id,
+                            note=note, **options).version
 
     def reopen_step(self, goal_id: UUID | str, *, by: Actor, step_id: str, reason: str,
                     **options: Any) -> int:
-        return self._version("reopen_step", goal_id, options, by=by, step_id=step_id,
-                             reason=reason)
+        return self.execute("reopen_step", goal_id=goal_id, by=by, step_id=step_id,
+                            reason=reason, **options).version
 
     def record_progress(self, goal_id: UUID | str, *, by: Actor, measure: str,
                         value: int | float, **options: Any) -> int:
-        return self._version("record_progress", goal_id, options, by=by, measure=measure,
-                             value=value)
+        return self.execute("record_progress", goal_id=goal_id, by=by, measure=measure,
+                            value=value, **options).version
 
     def revise(
         self,
@@ -168,43 +166,44 @@ class Goals:
         **options: Any,
     ) -> int:
         """Change the terms, with a reason. Only the fields given change."""
-        changes = {
-            name: _listed(value) if name in ("addresses", "strengths", "measures") else value
-            for name, value in dict(statement=statement, client_words=client_words,
-                                    addresses=addresses, target_date=target_date,
-                                    strengths=strengths, measures=measures).items()
-            if value is not UNCHANGED
-        }
-        return self._version("revise", goal_id, options, by=by, reason=reason,
-                             add_steps=_listed(add_steps), remove_steps=_listed(remove_steps),
-                             reword_steps=dict(reword_steps or {}), **changes)
+        return self.execute("revise", goal_id=goal_id, by=by, reason=reason,
+                            statement=statement, client_words=client_words,
+                            addresses=addresses, target_date=target_date, strengths=strengths,
+                            measures=measures, add_steps=add_steps, remove_steps=remove_steps,
+                            reword_steps=reword_steps, **options).version
 
     def review(self, goal_id: UUID | str, *, by: Actor, outcome: str, notes: str | None = None,
                next_review_on: date | None = None, **options: Any) -> int:
-        return self._version("review", goal_id, options, by=by, outcome=outcome, notes=notes,
-                             next_review_on=next_review_on)
+        return self.execute("review", goal_id=goal_id, by=by, outcome=outcome, notes=notes,
+                            next_review_on=next_review_on, **options).version
 
     def hold(self, goal_id: UUID | str, *, by: Actor, reason: str, **options: Any) -> int:
-        return self._version("hold", goal_id, options, by=by, reason=reason)
+        return self.execute("hold", goal_id=goal_id, by=by, reason=reason, **options).version
 
     def resume(self, goal_id: UUID | str, *, by: Actor, reason: str | None = None,
                **options: Any) -> int:
-        return self._version("resume", goal_id, options, by=by, reason=reason)
+        return self.execute("resume", goal_id=goal_id, by=by, reason=reason,
+                            **options).version
 
     def achieve(self, goal_id: UUID | str, *, by: Actor, evidence: str | None = None,
                 **options: Any) -> int:
-        return self._version("achieve", goal_id, options, by=by, evidence=evidence)
+        return self.execute("achieve", goal_id=goal_id, by=by, evidence=evidence,
+                            **options).version
 
     def discontinue(self, goal_id: UUID | str, *, by: Actor, reason: str,
                     **options: Any) -> int:
-        return self._version("discontinue", goal_id, options, by=by, reason=reason)
+        return self.execute("discontinue", goal_id=goal_id, by=by, reason=reason,
+                            **options).version
 
     def withdraw(self, goal_id: UUID | str, *, by: Actor, reason: str, **options: Any) -> int:
-        return self._version("withdraw", goal_id, options, by=by, reason=reason)
+        return self.execute("withdraw", goal_id=goal_id, by=by, reason=reason,
+                            **options).version
 
     def enter_in_error(self, goal_id: UUID | str, *, by: Actor, reason: str,
                        **options: Any) -> int:
-        return self._version("enter_in_error", goal_id, options, by=by, reason=reason)
+        """Void a goal recorded by mistake; it stays in the log, marked entered-in-error."""
+        return self.execute("enter_in_error", goal_id=goal_id, by=by, reason=reason,
+                            **options).version
 
     # -- queries ---------------------------------------------------------------
 
@@ -240,6 +239,7 @@ class Goals:
         """Run one command by name (as ``goalflow apply`` does) and say what it did."""
         if command not in COMMANDS:
             raise InvalidCommand(f"unknown command {command!r}", field="command")
+        args = _normalised(command, args)
         if occurred_at is not None:
             check_aware("occurred_at", occurred_at)
         if expected_version is not None and (
@@ -247,6 +247,9 @@ class Goals:
         ):
             raise InvalidCommand(f"expected_version must be a whole number, not"
                                  f" {expected_version!r}", field="expected_version")
+        if command == "draft" and expected_version is not None:
+            raise InvalidCommand("expected_version does not apply to draft (a new goal)",
+                                 field="expected_version")
         if command == "draft":
             gid = uuid4() if goal_id is None else _goal_id(goal_id)
         elif goal_id is None:
@@ -273,7 +276,7 @@ class Goals:
                 if expected_version is not None and goal.version != expected_version:
                     raise ConcurrencyError(gid, expected_version, goal.version)
                 getattr(goal, command)(occurred_at=when, recorded_at=recorded_at, **args)
-            events = goal.collect_events()
+            events = cast(list[Goal.Event], goal.collect_events())
             event_name = type(events[-1]).__name__
             record = None
             if command_id is not None:
@@ -296,16 +299,43 @@ class Goals:
             return Outcome(gid, goal.version, event_name)
         raise ConcurrencyError(gid, goal.version - 1, None)
 
-    def _version(self, command: str, goal_id: UUID | str, options: dict[str, Any],
-                 **args: Any) -> int:
-        unknown = sorted(set(options) - {"occurred_at", "command_id", "expected_version"})
-        if unknown:
-            raise InvalidCommand(f"{command} got an unknown argument {unknown[0]!r}",
-                                 field=unknown[0])
-        return self.execute(command, goal_id=goal_id, **options, **args).version
 
 
-def open(url: str | None = None, *, readonly: bool = False, clock: Clock = utc_now) -> Goals:  # noqa: A001
+_OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version", "options"})
+
+
+def _parameters(command: str) -> dict[str, inspect.Parameter]:
+    """A command's own arguments, as the Goals method of that name declares them."""
+    signature = inspect.signature(getattr(Goals, command))
+    return {name: p for name, p in signature.parameters.items()
+            if name != "self" and name not in _OPTIONS}
+
+
+_PARAMETERS = {command: _parameters(command) for command in COMMANDS}
+
+
+def _normalised(command: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Check argument names and fill defaults, so the same command always looks the same."""
+    parameters = _PARAMETERS[command]
+    unknown = sorted(set(args) - set(parameters))
+    if unknown:
+        raise InvalidCommand(f"{command} has no argument {unknown[0]!r}", field=unknown[0])
+    missing = [name for name, p in parameters.items()
+               if p.default is inspect.Parameter.empty and name not in args]
+    if missing:
+        raise InvalidCommand(f"{command} needs {missing[0]}", field=missing[0])
+    normal = {}
+    for name, parameter in parameters.items():
+        value = args.get(name, parameter.default)
+        if value is UNCHANGED:
+            continue
+        if name == "reword_steps" and (value is None or isinstance(value, Mapping)):
+            value = dict(value or {})
+        normal[name] = _listed(value)
+    return normal
+
+
+def open(url: str | None = None, *, readonly: bool = False, clock: Clock = utc_now) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
     Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
@@ -327,7 +357,7 @@ def _goal_id(goal_id: UUID | str) -> UUID:
 
 def _listed(values: Any) -> Any:
     # Keep strings and non-iterables as they are, for the domain to refuse by name.
-    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+    if isinstance(values, str | bytes | Mapping) or not hasattr(values, "__iter__"):
         return values
     return tuple(values)
 
@@ -349,4 +379,4 @@ def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Final, Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as _Snapshot
 
 from goalflow.domain.smart import SmartReport, assess
 from goalflow.domain.values import (
@@ -285,7 +286,7 @@ class Goal(Aggregate):
         def apply(self, goal: Goal) -> None:
             goal._set_status("entered-in-error", self.reason)
 
-    class Snapshot(Aggregate.Snapshot):
+    class Snapshot(_Snapshot):
         TOPIC = "goalflow:Goal.Snapshot"
 
     # -- creation ------------------------------------------------------------
@@ -824,10 +825,11 @@ _ALL_STATUSES: Final = (
 )
 
 
-def _check_times(occurred_at: object, recorded_at: object, *, not_before: datetime | None) -> None:
+def _check_times(
+    occurred_at: datetime, recorded_at: datetime, *, not_before: datetime | None
+) -> None:
     check_aware("occurred_at", occurred_at)
     check_aware("recorded_at", recorded_at)
-    assert isinstance(occurred_at, datetime) and isinstance(recorded_at, datetime)
     if occurred_at > recorded_at:
         raise InvalidCommand(
             f"occurred_at {occurred_at.isoformat()} is in the future"

@@ -48,7 +48,7 @@ def check_text(field: str, value: object, *, limit: int, optional: bool = False)
         raise InvalidCommand(
             f"{field} is {len(value)} characters long; the limit is {limit}", field=field
         )
-    if any(ord(c) < 32 and c not in _ALLOWED_CONTROLS or ord(c) == 127 for c in value):
+    if any((ord(c) < 32 and c not in _ALLOWED_CONTROLS) or ord(c) == 127 for c in value):
         raise InvalidCommand(f"{field} contains a control character", field=field)
 
 

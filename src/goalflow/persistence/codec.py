@@ -217,7 +217,7 @@ def _attrs_decoder(cls: type) -> Decoder:
     fields = [(f.name, decoder_for(f.type)) for f in attrs.fields(cls)]
 
     def decode(data: dict[str, Any]) -> Any:
-        value = object.__new__(cls)
+        value: Any = object.__new__(cls)
         for name, field_decoder in fields:
             object.__setattr__(value, name, field_decoder(data.get(name)))
         return value

@@ -40,7 +40,7 @@ class Tx:
 
     def _sql(self, statement: str) -> Any:
         if self.dialect == "postgresql":
-            return SQL(statement.replace("?", "%s"))  # type: ignore[arg-type]
+            return SQL(statement.replace("?", "%s"))
         return statement
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
@@ -128,8 +128,7 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements.extend(
-            SQL(s)  # type: ignore[arg-type]
-            for s in goalflow_tables("postgresql", self.datastore.schema)
+            SQL(s).format() for s in goalflow_tables("postgresql", self.datastore.schema)
         )
 
     def insert_events(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import attrs
@@ -44,7 +44,7 @@ class _EventsourcingApp(Application[UUID]):
         # variable in a user's shell must not change which store is opened.
         return Environment(name, dict(env or {}))
 
-    def construct_mapper(self) -> GoalflowMapper:  # type: ignore[override]
+    def construct_mapper(self) -> GoalflowMapper:
         mapper = GoalflowMapper()
         mapper.cipher = self.factory.cipher()
         mapper.compressor = self.factory.compressor()
@@ -98,12 +98,13 @@ class GoalStore:
         if as_of is None and self._snapshots is not None:
             snapshots = list(self._snapshots.get(goal_id, desc=True, limit=1, lte=version))
             if snapshots:
-                goal = snapshots[0].mutate(None)
+                goal = cast(Goal, cast(Goal.Snapshot, snapshots[0]).mutate(None))
                 after = goal.version
-        for event in self._app.events.get(goal_id, gt=after, lte=version):
+        events = cast(Iterator[Goal.Event], self._app.events.get(goal_id, gt=after, lte=version))
+        for event in events:
             if as_of is not None and event.timestamp > as_of:
                 break
-            goal = event.mutate(goal)  # type: ignore[attr-defined]
+            goal = event.mutate(goal)
         if goal is None:
             if as_of is not None and self.exists(goal_id):
                 raise GoalNotFound(f"{goal_id} (not yet recorded at {as_of.isoformat()})")
@@ -242,7 +243,7 @@ def _create_lock(url: StoreUrl) -> Iterator[None]:
         conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
         try:
             if url.schema != "public":
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')  # type: ignore[arg-type]
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
