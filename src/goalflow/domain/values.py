@@ -34,6 +34,8 @@ MAX_LINE_LENGTH: Final = 500
 MAX_TEXT_LENGTH: Final = 5_000
 MAX_LIST_LENGTH: Final = 100
 _ALLOWED_CONTROLS: Final = frozenset("\n\t")
+MIN_INT: Final = -(2**63)
+MAX_INT: Final = 2**63 - 1
 
 
 def check_text(field: str, value: object, *, limit: int, optional: bool = False) -> None:
@@ -48,8 +50,16 @@ def check_text(field: str, value: object, *, limit: int, optional: bool = False)
         raise InvalidCommand(
             f"{field} is {len(value)} characters long; the limit is {limit}", field=field
         )
-    if any((ord(c) < 32 and c not in _ALLOWED_CONTROLS) or ord(c) == 127 for c in value):
+    if any(_is_control(c) for c in value):
         raise InvalidCommand(f"{field} contains a control character", field=field)
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise InvalidCommand(f"{field} contains an unpaired surrogate (not valid Unicode text)",
+                             field=field)
+
+
+def _is_control(c: str) -> bool:
+    # C0 (but newline and tab), DEL, and C1: U+009B alone can start a terminal escape.
+    return (c < " " and c not in _ALLOWED_CONTROLS) or "\x7f" <= c <= "\x9f"
 
 
 def check_number(field: str, value: object, *, optional: bool = False) -> None:
@@ -60,6 +70,9 @@ def check_number(field: str, value: object, *, optional: bool = False) -> None:
         raise InvalidCommand(f"{field} must be a number, not {type(value).__name__}", field=field)
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidCommand(f"{field} must be a finite number, not {value}", field=field)
+    if isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+        raise InvalidCommand(f"{field} is out of range (whole numbers fit in 64 bits)",
+                             field=field)
 
 
 def check_choice(field: str, value: object, choices: tuple[str, ...]) -> None:
