@@ -33,8 +33,10 @@ from goalflow.domain.values import (
 from goalflow.errors import (
     CommandIdReused,
     ConcurrencyError,
+    GoalflowError,
     GoalNotFound,
     InvalidCommand,
+    StoreError,
 )
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.store import CommandRecord, GoalStore
@@ -239,6 +241,8 @@ class Goals:
         """Run one command by name (as ``goalflow apply`` does) and say what it did."""
         if command not in COMMANDS:
             raise InvalidCommand(f"unknown command {command!r}", field="command")
+        if self._store.readonly:
+            raise StoreError(f"store {self._store.url} is open read-only; {command} refused")
         args = _normalised(command, args)
         if occurred_at is not None:
             check_aware("occurred_at", occurred_at)
@@ -269,13 +273,16 @@ class Goals:
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = self._clock()
             when = occurred_at or recorded_at
-            if command == "draft":
-                goal = Goal.draft(goal_id=gid, occurred_at=when, recorded_at=recorded_at, **args)
-            else:
-                goal = self._store.load(gid)
-                if expected_version is not None and goal.version != expected_version:
-                    raise ConcurrencyError(gid, expected_version, goal.version)
-                getattr(goal, command)(occurred_at=when, recorded_at=recorded_at, **args)
+            try:
+                goal = self._decide(command, gid, when, recorded_at, expected_version, args)
+            except GoalflowError:
+                # A retry whose first attempt landed meanwhile is judged against the
+                # goal that attempt made; it is a replay, not a refusal.
+                if command_id is not None:
+                    prior = self._store.find_command(command_id)
+                    if prior is not None:
+                        return _replay(prior, fingerprint)
+                raise
             events = cast(list[Goal.Event], goal.collect_events())
             event_name = type(events[-1]).__name__
             record = None
@@ -298,6 +305,19 @@ class Goals:
                 continue
             return Outcome(gid, goal.version, event_name)
         raise ConcurrencyError(gid, goal.version - 1, None)
+
+    def _decide(self, command: str, goal_id: UUID, occurred_at: datetime,
+                recorded_at: datetime, expected_version: int | None,
+                args: dict[str, Any]) -> Goal:
+        """The goal with the command's event pending, or the domain's refusal."""
+        if command == "draft":
+            return Goal.draft(goal_id=goal_id, occurred_at=occurred_at,
+                              recorded_at=recorded_at, **args)
+        goal = self._store.load(goal_id)
+        if expected_version is not None and goal.version != expected_version:
+            raise ConcurrencyError(goal_id, expected_version, goal.version)
+        getattr(goal, command)(occurred_at=occurred_at, recorded_at=recorded_at, **args)
+        return goal
 
 
 

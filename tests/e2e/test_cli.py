@@ -50,7 +50,7 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'goals.db'}"
 
 
-def run(db: str, *args: str, input: str | bytes | None = None):  # noqa: A002
+def run(db: str, *args: str, input: str | bytes | None = None):
     return CliRunner().invoke(cli, ["--db", db, *args], input=input)
 
 

@@ -147,6 +147,8 @@ class GoalStore:
         Raises eventsourcing's ``IntegrityError`` if another writer got there first
         (the goal's version, or the command id, is taken).
         """
+        if self.readonly:
+            raise StoreError(f"store {self.url} is open read-only")
         all_writes = list(writes)
         if command is not None:
             all_writes.insert(0, _command_write(command))

@@ -18,7 +18,8 @@ ACCEPTED_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, memory://,"
     " postgresql://user[:password]@host[:port]/dbname[?schema=name]"
 )
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# Lower case only: psycopg looks composite types up by unquoted (folded) name.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @attrs.frozen
@@ -47,7 +48,9 @@ class StoreUrl:
 
 def resolve_url(url: str | None) -> str:
     """The url to use: the one given, else ``$GOALFLOW_DB``, else the default file."""
-    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if url is not None:
+        return url
+    return os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
 def parse_url(url: str) -> StoreUrl:
@@ -73,7 +76,8 @@ def _parse_postgres(url: str) -> StoreUrl:
     try:
         port = parts.port or 5432
     except ValueError:
-        raise StoreError(f"store url {_mask(url)!r} has a bad port") from None
+        raise StoreError(f"store url {_mask(url)!r} has a bad port; accepted forms:"
+                         f" {ACCEPTED_FORMS}") from None
     if not parts.hostname or not dbname or "/" in dbname:
         raise StoreError(
             f"store url {_mask(url)!r} needs a host and a database name;"
@@ -82,10 +86,12 @@ def _parse_postgres(url: str) -> StoreUrl:
     query = parse_qs(parts.query)
     unknown = sorted(set(query) - {"schema"})
     if unknown:
-        raise StoreError(f"store url {_mask(url)!r}: unknown option {unknown[0]!r} (known: schema)")
+        raise StoreError(f"store url {_mask(url)!r}: unknown option {unknown[0]!r} (known:"
+                         f" schema); accepted forms: {ACCEPTED_FORMS}")
     schema = query.get("schema", ["public"])[-1]
     if not _IDENTIFIER.fullmatch(schema):
-        raise StoreError(f"store url {_mask(url)!r}: schema {schema!r} is not a plain identifier")
+        raise StoreError(f"store url {_mask(url)!r}: schema {schema!r} is not a lower-case"
+                         f" identifier; accepted forms: {ACCEPTED_FORMS}")
     return StoreUrl(
         kind="postgresql",
         host=parts.hostname,

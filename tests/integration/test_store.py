@@ -1,0 +1,376 @@
+"""The store: what the url picks, what survives a fresh process, and snapshots."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import pickle
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+from uuid import uuid4
+
+import pytest
+from anxiety_goal import (
+    DR_LEE,
+    DR_OKAFOR,
+    GAD7,
+    MAYA,
+    MAYAS_MOTHER,
+    YOGA,
+    agreed_anxiety_goal,
+    draft_anxiety_goal,
+    recorded_event_count,
+    replay,
+)
+
+import goalflow
+from goalflow import GoalflowError, Measure, StoreError
+
+NEW_YORK = timezone(timedelta(hours=-5))
+
+# Runs in a fresh interpreter: reads the goal back and checks every value's type there,
+# where nothing of the writing process (caches, class state) can help.
+READ_BACK_IN_A_FRESH_PROCESS = r"""
+import base64, json, pickle, sys
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+import goalflow
+from goalflow import Actor, Agreement, FieldChange, Measure, Reading, Step, Subject
+
+url, goal_id = sys.argv[1], sys.argv[2]
+problems = []
+
+def check(ok, what):
+    if not ok:
+        problems.append(what)
+
+def aware(value):
+    return type(value) is datetime and value.utcoffset() is not None
+
+def a_date(value):
+    return type(value) is date
+
+with goalflow.open(url) as goals:
+    goal = goals.get(goal_id)
+    history = goals.history(goal_id)
+
+check(type(goal.id) is UUID, f"id is a {type(goal.id).__name__}")
+check(a_date(goal.target_date), f"target_date is a {type(goal.target_date).__name__}")
+check(a_date(goal.next_review_on), f"next_review_on is a {type(goal.next_review_on).__name__}")
+for name in ("drafted_at", "last_reviewed_at", "activated_at", "created_on", "modified_on"):
+    check(aware(getattr(goal, name)), f"{name} is {getattr(goal, name)!r}")
+check(type(goal.subject) is Subject, f"subject is {goal.subject!r}")
+check(type(goal.drafted_by) is Actor, f"drafted_by is {goal.drafted_by!r}")
+for name in ("addresses", "strengths", "measures", "steps", "agreements"):
+    check(type(getattr(goal, name)) is tuple, f"{name} is {getattr(goal, name)!r}")
+check(all(type(m) is Measure for m in goal.measures), f"measures are {goal.measures!r}")
+check([type(m.baseline) for m in goal.measures] == [int, float],
+      f"measure baselines are {[m.baseline for m in goal.measures]!r}")
+check(all(type(s) is Step for s in goal.steps), f"steps are {goal.steps!r}")
+for a in goal.agreements:
+    check(type(a) is Agreement, f"agreement {a!r}")
+    check(type(a.by) is Actor, f"agreement by {a.by!r}")
+    check(aware(a.occurred_at), f"agreement occurred_at {a.occurred_at!r}")
+check(type(goal.agreements[-1].witnessed_by) is Actor, "a verbal agreement's witness")
+for name, reading in goal.readings.items():
+    check(type(reading) is Reading, f"reading {name}: {reading!r}")
+    check(aware(reading.occurred_at), f"reading {name} at {reading.occurred_at!r}")
+check(type(goal.readings["GAD-7"].value) is float, "a float reading stays a float")
+check(type(goal.readings["PHQ-9"].value) is int, "an int reading stays an int")
+check(goal.readings["PHQ-9"].occurred_at.utcoffset() == timedelta(hours=-5),
+      "a reading taken in New York keeps its UTC offset")
+
+for event in history:
+    name = type(event).__name__
+    check(type(event.originator_id) is UUID, f"{name} originator_id")
+    check(aware(event.occurred_at), f"{name} occurred_at {event.occurred_at!r}")
+    check(aware(event.timestamp), f"{name} recorded at {event.timestamp!r}")
+    check(type(event.actor) is Actor, f"{name} actor {event.actor!r}")
+revised = [e for e in history if type(e).__name__ == "Revised"][0]
+for change in revised.changes:
+    check(type(change) is FieldChange, f"a revision's change {change!r}")
+    if change.field == "target_date":
+        check(a_date(change.before) and a_date(change.after), f"target_date change {change!r}")
+    if change.field == "measures":
+        check(type(change.after) is tuple and all(type(m) is Measure for m in change.after),
+              f"measures change {change!r}")
+
+print(json.dumps({
+    "to_dict": goal.to_dict(),
+    "history": [repr(e) for e in history],
+    "problems": problems,
+    "pickled": base64.b64encode(pickle.dumps(goal)).decode(),
+}))
+"""
+
+
+def _a_goal_with_every_kind_of_value(goals, clock) -> str:
+    goal_id = agreed_anxiety_goal(goals)
+    clock.advance(days=3)
+    goals.revise(
+        goal_id, by=DR_LEE, reason="Meditation made Maya feel worse; her mood needs watching",
+        remove_steps=["s2"], add_steps=[YOGA], target_date=clock.now.date() + timedelta(days=45),
+        measures=[GAD7, Measure("PHQ-9", baseline=12.5, target=5)],
+    )
+    goals.agree(goal_id, by=MAYA, terms_version=2, method="verbal", witnessed_by=DR_OKAFOR)
+    clock.advance(days=4)
+    goals.record_progress(goal_id, by=MAYA, measure="GAD-7", value=11.5)
+    goals.record_progress(goal_id, by=MAYAS_MOTHER, measure="PHQ-9", value=9,
+                          occurred_at=(clock.now - timedelta(hours=20)).astimezone(NEW_YORK))
+    goals.complete_step(goal_id, by=MAYA, step_id="s4")
+    goals.review(goal_id, by=DR_LEE, outcome="continue", notes="Sleeping better",
+                 next_review_on=clock.now.date() + timedelta(days=30))
+    return str(goal_id)
+
+
+def test_a_fresh_process_reads_back_exactly_the_same_goal(goals, store_url, clock):
+    goal_id = _a_goal_with_every_kind_of_value(goals, clock)
+    here = goals.get(goal_id)
+
+    child = subprocess.run(
+        [sys.executable, "-c", READ_BACK_IN_A_FRESH_PROCESS, store_url, goal_id],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    there = json.loads(child.stdout)
+    assert there["problems"] == []
+    assert there["to_dict"] == here.to_dict()
+    assert there["history"] == [repr(e) for e in goals.history(goal_id)]
+    assert pickle.loads(base64.b64decode(there["pickled"])) == here
+
+
+def test_reopening_the_store_gives_back_an_equal_goal(goals, store_url, clock):
+    goal_id = _a_goal_with_every_kind_of_value(goals, clock)
+    with goalflow.open(store_url) as reopened:
+        assert reopened.get(goal_id) == goals.get(goal_id)
+        assert reopened.get(goal_id).to_dict() == goals.get(goal_id).to_dict()
+
+
+def _stray(tmp_path: Path) -> dict[str, str]:
+    """Environment variables eventsourcing would read, pointing somewhere else."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.popo",
+        "GOALFLOW_PERSISTENCE_MODULE": "eventsourcing.popo",
+        "SQLITE_DBNAME": str(tmp_path / "stray.db"),
+        "GOALFLOW_SQLITE_DBNAME": str(tmp_path / "stray-goalflow.db"),
+        "POSTGRES_DBNAME": "no_such_database",
+        "GOALFLOW_POSTGRES_DBNAME": "no_such_database",
+        "POSTGRES_SCHEMA": "stray_schema",
+        "GOALFLOW_POSTGRES_SCHEMA": "stray_schema",
+        "GOALFLOW_COMPRESSOR_TOPIC": "zlib",
+        "GOALFLOW_DB": f"sqlite:///{tmp_path}/stray-url.db",
+    }
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [[name] for name in _stray(Path("/"))] + [list(_stray(Path("/")))],
+    ids=[*_stray(Path("/")), "all-at-once"],
+)
+def test_stray_environment_variables_do_not_change_the_store_the_url_picks(
+    goals, store_url, tmp_path, monkeypatch, variables
+):
+    already_there = agreed_anxiety_goal(goals)
+    stray = _stray(tmp_path)
+    for name in variables:
+        monkeypatch.setenv(name, stray[name])
+
+    with goalflow.open(store_url) as opened_with_stray_env:
+        assert opened_with_stray_env.get(already_there) == goals.get(already_there)
+        drafted_there = draft_anxiety_goal(opened_with_stray_env)
+    with goalflow.open(store_url) as reopened:
+        assert reopened.get(drafted_there).version == 1
+    assert goals.get(drafted_there).version == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if "stray" in p.name) == []
+
+
+def test_opening_without_a_url_uses_the_goalflow_db_variable(goals, store_url, monkeypatch):
+    goal_id = agreed_anxiety_goal(goals)
+    monkeypatch.setenv("GOALFLOW_DB", store_url)
+    with goalflow.open(None) as from_the_environment:
+        assert from_the_environment.get(goal_id) == goals.get(goal_id)
+        drafted_there = draft_anxiety_goal(from_the_environment)
+    assert goals.get(drafted_there).version == 1
+
+
+def test_opening_without_a_url_or_variable_uses_goalflow_db_in_the_working_directory(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("GOALFLOW_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with goalflow.open() as goals:
+        goal_id = draft_anxiety_goal(goals)
+    assert (tmp_path / "goalflow.db").is_file()
+    with goalflow.open(f"sqlite:///{tmp_path}/goalflow.db") as goals:
+        assert goals.get(goal_id).version == 1
+
+
+def test_a_relative_sqlite_url_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "clinic").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with goalflow.open("sqlite:///clinic/goals.db") as goals:
+        goal_id = draft_anxiety_goal(goals)
+    with goalflow.open(f"sqlite:///{tmp_path}/clinic/goals.db") as goals:
+        assert goals.get(goal_id).version == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://root@localhost/goals",
+        "sqlite://goals.db",
+        "sqlite:///",
+        "sqlite:",
+        "goals.db",
+        "/var/lib/goalflow/goals.db",
+        "memory:",
+        "memory:///goals",
+        "",
+        "   ",
+        "postgresql://",
+        "postgresql://db.clinic.example",
+        "postgresql:///goals",
+        "postgresql://maya:s3cret@db.clinic.example:notaport/goals",
+        "postgresql://maya:s3cret@db.clinic.example/goals?sslmode=require",
+        "postgresql://maya:s3cret@db.clinic.example/goals?schema=drop table",
+        "postgresql://maya:s3cret@db.clinic.example/goals/extra",
+    ],
+)
+def test_a_bad_url_is_refused_naming_the_accepted_forms(url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError) as refused:
+        goalflow.open(url)
+    message = str(refused.value)
+    for form in ("sqlite:///", "sqlite:////", "memory://", "postgresql://"):
+        assert form in message
+    assert "s3cret" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sqlite_url_in_a_directory_that_does_not_exist_is_refused(tmp_path):
+    missing = tmp_path / "no-such-clinic" / "records"
+    with pytest.raises(StoreError) as refused:
+        goalflow.open(f"sqlite:///{missing}/goals.db")
+    assert "no-such-clinic" in str(refused.value)
+    assert not (tmp_path / "no-such-clinic").exists()
+
+
+def test_a_sqlite_url_naming_a_directory_is_refused(tmp_path):
+    with pytest.raises(StoreError):
+        goalflow.open(f"sqlite:///{tmp_path}")
+
+
+def test_a_postgres_server_that_does_not_answer_is_a_store_error():
+    with pytest.raises(StoreError):
+        goalflow.open("postgresql://postgres@127.0.0.1:1/test")
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_that_does_not_exist_is_a_store_error(postgres_url):
+    parts = urlsplit(postgres_url)
+    with pytest.raises(StoreError) as refused:
+        goalflow.open(urlunsplit(parts._replace(path="/no_such_database_for_goalflow")))
+    assert "no_such_database_for_goalflow" in str(refused.value)
+
+
+def test_a_store_opened_read_only_refuses_commands_and_records_nothing(goals, store_url):
+    goal_id = agreed_anxiety_goal(goals)
+    with goalflow.open(store_url, readonly=True) as reader:
+        assert reader.get(goal_id) == goals.get(goal_id)
+        with pytest.raises(GoalflowError):
+            reader.complete_step(goal_id, by=MAYA, step_id="s1")
+        with pytest.raises(GoalflowError):
+            draft_anxiety_goal(reader)
+    assert recorded_event_count(goals) == 2
+
+
+def test_opening_a_sqlite_file_that_does_not_exist_read_only_does_not_create_it(tmp_path):
+    with pytest.raises(StoreError):
+        goalflow.open(f"sqlite:///{tmp_path}/goals.db", readonly=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_a_postgres_schema_named_with_capitals_works_or_is_refused_at_open(postgres_server,
+                                                                         clock):
+    import psycopg
+
+    server = postgres_server
+    schema = f"Clinic_{uuid4().hex[:8]}"
+    try:
+        try:
+            separator = "&" if "?" in server else "?"
+            goals = goalflow.open(f"{server}{separator}schema={schema}", clock=clock)
+        except StoreError:
+            return  # refused up front, with a clear error: fine
+        with goals:
+            goal_id = agreed_anxiety_goal(goals)
+            assert goals.complete_step(goal_id, by=MAYA, step_id="s1") == 3
+            assert goals.get(goal_id).version == 3
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            for name in (schema, schema.lower()):
+                conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+
+
+def _snapshot_versions(store_url: str) -> list[int]:
+    """The versions at which snapshots are stored, read straight from the database."""
+    if store_url.startswith("sqlite:"):
+        path = store_url[len("sqlite:///"):]
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            (table,) = [name for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%snapshots'")]
+            return [v for (v,) in db.execute(
+                f'SELECT originator_version FROM "{table}" ORDER BY 1')]
+    import psycopg
+
+    parts = urlsplit(store_url)
+    schema = parse_qs(parts.query)["schema"][0]
+    with psycopg.connect(urlunsplit(parts._replace(query=""))) as db:
+        (table,) = [name for (name,) in db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = %s AND table_name LIKE '%%snapshots'", (schema,))]
+        return [v for (v,) in db.execute(
+            f'SELECT originator_version FROM "{schema}"."{table}" ORDER BY 1')]  # type: ignore[arg-type]
+
+
+def test_a_goal_with_hundreds_of_events_loads_from_snapshots_equal_to_a_full_replay(
+    goals, store_url, clock
+):
+    goal_id = agreed_anxiety_goal(goals)
+    for day in range(260):
+        clock.advance(hours=6)
+        goals.record_progress(goal_id, by=MAYA, measure="GAD-7", value=15 - day % 9 + 0.5)
+        if day == 60:
+            goals.complete_step(goal_id, by=MAYA, step_id="s1")
+        if day == 120:
+            goals.hold(goal_id, by=DR_LEE, reason="Maya is travelling for work")
+        if day == 130:
+            goals.resume(goal_id, by=DR_LEE)
+        if day == 190:
+            goals.revise(goal_id, by=DR_LEE, reason="Meditation made Maya feel worse",
+                         remove_steps=["s2"], add_steps=[YOGA],
+                         target_date=clock.now.date() + timedelta(days=60),
+                         measures=[GAD7, Measure("PHQ-9", baseline=12, target=4.5)])
+            goals.agree(goal_id, by=MAYA, terms_version=2, method="signature")
+        if day == 200:
+            goals.review(goal_id, by=DR_LEE, outcome="continue",
+                         next_review_on=clock.now.date() + timedelta(days=90))
+    history = goals.history(goal_id)
+    assert len(history) == 2 + 260 + 6 == goals.get(goal_id).version
+
+    assert _snapshot_versions(store_url) == [100, 200]
+    assert goals.store.load(goal_id) == replay(history)
+    assert goals.get(goal_id) == replay(history)
+    for version in range(1, len(history) + 1):
+        assert goals.get(goal_id, version=version) == replay(history[:version]), version
+    with goalflow.open(store_url) as reopened:
+        assert reopened.get(goal_id) == replay(history)
+        assert reopened.get(goal_id).to_dict() == replay(history).to_dict()
+    assert recorded_event_count(goals) == len(history)
