@@ -41,6 +41,7 @@ from goalflow.errors import (
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.store import CommandRecord, GoalStore
 from goalflow.persistence.urls import parse_url, resolve_url
+from goalflow.projection import Projection, Projections, Reader, discover
 
 Clock = Callable[[], datetime]
 
@@ -75,9 +76,11 @@ class Outcome:
 class Goals:
     """Treatment goals in one store. Open one with :func:`goalflow.open`."""
 
-    def __init__(self, store: GoalStore, *, clock: Clock = utc_now) -> None:
+    def __init__(self, store: GoalStore, projections: Projections, *,
+                 clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
+        self.projections = projections
 
     @property
     def store(self) -> GoalStore:
@@ -233,6 +236,52 @@ class Goals:
         """Which SMART criteria the goal's current terms meet, judged today."""
         return self.get(goal_id).smart_check(on=self._clock().date())
 
+    # -- read models ---------------------------------------------------------------
+
+    def plan(self, subject_id: str, *, include_closed: bool = False) -> list[dict[str, Any]]:
+        """A subject's current treatment plan, from the ``plans`` read model.
+
+        Every goal of the client (or group) that is not entered-in-error, and the
+        group goals a client is a member of (``group_goal: true``); only open goals
+        (proposed, active, on-hold) unless ``include_closed``.
+        """
+        return cast(list[dict[str, Any]],
+                    self._read("plans", "plan", subject_id, include_closed=include_closed))
+
+    def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
+              subject: str | None = None, since: datetime | None = None,
+              until: datetime | None = None, event: str | None = None,
+              unagreed: bool = False, late_days: float | None = None) -> list[dict[str, Any]]:
+        """Audit trail entries in log order, from the ``audit`` read model.
+
+        ``unagreed``: revisions of goals agreed before whose revised terms still
+        await agreement; ``late_days``: entries recorded more than that many days
+        after they occurred. ``since``/``until`` bound the recorded time.
+        """
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None:
+                check_aware(name, moment)
+        gid = None if goal_id is None else _goal_id(goal_id)
+        return cast(list[dict[str, Any]], self._read(
+            "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
+            until=until, event=event, unagreed=unagreed, late_days=late_days))
+
+    def reviews(self, *, as_of: date | None = None, overdue: bool = False,
+                interval_days: int = 90) -> list[dict[str, Any]]:
+        """Active and on-hold goals by review due date (oldest first), judged on ``as_of``."""
+        if isinstance(interval_days, bool) or not isinstance(interval_days, int) \
+                or interval_days < 1:
+            raise InvalidCommand(f"interval_days must be a whole number of days from 1, not"
+                                 f" {interval_days!r}", field="interval_days")
+        return cast(list[dict[str, Any]], self._read(
+            "reviews", "worklist", as_of=as_of or self._clock().date(), overdue=overdue,
+            interval_days=interval_days))
+
+    def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
+        found = self.projections.get(projection)
+        with self._store.recorder.transaction(commit=False) as tx:
+            return getattr(found, query)(Reader(tx, found), *args, **kwargs)
+
     # -- the engine --------------------------------------------------------------
 
     def execute(self, command: str, /, *, goal_id: UUID | str | None = None,
@@ -355,14 +404,31 @@ def _normalised(command: str, args: dict[str, Any]) -> dict[str, Any]:
     return normal
 
 
-def open(url: str | None = None, *, readonly: bool = False, clock: Clock = utc_now) -> Goals:
+def open(
+    url: str | None = None,
+    *,
+    readonly: bool = False,
+    clock: Clock = utc_now,
+    projections: Iterable[Projection] | None = None,
+) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
     Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
     ``memory://`` and ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
-    Raises :class:`~goalflow.errors.StoreError` for a bad url or an unreachable store.
+    ``projections`` replaces the read models found through the ``goalflow.projections``
+    entry points. Raises :class:`~goalflow.errors.StoreError` for a bad url or an
+    unreachable store.
     """
-    return Goals(GoalStore(parse_url(resolve_url(url)), readonly=readonly), clock=clock)
+    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly)
+    try:
+        registry = Projections(store, discover() if projections is None else projections)
+        if not readonly:
+            registry.install()
+            store.inline_writes = registry.inline_write
+    except BaseException:
+        store.close()
+        raise
+    return Goals(store, registry, clock=clock)
 
 
 def _goal_id(goal_id: UUID | str) -> UUID:

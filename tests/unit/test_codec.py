@@ -238,7 +238,8 @@ def test_a_revisions_before_and_after_are_typed_by_the_field_they_belong_to() ->
     assert type(changes["measures"].after[1].target) is float
     assert type(changes["measures"].before[1].baseline) is float
     assert restored.steps_added == (Step("s5", "Walk the dog for 20 minutes after work"),)
-    assert restored.steps_removed == ("s4",)
+    assert [s.step_id for s in restored.steps_removed] == ["s4"]
+    assert type(restored.steps_removed[0]) is Step
     assert type(restored.steps_reworded[0]).__name__ == "StepRewording"
 
 

@@ -97,7 +97,8 @@ def test_a_revision_records_steps_added_removed_and_reworded(active_goal: Goal) 
 
     assert revised.changes == ()
     assert revised.steps_added == (Step("s4", "Walk the dog for 20 minutes after work"),)
-    assert revised.steps_removed == ("s3",)
+    assert [s.step_id for s in revised.steps_removed] == ["s3"]
+    assert revised.steps_removed[0].description == EXPRESSING
     assert revised.steps_reworded == (
         StepRewording("s1", BREATHING, "Learn one grounding exercise"),
     )

@@ -216,7 +216,7 @@ class Goal(Aggregate):
         reason: str
         changes: tuple[FieldChange, ...]
         steps_added: tuple[Step, ...]
-        steps_removed: tuple[str, ...]
+        steps_removed: tuple[Step, ...]  # as they were, so the record shows what went
         steps_reworded: tuple[StepRewording, ...]
 
         def apply(self, goal: Goal) -> None:
@@ -225,7 +225,7 @@ class Goal(Aggregate):
             names = {m.name for m in goal.measures}
             goal.readings = {k: v for k, v in goal.readings.items() if k in names}
             reworded = {r.step_id: r.after for r in self.steps_reworded}
-            removed = set(self.steps_removed)
+            removed = {s.step_id for s in self.steps_removed}
             goal.steps = tuple(
                 Step(s.step_id, reworded.get(s.step_id, s.description), s.status)
                 for s in goal.steps
@@ -599,7 +599,8 @@ class Goal(Aggregate):
             )
         self._trigger(
             self.Revised, by, occurred_at, recorded_at,
-            reason=reason, changes=changes, steps_added=added, steps_removed=removals,
+            reason=reason, changes=changes, steps_added=added,
+            steps_removed=tuple(self._step(step_id) for step_id in removals),
             steps_reworded=tuple(reworded),
         )
 

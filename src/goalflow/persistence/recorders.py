@@ -31,9 +31,14 @@ class Tx:
     """
 
     def __init__(self, cursor: Any, dialect: Dialect, schema: str = "") -> None:
-        self.cursor = cursor
+        # eventsourcing wraps sqlite3's cursor; use the real one underneath.
+        self.cursor = getattr(cursor, "sqlite_cursor", cursor)
         self.dialect = dialect
         self.schema = schema
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.cursor.rowcount)
 
     def table(self, name: str) -> str:
         return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
@@ -66,23 +71,32 @@ Write = Callable[[Tx, Sequence[int]], None]
 """Something to write in the events' transaction, given their notification ids."""
 
 COMMANDS_TABLE = "goalflow_commands"
+PROJECTIONS_TABLE = "goalflow_projections"
 
 
 def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
-    """goalflow's own tables beside the events: the idempotency record of commands."""
-    table = f'"{schema}"."{COMMANDS_TABLE}"' if schema else f'"{COMMANDS_TABLE}"'
+    """goalflow's own tables beside the events.
+
+    ``goalflow_commands`` is the idempotency record of commands that carried a
+    command id; ``goalflow_projections`` is each read model's mode and position.
+    """
+
+    def name(table: str) -> str:
+        return f'"{schema}"."{table}"' if schema else f'"{table}"'
+
     if dialect == "sqlite":
-        return [
-            f"CREATE TABLE IF NOT EXISTS {table} ("
-            "command_id TEXT PRIMARY KEY, goal_id TEXT NOT NULL, command TEXT NOT NULL,"
-            " fingerprint TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,"
-            " notification_id INTEGER NOT NULL) WITHOUT ROWID"
-        ]
+        text, uuid, integer, suffix = "TEXT", "TEXT", "INTEGER", " WITHOUT ROWID"
+    else:
+        text, uuid, integer, suffix = "text", "uuid", "bigint", ""
     return [
-        f"CREATE TABLE IF NOT EXISTS {table} ("
-        "command_id text PRIMARY KEY, goal_id uuid NOT NULL, command text NOT NULL,"
-        " fingerprint text NOT NULL, version bigint NOT NULL, event text NOT NULL,"
-        " notification_id bigint NOT NULL)"
+        f"CREATE TABLE IF NOT EXISTS {name(COMMANDS_TABLE)} ("
+        f"command_id {text} PRIMARY KEY, goal_id {uuid} NOT NULL, command {text} NOT NULL,"
+        f" fingerprint {text} NOT NULL, version {integer} NOT NULL, event {text} NOT NULL,"
+        f" notification_id {integer} NOT NULL){suffix}",
+        f"CREATE TABLE IF NOT EXISTS {name(PROJECTIONS_TABLE)} ("
+        f"name {text} PRIMARY KEY, mode {text} NOT NULL, generation {integer} NOT NULL,"
+        f" position {integer} NOT NULL, building_generation {integer},"
+        f" building_position {integer}){suffix}",
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import attrs
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from goalflow.domain.goal import Goal
@@ -19,6 +19,7 @@ from goalflow.errors import GoalNotFound, StoreError, VersionNotFound
 from goalflow.persistence.codec import GoalflowMapper
 from goalflow.persistence.recorders import (
     COMMANDS_TABLE,
+    PROJECTIONS_TABLE,
     GoalflowRecorder,
     PostgresRecorder,
     SQLiteRecorder,
@@ -86,6 +87,8 @@ class GoalStore:
         self.recorder: GoalflowRecorder = recorder
         self.mapper = self._app.mapper
         self._snapshots = self._app.snapshots
+        self._events_table: str = recorder.events_table_name  # type: ignore[attr-defined]
+        self.inline_writes: Callable[[Sequence[Goal.Event]], Write] | None = None
 
     # -- reading -------------------------------------------------------------
 
@@ -152,9 +155,56 @@ class GoalStore:
         all_writes = list(writes)
         if command is not None:
             all_writes.insert(0, _command_write(command))
+        if self.inline_writes is not None:
+            all_writes.append(self.inline_writes(events))
         recordings = self._app.events.put(events, writes=all_writes)
         self._maybe_snapshot(goal, events)
         return [r.notification.id for r in recordings]
+
+    def notifications(self, tx: Tx, *, after: int, limit: int, upto: int | None = None
+                      ) -> list[Notification]:
+        """Events recorded after position ``after`` (up to ``upto``), in log order,
+        read in the given transaction."""
+        position = "rowid" if tx.dialect == "sqlite" else "notification_id"
+        bound = f" AND {position} <= ?" if upto is not None else ""
+        params = [after, *([upto] if upto is not None else []), limit]
+        rows = tx.execute(
+            f"SELECT {position}, originator_id, originator_version, topic, state FROM"
+            f" {tx.table(self._events_table)} WHERE {position} > ?{bound}"
+            f" ORDER BY {position} LIMIT ?", params).fetchall()
+        return [
+            Notification(id=row[0], originator_id=row[1] if isinstance(row[1], UUID)
+                         else UUID(row[1]), originator_version=row[2], topic=row[3],
+                         state=bytes(row[4]))
+            for row in rows
+        ]
+
+    def decode(self, notification: Notification) -> Goal.Event:
+        return cast(Goal.Event, self.mapper.to_domain_event(notification))
+
+    def head(self, tx: Tx) -> int:
+        """The position of the last recorded event (0 for an empty log)."""
+        position = "rowid" if tx.dialect == "sqlite" else "notification_id"
+        row = tx.execute(f"SELECT MAX({position}) FROM {tx.table(self._events_table)}"
+                         ).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def claim_write(self, tx: Tx) -> None:
+        """Take SQLite's write lock before reading in a transaction that will write.
+
+        A deferred SQLite transaction that reads and then writes fails at once
+        ("database is locked") if another writer committed in between; writing
+        first makes it wait its turn instead. PostgreSQL needs nothing here.
+        """
+        if tx.dialect == "sqlite":
+            tx.execute(f"UPDATE {tx.table(PROJECTIONS_TABLE)} SET name = name WHERE 0 = 1")
+
+    def lock_writers(self, tx: Tx) -> None:
+        """Hold off every other writer of events until this transaction ends."""
+        if tx.dialect == "sqlite":
+            self.claim_write(tx)
+        else:
+            tx.execute(f"LOCK TABLE {tx.table(self._events_table)} IN EXCLUSIVE MODE")
 
     def _maybe_snapshot(self, goal: Goal, events: Sequence[Goal.Event]) -> None:
         if self._snapshots is None:

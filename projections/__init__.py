@@ -1,0 +1,7 @@
+"""goalflow's read models, installed as the importable package ``goalflow_projections``.
+
+Each module is one projection: current plans, the audit trail, the reviews
+worklist. They import only goalflow's public events and its projection
+interface (:mod:`goalflow.projection`); goalflow finds them through the
+``goalflow.projections`` entry-point group.
+"""

@@ -1,0 +1,475 @@
+"""Read models: what a projection is, and how goalflow keeps projections current.
+
+A projection turns the event log into SQL tables an EHR can query. It declares
+its tables (:class:`Table`) and handles events one at a time (``on_<EventName>``
+methods), writing through a :class:`Writer`. goalflow finds projections through
+the ``goalflow.projections`` entry-point group, creates their tables, and keeps
+each one current in exactly one mode:
+
+- ``inline`` (the default): in the same transaction as the events, together
+  with the projection's position, so a reader sees their own write and a crash
+  can never leave the two out of step;
+- ``worker``: a separate process (``goalflow projections run``) follows the log
+  and applies each batch in one transaction with the position.
+
+Tables are built in generations. Queries read views (``gf_plan_goals``) that
+point at the live generation (``gf_plan_goals__g1``); a rebuild fills the next
+generation in resumable batches and switches the views over in one
+transaction, so readers see either the old complete tables or the new ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Final, Literal
+from uuid import UUID
+
+import attrs
+
+from goalflow.domain.goal import Goal
+from goalflow.errors import GoalflowError, StoreError
+from goalflow.persistence.codec import dumps, loads
+from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
+from goalflow.persistence.recorders import Tx
+
+ENTRY_POINT_GROUP: Final = "goalflow.projections"
+BATCH_SIZE: Final = 1000
+
+ColumnType = Literal["uuid", "text", "int", "numeric", "bool", "date", "timestamp", "json"]
+Mode = Literal["inline", "worker"]
+MODES: Final = ("inline", "worker")
+
+_SQL_TYPES: Final[dict[str, dict[str, str]]] = {
+    "sqlite": {"uuid": "TEXT", "text": "TEXT", "int": "INTEGER", "numeric": "NUMERIC",
+               "bool": "INTEGER", "date": "TEXT", "timestamp": "TEXT", "json": "TEXT"},
+    "postgresql": {"uuid": "uuid", "text": "text", "int": "bigint", "numeric": "numeric",
+                   "bool": "boolean", "date": "date", "timestamp": "timestamptz",
+                   "json": "jsonb"},
+}
+
+
+@attrs.frozen
+class Table:
+    """A read-model table: its (logical) name, typed columns, key and indexes."""
+
+    name: str
+    columns: tuple[tuple[str, ColumnType], ...]
+    primary_key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def column_types(self) -> dict[str, ColumnType]:
+        return dict(self.columns)
+
+    def physical(self, generation: int) -> str:
+        return f"{self.name}__g{generation}"
+
+
+class Projection:
+    """Base class of read models. Subclasses set ``name`` and ``tables``, and
+    define ``on_<EventName>(self, w: Writer, event)`` for the events they use."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[Table, ...]]
+    description: ClassVar[str] = ""
+
+    def handle(self, w: Writer, event: Goal.Event) -> None:
+        handler = getattr(self, f"on_{type(event).__name__}", None)
+        if handler is not None:
+            handler(w, event)
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+    @property
+    def column_types(self) -> dict[str, ColumnType]:
+        """Every column's type across the projection's tables (same name, same type)."""
+        return {name: kind for table in self.tables for name, kind in table.columns}
+
+
+class Json:
+    """Marks a value to be stored in a json column (TEXT on SQLite, jsonb on PostgreSQL)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _to_sql(dialect: str, value: Any) -> Any:
+    """A Python value as the database wants it; SQLite keeps ISO text in UTC."""
+    if isinstance(value, Json):
+        if dialect == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            return Jsonb(value.value, dumps=lambda v: dumps(v).decode())
+        return dumps(value.value).decode()
+    if dialect == "sqlite":
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, UUID):
+            return str(value)
+        if isinstance(value, bool):
+            return int(value)
+    elif isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return value
+
+
+def _from_sql(kind: ColumnType | None, value: Any) -> Any:
+    """A stored value as JSON-ready data, the same from SQLite and PostgreSQL."""
+    if value is None:
+        return None
+    if kind == "json":
+        return loads(value) if isinstance(value, str | bytes) else value
+    if kind == "timestamp":
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.astimezone(UTC).isoformat()
+    if kind == "date":
+        return value if isinstance(value, str) else value.isoformat()
+    if kind == "bool":
+        return bool(value)
+    if kind == "uuid":
+        return str(value)
+    if isinstance(value, Decimal | float) and kind == "numeric":
+        return int(value) if value == int(value) else float(value)
+    return value
+
+
+class Writer:
+    """What a projection writes through: one transaction, one table generation."""
+
+    def __init__(self, tx: Tx, projection: Projection, generation: int) -> None:
+        self.tx = tx
+        self.dialect = tx.dialect
+        self.projection = projection
+        self.generation = generation
+        self.position = 0
+
+    def table(self, name: str) -> str:
+        return self.tx.table(self.projection.table(name).physical(self.generation))
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+        return self.tx.execute(statement, [_to_sql(self.dialect, p) for p in params])
+
+    def insert(self, table: str, row: Mapping[str, Any]) -> None:
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.execute(f"INSERT INTO {self.table(table)} ({names}) VALUES ({marks})",
+                     list(row.values()))
+
+    def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        conds = " AND ".join(f"{k} = ?" for k in where)
+        self.execute(f"UPDATE {self.table(table)} SET {sets} WHERE {conds}",
+                     [*values.values(), *where.values()])
+
+    def delete(self, table: str, where: Mapping[str, Any]) -> None:
+        conds = " AND ".join(f"{k} = ?" for k in where)
+        self.execute(f"DELETE FROM {self.table(table)} WHERE {conds}", list(where.values()))
+
+    def select(self, table: str, where: Mapping[str, Any], columns: str = "*",
+               order: str = "") -> list[dict[str, Any]]:
+        conds = " AND ".join(f"{k} = ?" for k in where)
+        order_by = f" ORDER BY {order}" if order else ""
+        tx = self.execute(f"SELECT {columns} FROM {self.table(table)} WHERE {conds}{order_by}",
+                          list(where.values()))
+        return _dicts(tx, self.projection.table(table).column_types)
+
+
+class Reader:
+    """Read access to projections' views, returning JSON-ready rows."""
+
+    def __init__(self, tx: Tx, projection: Projection) -> None:
+        self.tx = tx
+        self.dialect = tx.dialect
+        self.projection = projection
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a SELECT and decode its rows; ``{gf_name}`` stands for that table's view."""
+        sql = statement
+        for table in self.projection.tables:
+            sql = sql.replace("{" + table.name + "}", self.tx.table(table.name))
+        tx = self.tx.execute(sql, [_to_sql(self.dialect, p) for p in params])
+        return _dicts(tx, self.projection.column_types)
+
+
+def _dicts(tx: Tx, kinds: Mapping[str, ColumnType]) -> list[dict[str, Any]]:
+    names = [d[0] for d in tx.cursor.description]
+    return [
+        {name: _from_sql(kinds.get(name), value) for name, value in zip(names, row, strict=True)}
+        for row in tx.fetchall()
+    ]
+
+
+# -- discovery --------------------------------------------------------------------
+
+
+def discover() -> list[Projection]:
+    """The projections installed under the ``goalflow.projections`` entry-point group."""
+    found = []
+    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        cls = entry_point.load()
+        if not (isinstance(cls, type) and issubclass(cls, Projection)):
+            raise StoreError(f"entry point {entry_point.name!r} in {ENTRY_POINT_GROUP} is not a"
+                             " goalflow Projection")
+        found.append(cls())
+    names = [p.name for p in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise StoreError(f"two projections are named {duplicates[0]!r}")
+    return found
+
+
+# -- tracking ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Tracking:
+    """Where a projection stands: its mode, live generation and position, any rebuild."""
+
+    name: str
+    mode: Mode
+    generation: int
+    position: int
+    building_generation: int | None
+    building_position: int | None
+
+
+def read_tracking(tx: Tx) -> dict[str, Tracking]:
+    tx.execute(f"SELECT name, mode, generation, position, building_generation,"
+               f" building_position FROM {tx.table(TRACKING_TABLE)}")
+    return {row[0]: Tracking(*row) for row in tx.fetchall()}
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (events done, events in all) as long work goes on."""
+
+
+class ProjectionError(GoalflowError):
+    """A projection cannot do what was asked (unknown name, wrong mode, ...)."""
+
+
+class Projections:
+    """The projections of one store, and the machinery that keeps them current."""
+
+    def __init__(self, store: Any, projections: Iterable[Projection]) -> None:
+        self._store = store
+        self.all: dict[str, Projection] = {p.name: p for p in projections}
+
+    # -- set-up ---------------------------------------------------------------
+
+    def install(self) -> None:
+        """Create the tables of projections new to this store and build them."""
+        with self._store.recorder.transaction(commit=True) as tx:
+            self._store.lock_writers(tx)
+            known = read_tracking(tx)
+            new = [p for name, p in self.all.items() if name not in known]
+            for projection in new:
+                self._create_generation(tx, projection, 1)
+                self._create_views(tx, projection, 1)
+                tx.execute(f"INSERT INTO {tx.table(TRACKING_TABLE)} (name, mode, generation,"
+                           " position) VALUES (?, 'inline', 1, 0)", (projection.name,))
+        for projection in new:
+            self.catch_up(projection.name)
+
+    def get(self, name: str) -> Projection:
+        try:
+            return self.all[name]
+        except KeyError:
+            known = ", ".join(sorted(self.all)) or "none"
+            raise ProjectionError(f"no projection named {name!r} (installed: {known})") from None
+
+    def head(self) -> int:
+        with self._store.recorder.transaction(commit=False) as tx:
+            return int(self._store.head(tx))
+
+    def tracking(self) -> dict[str, Tracking]:
+        with self._store.recorder.transaction(commit=False) as tx:
+            return read_tracking(tx)
+
+    def set_mode(self, name: str, mode: str) -> None:
+        self.get(name)
+        if mode not in MODES:
+            raise ProjectionError(f"mode must be inline or worker, not {mode!r}")
+        with self._store.recorder.transaction(commit=True) as tx:
+            tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET mode = ? WHERE name = ?",
+                       (mode, name))
+
+    # -- inline: in the events' own transaction -----------------------------------
+
+    def inline_write(self, events: Sequence[Goal.Event]) -> Callable[[Tx, Sequence[int]], None]:
+        def write(tx: Tx, notification_ids: Sequence[int]) -> None:
+            tracking = read_tracking(tx)
+            for name, projection in self.all.items():
+                state = tracking.get(name)
+                if state is None or state.mode != "inline":
+                    continue
+                w = Writer(tx, projection, state.generation)
+                position = self._apply_backlog(w, state.position, notification_ids[0])
+                for event, notification_id in zip(events, notification_ids, strict=True):
+                    w.position = notification_id
+                    projection.handle(w, event)
+                    position = notification_id
+                self._set_position(tx, name, position)
+
+        return write
+
+    def _apply_backlog(self, w: Writer, position: int, before: int) -> int:
+        """Apply events the projection has not seen that precede ``before``."""
+        while True:
+            batch = self._store.notifications(w.tx, after=position, limit=BATCH_SIZE,
+                                              upto=before - 1)
+            if not batch:
+                return position
+            for notification in batch:
+                w.position = notification.id
+                w.projection.handle(w, self._store.decode(notification))
+                position = notification.id
+
+    # -- worker and rebuild: in batches of their own -------------------------------
+
+    def catch_up(self, name: str, progress: ProgressCallback | None = None) -> int:
+        """Apply every recorded event the projection has not seen; returns how many."""
+        projection = self.get(name)
+        done = 0
+        head = self.head()
+        while True:
+            with self._store.recorder.transaction(commit=True) as tx:
+                self._store.claim_write(tx)
+                state = read_tracking(tx)[name]
+                applied = self._apply_batch(tx, projection, state.generation, state.position,
+                                            column="position")
+            if applied == 0:
+                return done
+            done += applied
+            if progress:
+                progress(done, max(head - state.position, done))
+
+    def rebuild(self, name: str, *, restart: bool = False,
+                progress: ProgressCallback | None = None) -> int:
+        """Build the projection again from the whole log; resumes an interrupted rebuild."""
+        projection = self.get(name)
+        with self._store.recorder.transaction(commit=True) as tx:
+            self._store.claim_write(tx)
+            state = read_tracking(tx)[name]
+            building = state.building_generation
+            if building is not None and restart:
+                self._drop_generation(tx, projection, building)
+                building = None
+            if building is None:
+                building = max(state.generation, state.building_generation or 0) + 1
+                self._create_generation(tx, projection, building)
+                tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET building_generation = ?,"
+                           " building_position = 0 WHERE name = ?", (building, name))
+        head = self.head()
+        done = 0
+        while True:
+            with self._store.recorder.transaction(commit=True) as tx:
+                self._store.claim_write(tx)
+                state = read_tracking(tx)[name]
+                applied = self._apply_batch(tx, projection, building,
+                                            state.building_position or 0,
+                                            column="building_position")
+            done = state.building_position or 0
+            if progress:
+                progress(min(done + applied, head), head)
+            if applied == 0:
+                break
+        self._switch(projection, building)
+        return head
+
+    def _switch(self, projection: Projection, building: int) -> None:
+        """Finish a rebuild: catch up under the writers' lock, then swap the views."""
+        with self._store.recorder.transaction(commit=True) as tx:
+            self._store.lock_writers(tx)
+            state = read_tracking(tx)[projection.name]
+            while self._apply_batch(tx, projection, building, state.building_position or 0,
+                                    column="building_position"):
+                state = read_tracking(tx)[projection.name]
+            self._drop_views(tx, projection)
+            self._create_views(tx, projection, building)
+            self._drop_generation(tx, projection, state.generation)
+            tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET generation = ?, position = ?,"
+                       " building_generation = NULL, building_position = NULL WHERE name = ?",
+                       (building, state.building_position, projection.name))
+
+    def _apply_batch(self, tx: Tx, projection: Projection, generation: int, position: int,
+                     *, column: str) -> int:
+        batch = self._store.notifications(tx, after=position, limit=BATCH_SIZE)
+        if not batch:
+            return 0
+        w = Writer(tx, projection, generation)
+        for notification in batch:
+            w.position = notification.id
+            projection.handle(w, self._store.decode(notification))
+        # Compare-and-set: if another process moved the position meanwhile, this
+        # transaction fails and rolls back rather than apply the batch twice.
+        tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET {column} = ? WHERE name = ? AND"
+                   f" {column} = ?", (batch[-1].id, projection.name, position))
+        if tx.rowcount != 1:
+            raise ProjectionError(f"projection {projection.name} was moved on by another"
+                                  " process; nothing applied")
+        return len(batch)
+
+    def run(self, names: Sequence[str], *, stop: Callable[[], bool],
+            wait: Callable[[float], None] = time.sleep, poll: float = 0.5,
+            on_batch: Callable[[str, int], None] | None = None) -> None:
+        """Follow the log for the given worker-mode projections until ``stop()``."""
+        for name in names:
+            state = self.tracking().get(name)
+            if state is None or state.mode != "worker":
+                raise ProjectionError(f"projection {name} runs inline; set it to worker mode"
+                                      f" first (goalflow projections mode {name} worker)")
+        while not stop():
+            busy = False
+            for name in names:
+                applied = self.catch_up(name)
+                if applied and on_batch:
+                    on_batch(name, applied)
+                busy = busy or bool(applied)
+            if not busy:
+                wait(poll)
+
+    # -- tables ---------------------------------------------------------------------
+
+    def _set_position(self, tx: Tx, name: str, position: int) -> None:
+        tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name = ?",
+                   (position, name))
+
+    def _create_generation(self, tx: Tx, projection: Projection, generation: int) -> None:
+        types = _SQL_TYPES[tx.dialect]
+        for table in projection.tables:
+            physical = table.physical(generation)
+            columns = ", ".join(f"{name} {types[kind]}" for name, kind in table.columns)
+            tx.execute(f"CREATE TABLE {tx.table(physical)} ({columns},"
+                       f" PRIMARY KEY ({', '.join(table.primary_key)}))")
+            for n, index in enumerate(table.indexes, start=1):
+                tx.execute(f"CREATE INDEX {_quote(f'{physical}_ix{n}')} ON {tx.table(physical)}"
+                           f" ({', '.join(index)})")
+
+    def _drop_generation(self, tx: Tx, projection: Projection, generation: int) -> None:
+        for table in projection.tables:
+            tx.execute(f"DROP TABLE IF EXISTS {tx.table(table.physical(generation))}")
+
+    def _create_views(self, tx: Tx, projection: Projection, generation: int) -> None:
+        for table in projection.tables:
+            tx.execute(f"CREATE VIEW {tx.table(table.name)} AS SELECT * FROM"
+                       f" {tx.table(table.physical(generation))}")
+
+    def _drop_views(self, tx: Tx, projection: Projection) -> None:
+        for table in projection.tables:
+            tx.execute(f"DROP VIEW IF EXISTS {tx.table(table.name)}")
+
+
+def _quote(identifier: str) -> str:
+    return f'"{identifier}"'
