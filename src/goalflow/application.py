@@ -41,7 +41,14 @@ from goalflow.errors import (
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.store import CommandRecord, GoalStore
 from goalflow.persistence.urls import parse_url, resolve_url
-from goalflow.projection import Projection, Projections, Reader, discover
+from goalflow.projection import (
+    Projection,
+    ProjectionError,
+    Projections,
+    Reader,
+    discover,
+    read_tracking,
+)
 
 Clock = Callable[[], datetime]
 
@@ -280,6 +287,10 @@ class Goals:
     def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
         found = self.projections.get(projection)
         with self._store.recorder.transaction(commit=False) as tx:
+            if projection not in read_tracking(tx):
+                raise ProjectionError(
+                    f"the {projection} read model is not in store {self._store.url}; open the"
+                    " store for writing once to install it")
             return getattr(found, query)(Reader(tx, found), *args, **kwargs)
 
     # -- the engine --------------------------------------------------------------

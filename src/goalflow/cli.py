@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -58,6 +62,10 @@ class GoalflowGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            # The reader went away (goalflow audit | head): stop quietly.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream
+            ctx.exit(0)
         except Exception as e:  # a bug or an unforeseen fault: still one line
             if _debug(ctx):
                 traceback.print_exc()
@@ -142,6 +150,173 @@ def demo(obj: Context, out: Path | None) -> None:
     click.echo(f"  goalflow --db {url} show {goal.id} --version 3")
 
 
+@cli.command()
+@click.argument("subject_id")
+@click.option("--all", "include_closed", is_flag=True,
+              help="Include completed, cancelled and rejected goals.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one goal per line.")
+@click.pass_obj
+def plan(obj: Context, subject_id: str, include_closed: bool, as_json: bool) -> None:
+    """Print a client's (or group's) current treatment plan."""
+    goals = obj.goals(readonly=True).plan(subject_id, include_closed=include_closed)
+    if as_json:
+        _json_lines(goals)
+        return
+    if not goals:
+        click.echo(f"No {'' if include_closed else 'open '}goals for {subject_id}.")
+    for n, goal in enumerate(goals):
+        if n:
+            click.echo()
+        click.echo(render_plan_goal(goal))
+
+
+@cli.command()
+@click.argument("goal_id", required=False)
+@click.option("--actor", help="Only entries by this actor id.")
+@click.option("--subject", help="Only goals of this client or group (and group goals a client"
+              " is a member of).")
+@click.option("--since", metavar="T", help="Recorded at or after T (a date means its start).")
+@click.option("--until", metavar="T", help="Recorded at or before T (a date means its end).")
+@click.option("--event", "event_type", metavar="TYPE", help="Only this event type, e.g."
+              " Revised.")
+@click.option("--unagreed", is_flag=True, help="Revisions of previously agreed goals whose"
+              " revised terms still await agreement.")
+@click.option("--late", is_flag=True, help="Entries recorded more than --days after they"
+              " occurred.")
+@click.option("--days", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="How late counts as late, for --late.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one entry per line.")
+@click.pass_obj
+def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | None,
+          since: str | None, until: str | None, event_type: str | None, unagreed: bool,
+          late: bool, days: float, as_json: bool) -> None:
+    """Print the audit trail: every event, with who, when, why, and every revision."""
+    entries = obj.goals(readonly=True).audit(
+        goal_id, actor=actor, subject=subject,
+        since=parse_timestamp("--since", since, end_of_day=False) if since else None,
+        until=parse_timestamp("--until", until, end_of_day=True) if until else None,
+        event=event_type, unagreed=unagreed, late_days=days if late else None)
+    if as_json:
+        _json_lines(entries)
+        return
+    if not entries:
+        click.echo("No entries.")
+    for entry in entries:
+        click.echo(render_audit_entry(entry))
+
+
+@cli.command()
+@click.option("--as-of", "as_of", metavar="DATE", help="Judge due and overdue on this date"
+              " (default today).")
+@click.option("--overdue", is_flag=True, help="Only goals whose review is overdue.")
+@click.option("--interval", "interval_days", type=click.IntRange(min=1), default=90,
+              show_default=True, envvar="GOALFLOW_REVIEW_INTERVAL_DAYS",
+              help="Days between reviews when the last review set no date"
+              " ($GOALFLOW_REVIEW_INTERVAL_DAYS).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one goal per line.")
+@click.pass_obj
+def reviews(obj: Context, as_of: str | None, overdue: bool, interval_days: int,
+            as_json: bool) -> None:
+    """Print the reviews worklist: active and on-hold goals, oldest due first."""
+    day = parse_date("--as-of", as_of) if as_of else None
+    worklist = obj.goals(readonly=True).reviews(as_of=day, overdue=overdue,
+                                               interval_days=interval_days)
+    if as_json:
+        _json_lines(worklist)
+        return
+    if not worklist:
+        click.echo("No reviews due." if overdue else "No active or on-hold goals.")
+        return
+    click.echo(render_table(
+        ["due", "", "goal", "subject", "status", "basis", "statement"],
+        [[item["due_on"], click.style("OVERDUE", fg="red") if item["overdue"] else "",
+          item["goal_id"], item["subject_id"], item["status"], item["basis"],
+          item["statement"]] for item in worklist]))
+
+
+@cli.group()
+def projections() -> None:
+    """Inspect, run and rebuild the read models."""
+
+
+@projections.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one per projection.")
+@click.pass_obj
+def projections_status(obj: Context, as_json: bool) -> None:
+    """Each projection's mode, position, the head of the log, and lag."""
+    rows = obj.goals(readonly=True).projections.status()
+    if as_json:
+        _json_lines(rows)
+        return
+    click.echo(render_table(
+        ["projection", "mode", "position", "head", "lag", "state"],
+        [[r["name"], r["mode"], r["position"], r["head"], r["lag"], r["state"]] for r in rows]))
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+@click.option("--restart", is_flag=True, help="Discard an interrupted rebuild and start over.")
+@click.pass_obj
+def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> None:
+    """Rebuild read models from the log (all, or the NAMEs given); resumes if interrupted.
+
+    Readers keep seeing the old tables until the new ones are complete.
+    """
+    registry = obj.goals().projections
+    for name in names or tuple(sorted(registry.all)):
+        registry.get(name)
+    for name in names or tuple(sorted(registry.all)):
+        with _progress(f"rebuilding {name}") as progress:
+            events = registry.rebuild(name, restart=restart, progress=progress)
+        click.echo(f"rebuilt {name} from {events} events")
+
+
+@projections.command("run")
+@click.argument("names", nargs=-1)
+@click.option("--poll", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="Seconds between looks at the log when it is quiet.")
+@click.pass_obj
+def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
+    """Keep worker-mode projections current until Ctrl-C (all worker ones, or NAMEs)."""
+    goals = obj.goals()
+    registry = goals.projections
+    chosen = list(names) or [n for n, t in sorted(registry.tracking().items())
+                             if t.mode == "worker" and n in registry.all]
+    if not chosen:
+        raise click.ClickException("no projection is in worker mode; set one with"
+                                   " goalflow projections mode NAME worker")
+    click.echo(f"following the log for {', '.join(chosen)} (Ctrl-C stops)", err=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop ends as cleanly
+    try:
+        registry.run(chosen, stop=lambda: False, wait=goals.store.wait_for_events, poll=poll,
+                     on_batch=lambda name, n: click.echo(f"{name}: applied {n} events",
+                                                         err=True))
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@projections.command("mode")
+@click.argument("name")
+@click.argument("mode", type=click.Choice(["inline", "worker"]))
+@click.pass_obj
+def projections_mode(obj: Context, name: str, mode: str) -> None:
+    """Set how projection NAME is kept current: inline (in each write) or worker."""
+    obj.goals().projections.set_mode(name, mode)
+    click.echo(f"{name} now runs {mode}")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def parse_date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidCommand(f"{option}: {text!r} is not a date; use 2026-03-01",
+                             field=option) from None
+
+
 def parse_timestamp(option: str, text: str, *, end_of_day: bool) -> datetime:
     """An ISO date or an ISO datetime with an offset; a date means its start or end (UTC)."""
     try:
@@ -159,6 +334,155 @@ def parse_timestamp(option: str, text: str, *, end_of_day: bool) -> datetime:
 
 
 # -- rendering -------------------------------------------------------------------
+
+
+def _json_lines(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        click.echo(orjson.dumps(item).decode())
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label,
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.length = max(total, 1)
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[_Progress]:
+    progress = _Progress(label)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def shorten(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "\u2026"
+
+
+def render_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """Aligned columns that fit the terminal; the last column is shortened to fit."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(click.unstyle(h))] + [len(click.unstyle(r[i])) for r in cells])
+              for i, h in enumerate(headers)]
+    room = shutil.get_terminal_size((120, 24)).columns - sum(widths[:-1]) - 2 * len(widths[:-1])
+    widths[-1] = max(min(widths[-1], room), 10)
+
+    def line(row: list[str]) -> str:
+        parts = [c + " " * (w - len(click.unstyle(c))) for c, w in zip(row[:-1], widths,
+                                                                      strict=False)]
+        return "  ".join([*parts, shorten(row[-1], widths[-1])]).rstrip()
+
+    return "\n".join([click.style(line(headers), bold=True), *(line(r) for r in cells)])
+
+
+def render_plan_goal(goal: dict[str, Any]) -> str:
+    status = click.style(goal["status"], fg=STATUS_COLOURS.get(goal["status"]), bold=True)
+    kind = "  (group goal)" if goal["group_goal"] else ""
+    lines = [f"{goal['goal_id']}  {status}  terms v{goal['terms_version']}{kind}",
+             f"  {goal['statement']}"]
+    if goal["awaiting_agreement"]:
+        lines.append(f"  awaiting agreement from {', '.join(goal['awaiting_agreement_from'])}")
+    lines.append(f"  target {goal['target_date'] or '-'}; next review"
+                 f" {goal['next_review_on'] or '-'}")
+    for step in goal["steps"]:
+        mark = "[x]" if step["status"] == "completed" else "[ ]"
+        lines.append(f"  {mark} {step['step_id']} {step['description']}")
+    for m in goal["measures"]:
+        latest = f", latest {m['latest']} ({m['latest_at'][:10]})" if m["latest"] is not None \
+            else ""
+        lines.append(f"  {m['name']}: baseline {_number(m['baseline'])}, target"
+                     f" {_number(m['target'])} ({m['direction']}){latest}")
+    return "\n".join(lines)
+
+
+def render_audit_entry(entry: dict[str, Any]) -> str:
+    who = f"{entry['actor_id']} ({entry['actor_role']}"
+    who += f" for {entry['on_behalf_of']})" if entry["on_behalf_of"] else ")"
+    late = ""
+    if entry["late_seconds"] > 2 * 86400:
+        late = click.style(f"  [entered {entry['late_seconds'] // 86400} days late]", fg="yellow")
+    lines = [f"#{entry['position']:<5} {entry['recorded_at']}  {entry['goal_id']}"
+             f" v{entry['version']}  {click.style(entry['event_type'], bold=True)}"
+             f"  by {who}{late}"]
+    lines += [f"       {shorten(text, 100)}" for text in _summary(entry)]
+    if entry["occurred_at"] != entry["recorded_at"]:
+        lines.append(f"       occurred {entry['occurred_at']}")
+    for change in entry.get("changes", ()):
+        if change["change"] == "changed":
+            lines.append(f"       {change['field']}: {shorten(_brief(change['before']), 45)}"
+                         f" -> {shorten(_brief(change['after']), 45)}")
+        elif change["change"] == "step reworded":
+            lines.append(f"       step {change['step_id']} reworded: {change['before']!r} ->"
+                         f" {change['after']!r}")
+        else:
+            text = change["after"] if change["change"] == "step added" else change["before"]
+            lines.append(f"       {change['change']} {change['step_id']}: {text}")
+    agreement = entry.get("agreement")
+    if agreement:
+        state = agreement["agreement"]
+        if state == "agreed":
+            state += f" at {agreement['agreed_at']}"
+        elif state == "pending":
+            waiting = [p for p in agreement["required_parties"]
+                       if p not in agreement["agreed_parties"]]
+            state += f" (awaiting {', '.join(waiting)})"
+        else:
+            state += f" by #{agreement['superseded_by']}"
+        lines.append(f"       client agreement to terms v{agreement['terms_version']}: {state}")
+    return "\n".join(lines)
+
+
+def _summary(entry: dict[str, Any]) -> list[str]:
+    """What an entry says, in a line or two, by event type."""
+    d = entry["details"]
+    kind = entry["event_type"]
+    if kind == "Drafted":
+        return [d["statement"]]
+    if kind == "AgreedByClient":
+        witness = f", witnessed by {d['witnessed_by']['id']}" if d["witnessed_by"] else ""
+        return [f"{d['party']} agreed to terms v{d['terms_version']} ({d['method']}{witness})"]
+    if kind == "ClientDisagreed":
+        lines = [f"{d['party']} disagreed: {entry['reason']}"]
+        if d["alternative"]:
+            lines.append(f"would rather: {d['alternative']}")
+        return lines
+    if kind in ("StepCompleted", "StepReopened", "StepAdded"):
+        text = d.get("description") or d.get("note") or entry["reason"]
+        return [f"step {d['step_id']}" + (f": {text}" if text else "")]
+    if kind == "ProgressRecorded":
+        return [f"{d['measure']} = {_number(d['value'])}"]
+    if kind == "ReviewHeld":
+        line = f"outcome {d['outcome']}"
+        if d["next_review_on"]:
+            line += f"; next review {d['next_review_on']}"
+        return [line] + ([d["notes"]] if d["notes"] else [])
+    text = entry["reason"] or d.get("evidence")
+    return [text] if text else []
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(v["name"] if isinstance(v, dict) and "name" in v else str(v)
+                         for v in value) or "(none)"
+    return "(none)" if value is None else str(value)
 
 STATUS_COLOURS = {"proposed": "yellow", "active": "green", "on-hold": "blue",
                   "completed": "cyan", "cancelled": "red", "rejected": "red",

@@ -297,6 +297,29 @@ class Projections:
         with self._store.recorder.transaction(commit=False) as tx:
             return read_tracking(tx)
 
+    def status(self) -> list[dict[str, Any]]:
+        """Each projection's mode, position, the head of the log, lag and state."""
+        with self._store.recorder.transaction(commit=False) as tx:
+            head = int(self._store.head(tx))
+            tracking = read_tracking(tx)
+        rows = []
+        for name in sorted(set(self.all) | set(tracking)):
+            state = tracking.get(name)
+            if state is None:
+                rows.append({"name": name, "mode": None, "generation": None, "position": None,
+                             "head": head, "lag": None, "state": "not installed"})
+                continue
+            if state.building_generation is not None:
+                label = f"rebuilding ({state.building_position or 0}/{head})"
+            elif name not in self.all:
+                label = "not loaded here"
+            else:
+                label = "ready"
+            rows.append({"name": name, "mode": state.mode, "generation": state.generation,
+                         "position": state.position, "head": head,
+                         "lag": head - state.position, "state": label})
+        return rows
+
     def set_mode(self, name: str, mode: str) -> None:
         self.get(name)
         if mode not in MODES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -89,6 +90,7 @@ class GoalStore:
         self._snapshots = self._app.snapshots
         self._events_table: str = recorder.events_table_name  # type: ignore[attr-defined]
         self.inline_writes: Callable[[Sequence[Goal.Event]], Write] | None = None
+        self._listener: psycopg.Connection[Any] | None = None
 
     # -- reading -------------------------------------------------------------
 
@@ -189,6 +191,24 @@ class GoalStore:
                          ).fetchone()
         return int(row[0] or 0) if row else 0
 
+    def wait_for_events(self, timeout: float) -> None:
+        """Return when new events may have been recorded, or after ``timeout`` seconds.
+
+        PostgreSQL: woken by the NOTIFY every insert sends. SQLite: a plain sleep.
+        """
+        if self.url.kind != "postgresql":
+            time.sleep(timeout)
+            return
+        if self._listener is None:
+            url = self.url
+            self._listener = psycopg.connect(
+                host=url.host, port=url.port, user=url.user, password=url.password,
+                dbname=url.dbname, connect_timeout=5, autocommit=True)
+            channel = self.recorder.channel_name  # type: ignore[attr-defined]
+            self._listener.execute(f'LISTEN "{channel}"')
+        for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+            break
+
     def claim_write(self, tx: Tx) -> None:
         """Take SQLite's write lock before reading in a transaction that will write.
 
@@ -216,6 +236,8 @@ class GoalStore:
                 self._snapshots.put([Goal.Snapshot.take(goal)])
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
         self._app.close()
 
 
