@@ -382,8 +382,9 @@ def render_table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(click.unstyle(h))] + [len(click.unstyle(r[i])) for r in cells])
               for i, h in enumerate(headers)]
-    room = shutil.get_terminal_size((120, 24)).columns - sum(widths[:-1]) - 2 * len(widths[:-1])
-    widths[-1] = max(min(widths[-1], room), 10)
+    if sys.stdout.isatty():  # piped output keeps every character
+        room = shutil.get_terminal_size().columns - sum(widths[:-1]) - 2 * len(widths[:-1])
+        widths[-1] = max(min(widths[-1], room), 10)
 
     def line(row: list[str]) -> str:
         parts = [c + " " * (w - len(click.unstyle(c))) for c, w in zip(row[:-1], widths,

@@ -1,0 +1,56 @@
+"""The README's Python examples run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import goalflow
+from goalflow.projection import discover
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def python_block(starting_with: str) -> str:
+    for block in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL):
+        if block.startswith(starting_with):
+            return str(block)
+    raise AssertionError(f"no python block in the README starts with {starting_with!r}")
+
+
+def test_the_five_line_example_prints_what_it_says(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = python_block("from datetime import date\nimport goalflow")
+
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+
+    assert capsys.readouterr().out.splitlines() == ["active 3", "proposed"]
+    assert (tmp_path / "goals.db").exists()
+
+
+def test_the_custom_read_model_example_keeps_its_table_current() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(python_block("# my_ehr/readmodels.py"), "README.md", "exec"), namespace)  # noqa: S102
+    steps_completed = namespace["StepsCompleted"]()
+    goals = goalflow.open("memory://", projections=[*discover(), steps_completed])
+    code = python_block("from datetime import date\nimport goalflow")
+    setup = code.split("goals.agree")[0].replace('goalflow.open("sqlite:///goals.db")',
+                                                 "GOALS")
+    scope: dict[str, Any] = {"GOALS": goals}
+    exec(compile(setup, "README.md", "exec"), scope)  # noqa: S102
+    goal_id, client = scope["goal_id"], scope["client"]
+    goals.agree(goal_id, by=client, terms_version=1, method="signature")
+
+    goals.complete_step(goal_id, by=client, step_id="s1")
+    with goals.store.recorder.transaction(commit=False) as tx:
+        rows = tx.execute("SELECT goal_id, step_id FROM ehr_steps_completed").fetchall()
+    assert rows == [(str(goal_id), "s1")]
+
+    goals.projections.rebuild("steps_completed")
+    with goals.store.recorder.transaction(commit=False) as tx:
+        assert tx.execute("SELECT step_id FROM ehr_steps_completed").fetchall() == [("s1",)]
