@@ -27,7 +27,7 @@ def test_the_five_line_example_prints_what_it_says(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     code = python_block("from datetime import date\nimport goalflow")
 
-    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+    exec(compile(code, "README.md", "exec"), {})
 
     assert capsys.readouterr().out.splitlines() == ["active 3", "proposed"]
     assert (tmp_path / "goals.db").exists()
@@ -35,14 +35,14 @@ def test_the_five_line_example_prints_what_it_says(tmp_path: Path,
 
 def test_the_custom_read_model_example_keeps_its_table_current() -> None:
     namespace: dict[str, Any] = {}
-    exec(compile(python_block("# my_ehr/readmodels.py"), "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(python_block("# my_ehr/readmodels.py"), "README.md", "exec"), namespace)
     steps_completed = namespace["StepsCompleted"]()
     goals = goalflow.open("memory://", projections=[*discover(), steps_completed])
     code = python_block("from datetime import date\nimport goalflow")
     setup = code.split("goals.agree")[0].replace('goalflow.open("sqlite:///goals.db")',
                                                  "GOALS")
     scope: dict[str, Any] = {"GOALS": goals}
-    exec(compile(setup, "README.md", "exec"), scope)  # noqa: S102
+    exec(compile(setup, "README.md", "exec"), scope)
     goal_id, client = scope["goal_id"], scope["client"]
     goals.agree(goal_id, by=client, terms_version=1, method="signature")
 
