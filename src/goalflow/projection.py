@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Final, Literal
 from uuid import UUID
 
 import attrs
+from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import Goal
 from goalflow.errors import GoalflowError, StoreError
@@ -343,7 +344,12 @@ class Projections:
                     w.position = notification_id
                     projection.handle(w, event)
                     position = notification_id
-                self._set_position(tx, name, position)
+                tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name = ?"
+                           " AND position = ?", (position, name, state.position))
+                if tx.rowcount != 1:
+                    # A batch (catch-up) moved this projection on meanwhile: roll the
+                    # whole write back; the service retries it like any lost race.
+                    raise IntegrityError(f"projection {name} moved on during this write")
 
         return write
 
@@ -464,10 +470,6 @@ class Projections:
                 wait(poll)
 
     # -- tables ---------------------------------------------------------------------
-
-    def _set_position(self, tx: Tx, name: str, position: int) -> None:
-        tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name = ?",
-                   (position, name))
 
     def _create_generation(self, tx: Tx, projection: Projection, generation: int) -> None:
         types = _SQL_TYPES[tx.dialect]
