@@ -6,7 +6,9 @@ exercise and constructive expression of emotions to manage anxiety", broken into
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -73,3 +75,18 @@ def recorded_event_count(goals: goalflow.Goals) -> int:
     # skips the ids of inserts that were rolled back (a lost race, a replay).
     recorder = goals.store.recorder
     return len(recorder.select_notifications(start=None, limit=10**9))  # type: ignore[attr-defined]
+
+
+def at_once(call: Callable[[int], object], workers: int) -> list[object]:
+    """Run ``call(i)`` in ``workers`` threads released together; results or exceptions."""
+    start = threading.Barrier(workers)
+
+    def run(i: int) -> object:
+        start.wait()
+        try:
+            return call(i)
+        except Exception as e:  # returned, so a failure shows which and how
+            return e
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, range(workers)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,6 +11,7 @@ from anxiety_goal import (
     MAYA_SUBJECT,
     STATEMENT,
     agreed_anxiety_goal,
+    at_once,
     draft_anxiety_goal,
     recorded_event_count,
 )
@@ -124,21 +123,6 @@ def test_a_refused_command_does_not_use_up_its_command_id(goals):
     assert goals.complete_step(goal_id, by=MAYA, step_id="s1", command_id="ehr-8812") == 3
 
 
-def _at_once(call, workers: int = THREADS) -> list[object]:
-    """Run ``call(i)`` in ``workers`` threads released together; results or exceptions."""
-    start = threading.Barrier(workers)
-
-    def run(i: int) -> object:
-        start.wait()
-        try:
-            return call(i)
-        except Exception as e:  # returned, so one failure shows which and how
-            return e
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(run, range(workers)))
-
-
 @pytest.mark.parametrize("services", ["shared", "one-per-thread"])
 def test_concurrent_retries_of_a_step_completion_record_it_once(goals, store_url, clock,
                                                                  services):
@@ -148,8 +132,8 @@ def test_concurrent_retries_of_a_step_completion_record_it_once(goals, store_url
     try:
         # One round per step: the race is real, so give it several chances to show.
         for version, step_id in enumerate(["s1", "s2", "s3"], start=3):
-            results = _at_once(lambda i, step_id=step_id: own[i].complete_step(
-                goal_id, by=MAYA, step_id=step_id, command_id=f"ehr-complete-{step_id}"))
+            results = at_once(lambda i, step_id=step_id: own[i].complete_step(
+                goal_id, by=MAYA, step_id=step_id, command_id=f"ehr-complete-{step_id}"), THREADS)
             assert results == [version] * THREADS, f"retries of completing {step_id}"
     finally:
         for service in own:
@@ -191,7 +175,8 @@ def test_concurrent_retries_of_a_draft_draft_one_goal(goals, store_url, clock, s
     own = [goalflow.open(store_url, clock=clock) for _ in range(THREADS)] \
         if services == "one-per-thread" else [goals] * THREADS
     try:
-        results = _at_once(lambda i: draft_anxiety_goal(own[i], command_id="ehr-draft-4411"))
+        results = at_once(lambda i: draft_anxiety_goal(own[i], command_id="ehr-draft-4411"),
+                            THREADS)
     finally:
         for service in own:
             if service is not goals:

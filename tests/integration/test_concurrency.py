@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from anxiety_goal import (
     DR_LEE,
     MAYA,
     agreed_anxiety_goal,
+    at_once,
     draft_anxiety_goal,
     recorded_event_count,
 )
@@ -57,25 +56,11 @@ def test_of_two_writers_expecting_the_same_version_only_the_first_is_recorded(go
 
 def test_of_writers_racing_with_the_same_expected_version_exactly_one_is_recorded(goals):
     goal_id = agreed_anxiety_goal(goals)
-    results = _race(lambda i: goals.record_progress(goal_id, by=MAYA, measure="GAD-7",
+    results = at_once(lambda i: goals.record_progress(goal_id, by=MAYA, measure="GAD-7",
                                                     value=i, expected_version=2), THREADS)
     assert [r for r in results if not isinstance(r, ConcurrencyError)] == [3]
     assert goals.get(goal_id).version == 3
     assert recorded_event_count(goals) == 3
-
-
-def _race(call, workers: int) -> list[object]:
-    start = threading.Barrier(workers)
-
-    def run(i: int) -> object:
-        start.wait()
-        try:
-            return call(i)
-        except Exception as e:  # returned, so a failure shows which and how
-            return e
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(run, range(workers)))
 
 
 @pytest.mark.parametrize("services", ["shared", "one-per-thread"])
@@ -93,7 +78,7 @@ def test_writers_racing_on_one_goal_all_succeed_and_nothing_is_lost(
         ]
 
     try:
-        results = _race(record_several, THREADS)
+        results = at_once(record_several, THREADS)
     finally:
         for service in own:
             if service is not goals:
@@ -114,7 +99,7 @@ def test_writers_racing_on_one_goal_all_succeed_and_nothing_is_lost(
 def test_a_command_that_loses_a_race_is_checked_again_against_the_fresh_goal(goals):
     goal_id = agreed_anxiety_goal(goals)
     # Two clinicians end the goal at the same moment; only one ending can happen.
-    results = _race(
+    results = at_once(
         lambda i: (goals.achieve(goal_id, by=DR_LEE, evidence="GAD-7 at 6") if i % 2 else
                    goals.discontinue(goal_id, by=DR_LEE, reason="Maya moved away")),
         THREADS,
