@@ -2,7 +2,8 @@
 
 Tables (views over the live generation):
 
-- ``gf_plan_goals``: one row per goal, with its status, terms version, whether
+- ``gf_plan_goals``: one row per goal (entered-in-error ones too, which plans
+  leave out; ``goalflow goals`` lists them), with its status, terms version, whether
   it awaits agreement and from whom, statement, target date, next review date.
 - ``gf_plan_members``: the listed members of group goals (one row each), so a
   client's plan can include the group goals they belong to.
@@ -51,9 +52,8 @@ class Plans(Projection):
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
         super().handle(w, event)
-        if not isinstance(event, Goal.EnteredInError):
-            w.update("gf_plan_goals", {"goal_id": event.originator_id},
-                     {"version": event.originator_version, "updated_at": event.timestamp})
+        w.update("gf_plan_goals", {"goal_id": event.originator_id},
+                 {"version": event.originator_version, "updated_at": event.timestamp})
 
     # -- events ---------------------------------------------------------------------
 
@@ -152,8 +152,8 @@ class Plans(Projection):
         self._status(w, e, "rejected")
 
     def on_EnteredInError(self, w: Writer, e: Goal.Event) -> None:
-        for table in self.tables:
-            w.delete(table.name, {"goal_id": e.originator_id})
+        # Kept (for `goalflow goals`), but never shown in a plan.
+        self._status(w, e, "entered-in-error")
 
     # -- helpers --------------------------------------------------------------------
 
@@ -197,10 +197,27 @@ class Plans(Projection):
 
     # -- queries --------------------------------------------------------------------
 
+    def index(self, r: Reader, *, subject: str | None = None, status: str | None = None
+              ) -> list[dict[str, Any]]:
+        """Every goal (optionally of one subject or status), most recently changed first."""
+        where, params = [], []
+        if subject is not None:
+            where.append("(subject_id = ? OR goal_id IN (SELECT goal_id FROM {gf_plan_members}"
+                         " WHERE client_id = ?))")
+            params += [subject, subject]
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        return r.rows(
+            "SELECT goal_id, subject_kind, subject_id, status, terms_version, statement,"
+            " version, drafted_at, updated_at FROM {gf_plan_goals}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY updated_at DESC, goal_id", params)
+
     def plan(self, r: Reader, subject_id: str, *, include_closed: bool = False
              ) -> list[dict[str, Any]]:
         """The subject's goals, oldest first, each with its steps and measures."""
-        statuses = "" if include_closed else \
+        statuses = " AND status <> 'entered-in-error'" if include_closed else \
             f" AND status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
         goals = r.rows(
             "SELECT goal_id, subject_kind, subject_id, status, terms_version,"

@@ -17,7 +17,12 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import Environment, EnvType
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL
 
@@ -164,3 +169,17 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     def transaction(self, *, commit: bool) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as curs:
             yield Tx(curs, "postgresql", self.datastore.schema)
+
+
+class ReadOnlyPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory whose every session is read-only.
+
+    The option reaches each pooled connection when it is opened (the pool opens
+    lazily, after this), so no statement through it can write.
+    """
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        kwargs = self.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        kwargs["options"] = "-c default_transaction_read_only=on"

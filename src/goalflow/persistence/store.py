@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -23,6 +25,7 @@ from goalflow.persistence.recorders import (
     PROJECTIONS_TABLE,
     GoalflowRecorder,
     PostgresRecorder,
+    ReadOnlyPostgresFactory,
     SQLiteRecorder,
     Tx,
     Write,
@@ -72,6 +75,7 @@ class GoalStore:
     def __init__(self, url: StoreUrl, *, readonly: bool = False) -> None:
         self.url = url
         self.readonly = readonly
+        self._listener: psycopg.Connection[Any] | None = None
         env = _environment(url, readonly=readonly)
         try:
             if url.kind == "postgresql" and not readonly:
@@ -81,8 +85,10 @@ class GoalStore:
                 self._app = _EventsourcingApp(env)
         except StoreError:
             raise
-        except (PersistenceError, OSError, psycopg.Error) as e:
+        except (PersistenceError, OSError, psycopg.Error, sqlite3.Error) as e:
             raise StoreError(f"cannot open store {url}: {_first_line(e)}") from e
+        if readonly:
+            self._check_is_goalflow_store()
         recorder = self._app.recorder
         assert isinstance(recorder, GoalflowRecorder)
         self.recorder: GoalflowRecorder = recorder
@@ -90,7 +96,24 @@ class GoalStore:
         self._snapshots = self._app.snapshots
         self._events_table: str = recorder.events_table_name  # type: ignore[attr-defined]
         self.inline_writes: Callable[[Sequence[Goal.Event]], Write] | None = None
-        self._listener: psycopg.Connection[Any] | None = None
+
+    def _check_is_goalflow_store(self) -> None:
+        """Refuse, in one clear line, a file that is not a database or not ours."""
+        recorder: Any = self._app.recorder
+        try:
+            with recorder.transaction(commit=False) as tx:
+                tx.execute(f"SELECT 1 FROM {tx.table(recorder.events_table_name)} LIMIT 1")
+                tx.execute(f"SELECT 1 FROM {tx.table(COMMANDS_TABLE)} LIMIT 1")
+        except PersistenceError as e:
+            self.close()
+            message = _first_line(e)
+            if "not a database" in message or "malformed" in message:
+                raise StoreError(f"{self.url} is not a goalflow store (corrupt, or not a"
+                                 f" database: {message})") from e
+            if "no such table" in message or "does not exist" in message:
+                raise StoreError(f"{self.url} is not a goalflow store (it has no goalflow"
+                                 " tables)") from e
+            raise StoreError(f"cannot read store {self.url}: {message}") from e
 
     # -- reading -------------------------------------------------------------
 
@@ -266,7 +289,8 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
         env["SQLITE_LOCK_TIMEOUT"] = "10"
     else:
         env.update({
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": get_topic(ReadOnlyPostgresFactory) if readonly
+            else "eventsourcing.postgres",
             "APPLICATION_RECORDER_TOPIC": get_topic(PostgresRecorder),
             "POSTGRES_DBNAME": url.dbname,
             "POSTGRES_HOST": url.host,
@@ -290,12 +314,27 @@ def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
     if readonly:
         if not path.is_file():
             raise StoreError(f"no goalflow store at {path}")
-        return f"file:{path.as_uri()[len('file://'):]}?mode=ro"
+        name = f"file:{path.as_uri()[len('file://'):]}?mode=ro"
+        _check_sqlite_file(path, name)
+        return name
     if not path.parent.is_dir():
         raise StoreError(f"cannot create store {path}: directory {path.parent} does not exist")
     if path.exists() and not path.is_file():
         raise StoreError(f"cannot open store {path}: not a file")
     return str(path)
+
+
+def _check_sqlite_file(path: Path, name: str) -> None:
+    """Refuse a file that is not a SQLite database, or not a goalflow store, before use."""
+    try:
+        with contextlib.closing(sqlite3.connect(name, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as e:
+        raise StoreError(f"{path} is not a goalflow store (corrupt, or not a database:"
+                         f" {_first_line(e)})") from e
+    if not {"stored_events", COMMANDS_TABLE} <= tables:
+        raise StoreError(f"{path} is not a goalflow store (it has no goalflow tables)")
 
 
 @contextlib.contextmanager
