@@ -230,11 +230,11 @@ class Goals:
             check_aware("as_of", as_of)
         if version is not None and as_of is not None:
             raise InvalidCommand("give version or as_of, not both", field="as_of")
-        return self._store.load(_goal_id(goal_id), version=version, as_of=as_of)
+        return self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
 
     def history(self, goal_id: UUID | str) -> list[Goal.Event]:
         """Every event of the goal, decoded, oldest first."""
-        events = self._store.events(_goal_id(goal_id))
+        events = self._store.events(parse_goal_id(goal_id))
         if not events:
             raise GoalNotFound(goal_id)
         return events
@@ -268,7 +268,7 @@ class Goals:
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
                 check_aware(name, moment)
-        gid = None if goal_id is None else _goal_id(goal_id)
+        gid = None if goal_id is None else parse_goal_id(goal_id)
         return cast(list[dict[str, Any]], self._read(
             "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
             until=until, event=event, unagreed=unagreed, late_days=late_days))
@@ -283,6 +283,12 @@ class Goals:
         return cast(list[dict[str, Any]], self._read(
             "reviews", "worklist", as_of=as_of or self._clock().date(), overdue=overdue,
             interval_days=interval_days))
+
+    def goal_index(self, *, subject: str | None = None, status: str | None = None
+                   ) -> list[dict[str, Any]]:
+        """Every goal (of a subject, or in a status), most recently changed first."""
+        return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
+                                                     status=status))
 
     def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
         found = self.projections.get(projection)
@@ -315,11 +321,11 @@ class Goals:
             raise InvalidCommand("expected_version does not apply to draft (a new goal)",
                                  field="expected_version")
         if command == "draft":
-            gid = uuid4() if goal_id is None else _goal_id(goal_id)
+            gid = uuid4() if goal_id is None else parse_goal_id(goal_id)
         elif goal_id is None:
             raise InvalidCommand(f"{command} needs a goal_id", field="goal_id")
         else:
-            gid = _goal_id(goal_id)
+            gid = parse_goal_id(goal_id)
 
         fingerprint = ""
         if command_id is not None:
@@ -442,7 +448,8 @@ def open(
     return Goals(store, registry, clock=clock)
 
 
-def _goal_id(goal_id: UUID | str) -> UUID:
+def parse_goal_id(goal_id: UUID | str) -> UUID:
+    """A goal id from a UUID or its string; anything else is an InvalidCommand."""
     if isinstance(goal_id, UUID):
         return goal_id
     try:

@@ -19,9 +19,10 @@ import orjson
 
 import goalflow
 from goalflow import demo as demo_scenario
-from goalflow.application import Goals
+from goalflow import inspection, transfer
+from goalflow.application import Goals, parse_goal_id
 from goalflow.commands import LineError, apply_line, read_lines
-from goalflow.domain.goal import Goal
+from goalflow.domain.goal import EVENT_TYPES, STATUSES, Goal
 from goalflow.errors import GoalflowError, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
 
@@ -148,6 +149,234 @@ def demo(obj: Context, out: Path | None) -> None:
         click.echo(render_goal(goal))
     click.echo(f"\nThe demo store is {out.absolute()}. Look around with:")
     click.echo(f"  goalflow --db {url} show {goal.id} --version 3")
+
+
+@cli.command()
+@click.option("--goal", "goal_id", metavar="ID", help="Only this goal's events.")
+@click.option("--subject", metavar="ID", help="Only goals of this client or group.")
+@click.option("--type", "event_type", metavar="EVENT", help="Only this event type, e.g."
+              " Revised.")
+@click.option("--actor", metavar="ID", help="Only events by this actor id.")
+@click.option("--since", metavar="T", help="Recorded at or after T (a date means its start).")
+@click.option("--until", metavar="T", help="Recorded at or before T (a date means its end).")
+@click.option("--after", "after", type=click.IntRange(min=0), default=0,
+              help="Start after this position in the log.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N events.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events until Ctrl-C.")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="With --follow: seconds between looks at the log (SQLite).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, the full events.")
+@click.pass_obj
+def events(obj: Context, goal_id: str | None, subject: str | None, event_type: str | None,
+           actor: str | None, since: str | None, until: str | None, after: int,
+           limit: int | None, follow: bool, poll: float, as_json: bool) -> None:
+    """Print the global log in order, one line per event.
+
+    \b
+    Examples:
+      goalflow events --type Revised --since 2026-03-01
+      goalflow events --goal 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --json
+      goalflow events --follow
+    """
+    goals = obj.goals(readonly=True)
+    if event_type is not None and event_type not in EVENT_TYPES:
+        raise InvalidCommand(f"--type: unknown event type {event_type!r} (known:"
+                             f" {', '.join(EVENT_TYPES)})", field="--type")
+    goal_ids = [parse_goal_id(goal_id)] if goal_id else None
+    if subject is not None:
+        subject_goals = [parse_goal_id(g["goal_id"]) for g in goals.goal_index(subject=subject)]
+        goal_ids = subject_goals if goal_ids is None else \
+            [g for g in goal_ids if g in subject_goals]
+    keep = inspection.between(
+        parse_timestamp("--since", since, end_of_day=False) if since else None,
+        parse_timestamp("--until", until, end_of_day=True) if until else None, actor)
+    types = [event_type] if event_type else []
+    shown = 0
+
+    def show_from(start: int, remaining: int | None) -> int:
+        nonlocal shown
+        last = start
+        for last, event in inspection.log(goals, after=start, limit=remaining,
+                                          goal_ids=goal_ids, types=types, keep=keep):
+            record = inspection.event_record(last, event)
+            click.echo(orjson.dumps(record).decode() if as_json else render_event_line(record))
+            shown += 1
+        return last
+
+    if not follow:
+        show_from(after, limit)
+        if not shown and not as_json:
+            click.echo("No events.")
+        return
+    if after == 0:
+        after = goals.projections.head()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while limit is None or shown < limit:
+            after = max(after, show_from(after, None if limit is None else limit - shown))
+            goals.store.wait_for_events(poll)
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+@click.option("--subject", metavar="ID", help="Only goals of this client or group.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only goals in this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one goal per line.")
+@click.pass_obj
+def goals(obj: Context, subject: str | None, status: str | None, as_json: bool) -> None:
+    """List goals, most recently changed first (from the read models, no replay).
+
+    \b
+    Example:
+      goalflow goals --subject client-7 --status active
+    """
+    index = obj.goals(readonly=True).goal_index(subject=subject, status=status)
+    if as_json:
+        _json_lines(index)
+        return
+    if not index:
+        click.echo("No goals.")
+        return
+    click.echo(render_table(
+        ["goal", "status", "subject", "version", "last change", "statement"],
+        [[g["goal_id"], click.style(g["status"], fg=STATUS_COLOURS.get(g["status"])),
+          f"{g['subject_kind']} {g['subject_id']}", g["version"], g["updated_at"],
+          g["statement"]] for g in index]))
+
+
+@cli.command()
+@click.argument("goal_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, the full events.")
+@click.pass_obj
+def history(obj: Context, goal_id: str, as_json: bool) -> None:
+    """Print every event of one goal, decoded in full, oldest first."""
+    for position, event in inspection.history(obj.goals(readonly=True), goal_id):
+        record = inspection.event_record(position, event)
+        if as_json:
+            click.echo(orjson.dumps(record).decode())
+            continue
+        click.echo(render_event_line(record, full=True))
+
+
+@cli.command()
+@click.argument("goal_id")
+@click.argument("v1", type=click.IntRange(min=1))
+@click.argument("v2", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def diff(obj: Context, goal_id: str, v1: int, v2: int, as_json: bool) -> None:
+    """What changed in a goal's state between versions V1 and V2.
+
+    \b
+    Example:
+      goalflow diff 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b 3 8
+    """
+    goals = obj.goals(readonly=True)
+    before = goals.get(goal_id, version=v1).to_dict()
+    after = goals.get(goal_id, version=v2).to_dict()
+    changes = inspection.diff(before, after)
+    if as_json:
+        click.echo(orjson.dumps({"goal_id": before["goal_id"], "from": v1, "to": v2,
+                                 "changes": changes}, option=orjson.OPT_INDENT_2).decode())
+        return
+    click.echo(f"Goal {before['goal_id']}: version {v1} -> {v2}")
+    if not changes:
+        click.echo("  no change")
+    for change in changes:
+        click.echo(f"  {change['field']}: {_brief_value(change['before'])}"
+                   f" -> {_brief_value(change['after'])}")
+
+
+@cli.command()
+@click.option("--goal", "goal_ids", metavar="ID", multiple=True,
+              help="Only this goal (repeatable). Makes a partial export.")
+@click.option("--since", metavar="T", help="Only events recorded at or after T. Makes a"
+              " partial export.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (default stdout).")
+@click.pass_obj
+def export(obj: Context, goal_ids: tuple[str, ...], since: str | None,
+           output: Path | None) -> None:
+    """Export events as JSON Lines; a complete export can rebuild the store with import.
+
+    \b
+    Example:
+      goalflow export --output goals-2026-11.jsonl
+    """
+    goals = obj.goals(readonly=True)
+    ids = [parse_goal_id(g) for g in goal_ids] or None
+    moment = parse_timestamp("--since", since, end_of_day=False) if since else None
+    with _progress("exporting") as progress, _output(output) as out:
+        header = transfer.export(goals, out, goal_ids=ids, since=moment, progress=progress)
+    if output is not None:
+        click.echo(f"exported {header['events']} events and {header['commands']} command"
+                   f" ids to {output}", err=True)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path,
+                                        allow_dash=True))
+@click.pass_obj
+def import_command(obj: Context, file: Path) -> None:
+    """Load a complete export into an empty store (--db), then build its read models.
+
+    \b
+    Example:
+      goalflow --db postgresql://ehr@db/goals import goals-2026-11.jsonl
+    """
+    with _input(file) as source, _progress("importing") as progress:
+        header = transfer.import_(obj.goals(), source, progress=progress)
+    click.echo(f"imported {header['events']} events and {header['commands']} command ids")
+
+
+@cli.command()
+@click.option("--to", "target", required=True, metavar="URL", help="The empty store to fill.")
+@click.pass_obj
+def migrate(obj: Context, target: str) -> None:
+    """Copy the whole store to another (e.g. SQLite to PostgreSQL) and check both sides.
+
+    \b
+    Example:
+      goalflow --db sqlite:///goalflow.db migrate --to postgresql://ehr@db/goals
+    """
+    source = obj.goals(readonly=True)
+    with goalflow.open(target) as destination, tempfile.TemporaryFile() as buffer:
+        with _progress("exporting") as progress:
+            transfer.export(source, buffer, progress=progress)
+        buffer.seek(0)
+        with _progress("importing") as progress:
+            header = transfer.import_(destination, buffer, progress=progress)
+        with _progress("checking") as progress:
+            ours = transfer.digest(source, progress)
+            theirs = transfer.digest(destination, progress)
+    if ours != theirs:
+        raise click.ClickException(f"the copy differs: {ours[0]} events ({ours[1][:12]}) here,"
+                                   f" {theirs[0]} ({theirs[1][:12]}) there")
+    click.echo(f"migrated {header['events']} events and {header['commands']} command ids to"
+               f" {destination.store.url}; read models built; counts and content digest"
+               f" match (sha256 {ours[1][:16]}...)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def stats(obj: Context, as_json: bool) -> None:
+    """Events by type, goals by status, subjects, store size, first and last recorded time."""
+    figures = inspection.stats(obj.goals(readonly=True))
+    if as_json:
+        click.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+        return
+    click.echo(f"store         {figures['store']} ({figures['store_bytes']:,} bytes)")
+    click.echo(f"events        {figures['events']:,}")
+    for name, count in figures["events_by_type"].items():
+        click.echo(f"  {name:<18}{count:>8,}")
+    click.echo(f"goals         {figures['goals']:,}")
+    for name, count in figures["goals_by_status"].items():
+        click.echo(f"  {name:<18}{count:>8,}")
+    click.echo(f"subjects      {figures['subjects']:,}")
+    click.echo(f"first event   {figures['first_recorded_at'] or '-'}")
+    click.echo(f"last event    {figures['last_recorded_at'] or '-'}")
 
 
 @cli.command()
@@ -334,6 +563,52 @@ def parse_timestamp(option: str, text: str, *, end_of_day: bool) -> datetime:
 
 
 # -- rendering -------------------------------------------------------------------
+
+
+def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
+    """One event: position, recorded time, goal, version, type, actor, and what it says."""
+    actor = record["actor"]
+    who = f"{actor['id']} ({actor['role']})"
+    entry = {"event_type": record["type"], "details": record["data"],
+             "reason": record["data"].get("reason")}
+    summary = "; ".join(_summary(entry))
+    head = (f"#{record['position']:<5} {record['recorded_at']}  {record['goal_id']}"
+            f" v{record['version']:<3} {click.style(record['type'], bold=True)}  {who}")
+    if not full:
+        return f"{head}  {shorten(summary, 60)}" if summary else head
+    lines = [head, f"       occurred {record['occurred_at']}"]
+    for key, value in record["data"].items():
+        lines.append(f"       {key}: {_brief_value(value)}")
+    return "\n".join(lines)
+
+
+def _brief_value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return "-" if value is None else str(value)
+
+
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[IO[bytes]]:
+    if path is None:
+        yield sys.stdout.buffer
+        return
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as out:
+        yield out
+    partial.replace(path)  # whole, or not at all
+
+
+@contextlib.contextmanager
+def _input(path: Path) -> Iterator[IO[bytes]]:
+    if str(path) != "-":
+        with path.open("rb") as source:
+            yield source
+        return
+    with tempfile.TemporaryFile() as buffer:  # import reads twice: check, then load
+        shutil.copyfileobj(sys.stdin.buffer, buffer)
+        buffer.seek(0)
+        yield buffer
 
 
 def _json_lines(items: list[dict[str, Any]]) -> None:

@@ -668,7 +668,7 @@ class Goal(Aggregate):
     ) -> None:
         """Void a goal recorded by mistake; it stays in the log for audit."""
         reason = _reason(reason)
-        allowed = tuple(s for s in _ALL_STATUSES if s != "entered-in-error")
+        allowed = tuple(s for s in STATUSES if s != "entered-in-error")
         self._close_or_pause("enter_in_error", self.EnteredInError, allowed, by, occurred_at,
                              recorded_at, reason=reason)
 
@@ -821,9 +821,15 @@ class Goal(Aggregate):
         self.status = "proposed"
 
 
-_ALL_STATUSES: Final = (
+STATUSES: Final = (
     "proposed", "active", "on-hold", "completed", "cancelled", "rejected", "entered-in-error"
 )
+EVENT_TYPES: Final = tuple(
+    name for name, value in vars(Goal).items()
+    if isinstance(value, type) and issubclass(value, Goal.Event)
+    and name not in ("Event", "Created")
+)
+"""The names of the goal's events, in the order they are declared."""
 
 
 def _check_times(

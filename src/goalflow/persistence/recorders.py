@@ -22,8 +22,8 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import Environment, EnvType
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.utils import Environment, EnvType
 from psycopg.sql import SQL
 
 Dialect = Literal["sqlite", "postgresql"]

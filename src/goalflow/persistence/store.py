@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -186,17 +186,32 @@ class GoalStore:
         self._maybe_snapshot(goal, events)
         return [r.notification.id for r in recordings]
 
-    def notifications(self, tx: Tx, *, after: int, limit: int, upto: int | None = None
-                      ) -> list[Notification]:
-        """Events recorded after position ``after`` (up to ``upto``), in log order,
-        read in the given transaction."""
+    @property
+    def events_table(self) -> str:
+        return self._events_table
+
+    def notifications(
+        self, tx: Tx, *, after: int, limit: int, upto: int | None = None,
+        goal_ids: Sequence[UUID] | None = None, topics: Sequence[str] = (),
+    ) -> list[Notification]:
+        """Events recorded after position ``after`` (up to ``upto``; only of the given
+        goals and topics), in log order, read in the given transaction."""
         position = "rowid" if tx.dialect == "sqlite" else "notification_id"
-        bound = f" AND {position} <= ?" if upto is not None else ""
-        params = [after, *([upto] if upto is not None else []), limit]
+        where = [f"{position} > ?"]
+        params: list[Any] = [after]
+        if upto is not None:
+            where.append(f"{position} <= ?")
+            params.append(upto)
+        if goal_ids is not None:
+            where.append(f"originator_id IN ({', '.join('?' for _ in goal_ids) or 'NULL'})")
+            params += [g.hex if tx.dialect == "sqlite" else g for g in goal_ids]
+        if topics:
+            where.append(f"topic IN ({', '.join('?' for _ in topics)})")
+            params += list(topics)
         rows = tx.execute(
             f"SELECT {position}, originator_id, originator_version, topic, state FROM"
-            f" {tx.table(self._events_table)} WHERE {position} > ?{bound}"
-            f" ORDER BY {position} LIMIT ?", params).fetchall()
+            f" {tx.table(self._events_table)} WHERE {' AND '.join(where)}"
+            f" ORDER BY {position} LIMIT ?", [*params, limit]).fetchall()
         return [
             Notification(id=row[0], originator_id=row[1] if isinstance(row[1], UUID)
                          else UUID(row[1]), originator_version=row[2], topic=row[3],
@@ -231,6 +246,20 @@ class GoalStore:
             self._listener.execute(f'LISTEN "{channel}"')
         for _ in self._listener.notifies(timeout=timeout, stop_after=1):
             break
+
+    def size(self, tx: Tx) -> int:
+        """Bytes the store takes: the SQLite file (with its WAL), or the schema's tables."""
+        if tx.dialect == "sqlite":
+            if self.url.path is None:
+                return 0
+            path = self.url.path.expanduser().absolute()
+            wal = path.with_name(path.name + "-wal")
+            return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+        row = tx.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ?"
+            " AND c.relkind = 'r'", (self.url.schema,)).fetchone()
+        return int(row[0]) if row else 0
 
     def claim_write(self, tx: Tx) -> None:
         """Take SQLite's write lock before reading in a transaction that will write.

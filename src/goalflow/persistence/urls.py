@@ -37,8 +37,7 @@ class StoreUrl:
 
     def __str__(self) -> str:
         if self.kind == "sqlite":
-            return f"sqlite:///{self.path}" if self.path and not self.path.is_absolute() \
-                else f"sqlite://{self.path}"
+            return f"sqlite:///{self.path}"  # an absolute path brings its own fourth slash
         if self.kind == "memory":
             return "memory://"
         secret = ":***" if self.password else ""

@@ -1,0 +1,256 @@
+"""Moving a store: export to JSON Lines, import into an empty store, digest to compare.
+
+An export's first line says what it is::
+
+    {"format": "goalflow-export", "format_version": 1, "complete": true, "events": 15, ...}
+
+then one line per event, in log order, with its stored state as JSON and the
+SHA-256 of the stored bytes, then one line per command id (the idempotency
+record). A complete export rebuilds an identical store: the same goals,
+versions, times, order, event bytes and command ids. Import checks the whole
+file before it writes, then writes it in one transaction, so a bad or
+truncated file leaves the target untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+from uuid import UUID
+
+from goalflow.application import Goals
+from goalflow.errors import GoalflowError, StoreError
+from goalflow.persistence.codec import dumps, loads
+from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
+
+FORMAT = "goalflow-export"
+FORMAT_VERSION = 1
+BATCH = 1000
+
+Progress = Callable[[int, int], None]
+
+
+class ExportFileError(GoalflowError, ValueError):
+    """An export file cannot be imported; the message names the line."""
+
+
+def export(
+    goals: Goals,
+    out: IO[bytes],
+    *,
+    goal_ids: list[UUID] | None = None,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Write the store's events (all, or of some goals, or recorded since) to ``out``."""
+    store = goals.store
+    with store.recorder.transaction(commit=False) as tx:
+        head = store.head(tx)
+    complete = goal_ids is None and since is None
+    events = sum(1 for _ in _events(goals, head, goal_ids, since))
+    commands = _commands(goals, head, goal_ids) if complete else []
+    header = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "source": source or str(store.url), "complete": complete,
+        "scope": {"goals": [str(g) for g in goal_ids] if goal_ids is not None else None,
+                  "since": since.isoformat() if since else None},
+        "events": events, "commands": len(commands), "head": head,
+    }
+    out.write(dumps(header) + b"\n")
+    for done, (position, notification) in enumerate(_events(goals, head, goal_ids, since),
+                                                    start=1):
+        out.write(dumps({
+            "kind": "event", "position": position,
+            "goal_id": str(notification.originator_id),
+            "version": notification.originator_version, "topic": notification.topic,
+            "state": loads(notification.state),
+            "sha256": hashlib.sha256(notification.state).hexdigest(),
+        }) + b"\n")
+        if progress and (done % BATCH == 0 or done == events):
+            progress(done, events)
+    for command in commands:
+        out.write(dumps({"kind": "command", **command}) + b"\n")
+    return header
+
+
+def _events(goals: Goals, head: int, goal_ids: list[UUID] | None, since: datetime | None
+            ) -> Iterator[tuple[int, Any]]:
+    store = goals.store
+    after = 0
+    while True:
+        with store.recorder.transaction(commit=False) as tx:
+            page = store.notifications(tx, after=after, limit=BATCH, upto=head,
+                                       goal_ids=goal_ids)
+        if not page:
+            return
+        for notification in page:
+            after = notification.id
+            if since is not None and store.decode(notification).timestamp < since:
+                continue
+            yield notification.id, notification
+
+
+def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict[str, Any]]:
+    with goals.store.recorder.transaction(commit=False) as tx:
+        rows = tx.execute(
+            "SELECT command_id, goal_id, command, fingerprint, version, event,"
+            f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE notification_id <= ?"
+            " ORDER BY notification_id, command_id", (head,)).fetchall()
+    return [
+        {"command_id": r[0], "goal_id": str(UUID(str(r[1]))), "command": r[2],
+         "fingerprint": r[3], "version": r[4], "event": r[5], "position": r[6]}
+        for r in rows
+    ]
+
+
+def check(source: IO[bytes]) -> dict[str, Any]:
+    """Read a whole export and check it can be imported; returns its header."""
+    header: dict[str, Any] | None = None
+    events = commands = 0
+    versions: dict[str, int] = {}
+    last_position = 0
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = loads(line)
+        except Exception:
+            raise ExportFileError(f"line {number}: not valid JSON") from None
+        if header is None:
+            header = _check_header(record)
+            continue
+        kind = record.get("kind") if isinstance(record, dict) else None
+        if kind == "event":
+            _check_event(number, record, versions, last_position)
+            last_position = record["position"]
+            events += 1
+        elif kind == "command":
+            commands += 1
+        else:
+            raise ExportFileError(f"line {number}: neither an event nor a command")
+    if header is None:
+        raise ExportFileError("the file is empty: not a goalflow export")
+    if (events, commands) != (header["events"], header["commands"]):
+        raise ExportFileError(
+            f"the export says {header['events']} events and {header['commands']} commands"
+            f" but holds {events} and {commands}: it is truncated or was edited")
+    return header
+
+
+def _check_header(record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ExportFileError("line 1: not a goalflow export (no goalflow-export header)")
+    if record.get("format_version") != FORMAT_VERSION:
+        raise ExportFileError(f"line 1: export format version {record.get('format_version')!r}"
+                           f" is not one this goalflow reads ({FORMAT_VERSION})")
+    if not record.get("complete"):
+        raise ExportFileError("line 1: this is a partial export (of some goals, or since a"
+                           " time); only a complete export can rebuild a store")
+    return record
+
+
+def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
+                 last_position: int) -> None:
+    try:
+        state = dumps(record["state"])
+        goal_id, version, position = record["goal_id"], record["version"], record["position"]
+        UUID(goal_id)
+    except (KeyError, TypeError, ValueError):
+        raise ExportFileError(f"line {number}: an event needs goal_id, version, position,"
+                           " topic, state and sha256") from None
+    if hashlib.sha256(state).hexdigest() != record.get("sha256"):
+        raise ExportFileError(f"line {number}: the event's content does not match its SHA-256")
+    if not isinstance(position, int) or position <= last_position:
+        raise ExportFileError(f"line {number}: positions must increase")
+    expected = versions.get(goal_id, 0) + 1
+    if version != expected:
+        raise ExportFileError(f"line {number}: goal {goal_id} jumps to version {version}"
+                           f" (expected {expected})")
+    versions[goal_id] = version
+
+
+def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
+            ) -> dict[str, Any]:
+    """Load a complete export into an empty store, in one transaction."""
+    header = check(source)
+    source.seek(0)
+    store = goals.store
+    positions: dict[int, int] = {}
+    with store.recorder.transaction(commit=True) as tx:
+        store.lock_writers(tx)
+        if store.head(tx) or tx.execute(
+                f"SELECT 1 FROM {tx.table(COMMANDS_TABLE)} LIMIT 1").fetchone():
+            raise StoreError(f"store {store.url} is not empty; import only into an empty"
+                             " store")
+        done = 0
+        next(source)  # the header
+        for line in source:
+            if not line.strip():
+                continue
+            record = loads(line)
+            if record["kind"] == "event":
+                positions[record["position"]] = _insert_event(tx, store, record)
+                done += 1
+                if progress and (done % BATCH == 0 or done == header["events"]):
+                    progress(done, header["events"])
+            else:
+                _insert_command(tx, record, positions)
+    for name in sorted(goals.projections.all):
+        goals.projections.catch_up(name)
+    return header
+
+
+def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> int:
+    goal_id = UUID(record["goal_id"])
+    table = tx.table(store.events_table)
+    state = dumps(record["state"])
+    if tx.dialect == "sqlite":
+        tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+                   " VALUES (?, ?, ?, ?)", (goal_id.hex, record["version"], record["topic"],
+                                            state))
+        return int(tx.cursor.lastrowid)
+    row = tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+                     " VALUES (?, ?, ?, ?) RETURNING notification_id",
+                     (goal_id, record["version"], record["topic"], state)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -> None:
+    goal_id = UUID(record["goal_id"])
+    tx.execute(
+        f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command, fingerprint,"
+        " version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (record["command_id"], goal_id.hex if tx.dialect == "sqlite" else goal_id,
+         record["command"], record["fingerprint"], record["version"], record["event"],
+         positions.get(record["position"], record["position"])))
+
+
+def digest(goals: Goals, progress: Progress | None = None) -> tuple[int, str]:
+    """(events, SHA-256) over every event's goal, version, topic and stored bytes, in order.
+
+    Positions are left out: a PostgreSQL sequence can skip numbers, so two stores
+    with the same events in the same order can number them differently.
+    """
+    store = goals.store
+    sha = hashlib.sha256()
+    count = after = 0
+    with store.recorder.transaction(commit=False) as tx:
+        head = store.head(tx)
+    while True:
+        with store.recorder.transaction(commit=False) as tx:
+            page = store.notifications(tx, after=after, limit=BATCH)
+        if not page:
+            return count, sha.hexdigest()
+        for n in page:
+            after = n.id
+            sha.update(UUID(str(n.originator_id)).bytes + n.originator_version.to_bytes(8, "big")
+                       + n.topic.encode() + b"\0" + len(n.state).to_bytes(8, "big") + n.state)
+            count += 1
+        if progress:
+            progress(after, head)
+
