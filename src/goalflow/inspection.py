@@ -114,7 +114,8 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             changes.append({"field": field, "before": old, "after": new})
     order = list(after) + [k for k in before if k not in after]
-    changes.sort(key=lambda c: (order.index(c["field"].split(".")[0]), c["field"]))
+    changes.sort(key=lambda c: (order.index(c["field"].split(".")[0].split(" ")[0]),
+                                c["field"]))
     return changes
 
 
