@@ -87,7 +87,17 @@ def _debug(ctx: click.Context) -> bool:
 @click.version_option(package_name="goalflow")
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
-    """goalflow: treatment goals as an event-sourced record."""
+    """goalflow: treatment goals as an event-sourced record.
+
+    Every command takes the store from --db or $GOALFLOW_DB (sqlite:///path.db,
+    sqlite:////abs/path.db, memory://, postgresql://user@host/db). Inspection
+    commands open it read-only.
+
+    \b
+    Example:
+      goalflow demo --out demo.db
+      goalflow --db sqlite:///demo.db audit --event Revised
+    """
     ctx.obj = Context(url, debug)
     ctx.call_on_close(ctx.obj.close)
 
@@ -101,6 +111,12 @@ def apply(obj: Context, file: IO[bytes]) -> None:
     Prints one JSON result per line. A bad line stops the run with its line
     number; the lines before it stay applied, and re-running the fixed file is
     safe for every line that carries a command_id.
+
+    \b
+    Example:
+      echo '{"command": "complete_step", "goal_id": "...", "step_id": "s2",
+             "by": {"id": "client-7", "role": "client"}, "command_id": "ehr-8812"}'
+        | goalflow apply -
     """
     goals = obj.goals()
     warned = False
@@ -122,7 +138,12 @@ def apply(obj: Context, file: IO[bytes]) -> None:
 @click.pass_obj
 def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
          as_json: bool) -> None:
-    """Print a goal, now or at a past version or moment. Never creates a store."""
+    """Print a goal, now or at a past version or moment. Never creates a store.
+
+    \b
+    Example:
+      goalflow show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --as-of 2026-03-01
+    """
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
     moment = parse_timestamp("--as-of", as_of, end_of_day=True) if as_of else None
@@ -138,7 +159,12 @@ def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
               help="Where to create the demo store (default: a new temporary directory).")
 @click.pass_obj
 def demo(obj: Context, out: Path | None) -> None:
-    """Run the bundled anxiety-goal scenario into a fresh SQLite file and show the goal."""
+    """Run the bundled anxiety-goal scenario into a fresh SQLite file and show the goal.
+
+    \b
+    Example:
+      goalflow demo --out demo.db
+    """
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="goalflow-demo-")) / "demo.db"
     if out.exists():
@@ -250,7 +276,12 @@ def goals(obj: Context, subject: str | None, status: str | None, as_json: bool) 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, the full events.")
 @click.pass_obj
 def history(obj: Context, goal_id: str, as_json: bool) -> None:
-    """Print every event of one goal, decoded in full, oldest first."""
+    """Print every event of one goal, decoded in full, oldest first.
+
+    \b
+    Example:
+      goalflow history 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --json
+    """
     for position, event in inspection.history(obj.goals(readonly=True), goal_id):
         record = inspection.event_record(position, event)
         if as_json:
@@ -334,7 +365,7 @@ def import_command(obj: Context, file: Path) -> None:
 @click.option("--to", "target", required=True, metavar="URL", help="The empty store to fill.")
 @click.pass_obj
 def migrate(obj: Context, target: str) -> None:
-    """Copy the whole store to another (e.g. SQLite to PostgreSQL) and check both sides.
+    """Copy the whole store into another (SQLite to PostgreSQL, say) and check both sides.
 
     \b
     Example:
@@ -362,7 +393,12 @@ def migrate(obj: Context, target: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
 def stats(obj: Context, as_json: bool) -> None:
-    """Events by type, goals by status, subjects, store size, first and last recorded time."""
+    """Events by type, goals by status, subjects, store size, first and last recorded time.
+
+    \b
+    Example:
+      goalflow stats --json
+    """
     figures = inspection.stats(obj.goals(readonly=True))
     if as_json:
         click.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
@@ -386,7 +422,12 @@ def stats(obj: Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one goal per line.")
 @click.pass_obj
 def plan(obj: Context, subject_id: str, include_closed: bool, as_json: bool) -> None:
-    """Print a client's (or group's) current treatment plan."""
+    """Print a client's (or group's) current treatment plan.
+
+    \b
+    Example:
+      goalflow plan client-7 --all
+    """
     goals = obj.goals(readonly=True).plan(subject_id, include_closed=include_closed)
     if as_json:
         _json_lines(goals)
@@ -419,7 +460,13 @@ def plan(obj: Context, subject_id: str, include_closed: bool, as_json: bool) -> 
 def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | None,
           since: str | None, until: str | None, event_type: str | None, unagreed: bool,
           late: bool, days: float, as_json: bool) -> None:
-    """Print the audit trail: every event, with who, when, why, and every revision."""
+    """Print the audit trail: every event, with who, when, why, and every revision.
+
+    \b
+    Examples:
+      goalflow audit --subject client-7 --unagreed
+      goalflow audit --late --days 3 --json
+    """
     entries = obj.goals(readonly=True).audit(
         goal_id, actor=actor, subject=subject,
         since=parse_timestamp("--since", since, end_of_day=False) if since else None,
@@ -446,7 +493,12 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
 @click.pass_obj
 def reviews(obj: Context, as_of: str | None, overdue: bool, interval_days: int,
             as_json: bool) -> None:
-    """Print the reviews worklist: active and on-hold goals, oldest due first."""
+    """Print the reviews worklist: active and on-hold goals, oldest due first.
+
+    \b
+    Example:
+      goalflow reviews --overdue --as-of 2026-12-01
+    """
     day = parse_date("--as-of", as_of) if as_of else None
     worklist = obj.goals(readonly=True).reviews(as_of=day, overdue=overdue,
                                                interval_days=interval_days)
@@ -465,14 +517,24 @@ def reviews(obj: Context, as_of: str | None, overdue: bool, interval_days: int,
 
 @cli.group()
 def projections() -> None:
-    """Inspect, run and rebuild the read models."""
+    """Inspect, run and rebuild the read models.
+
+    \b
+    Example:
+      goalflow projections status
+    """
 
 
 @projections.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one per projection.")
 @click.pass_obj
 def projections_status(obj: Context, as_json: bool) -> None:
-    """Each projection's mode, position, the head of the log, and lag."""
+    """Each projection's mode, position, the head of the log, and lag.
+
+    \b
+    Example:
+      goalflow projections status --json
+    """
     rows = obj.goals(readonly=True).projections.status()
     if as_json:
         _json_lines(rows)
@@ -490,6 +552,10 @@ def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> 
     """Rebuild read models from the log (all, or the NAMEs given); resumes if interrupted.
 
     Readers keep seeing the old tables until the new ones are complete.
+
+    \b
+    Example:
+      goalflow projections rebuild audit
     """
     registry = obj.goals().projections
     for name in names or tuple(sorted(registry.all)):
@@ -506,7 +572,12 @@ def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> 
               help="Seconds between looks at the log when it is quiet.")
 @click.pass_obj
 def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
-    """Keep worker-mode projections current until Ctrl-C (all worker ones, or NAMEs)."""
+    """Keep worker-mode projections current until Ctrl-C (all worker ones, or NAMEs).
+
+    \b
+    Example:
+      goalflow projections mode plans worker && goalflow projections run
+    """
     goals = obj.goals()
     registry = goals.projections
     chosen = list(names) or [n for n, t in sorted(registry.tracking().items())
@@ -529,7 +600,12 @@ def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
 @click.argument("mode", type=click.Choice(["inline", "worker"]))
 @click.pass_obj
 def projections_mode(obj: Context, name: str, mode: str) -> None:
-    """Set how projection NAME is kept current: inline (in each write) or worker."""
+    """Set how projection NAME is kept current: inline (in each write) or worker.
+
+    \b
+    Example:
+      goalflow projections mode plans worker
+    """
     obj.goals().projections.set_mode(name, mode)
     click.echo(f"{name} now runs {mode}")
 
