@@ -123,15 +123,20 @@ def _to_sql(dialect: str, value: Any) -> Any:
             return int(value)
     elif isinstance(value, datetime):
         return value.astimezone(UTC)
+    elif isinstance(value, float):
+        # As numeric, exactly as recorded: a float8 parameter would be cut to 15 digits.
+        return Decimal(repr(value))
     return value
 
 
-def _from_sql(kind: ColumnType | None, value: Any) -> Any:
+def _from_sql(dialect: str, kind: ColumnType | None, value: Any) -> Any:
     """A stored value as JSON-ready data, the same from SQLite and PostgreSQL."""
     if value is None:
         return None
     if kind == "json":
-        return loads(value) if isinstance(value, str | bytes) else value
+        # SQLite keeps JSON as text; psycopg has already decoded jsonb (where a str
+        # is a JSON string, and must not be parsed again).
+        return loads(value) if dialect == "sqlite" else value
     if kind == "timestamp":
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         return moment.astimezone(UTC).isoformat()
@@ -207,7 +212,8 @@ class Reader:
 def _dicts(tx: Tx, kinds: Mapping[str, ColumnType]) -> list[dict[str, Any]]:
     names = [d[0] for d in tx.cursor.description]
     return [
-        {name: _from_sql(kinds.get(name), value) for name, value in zip(names, row, strict=True)}
+        {name: _from_sql(tx.dialect, kinds.get(name), value)
+         for name, value in zip(names, row, strict=True)}
         for row in tx.fetchall()
     ]
 
@@ -252,6 +258,22 @@ def read_tracking(tx: Tx) -> dict[str, Tracking]:
     return {row[0]: Tracking(*row) for row in tx.fetchall()}
 
 
+def claim_tracking(tx: Tx, name: str) -> Tracking:
+    """A projection's tracking row, locked until the transaction ends.
+
+    A second process catching up the same projection waits here, then sees
+    where the first one got to, instead of applying the same events again.
+    (On SQLite the write lock taken first does the same.)
+    """
+    lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+    row = tx.execute(f"SELECT name, mode, generation, position, building_generation,"
+                     f" building_position FROM {tx.table(TRACKING_TABLE)} WHERE name = ?{lock}",
+                     (name,)).fetchone()
+    if row is None:
+        raise ProjectionError(f"projection {name} is not installed in this store")
+    return Tracking(*row)
+
+
 ProgressCallback = Callable[[int, int], None]
 """Called with (events done, events in all) as long work goes on."""
 
@@ -275,13 +297,19 @@ class Projections:
             self._store.lock_writers(tx)
             known = read_tracking(tx)
             new = [p for name, p in self.all.items() if name not in known]
+            new_names = {p.name for p in new}
             for projection in new:
                 self._create_generation(tx, projection, 1)
                 self._create_views(tx, projection, 1)
                 tx.execute(f"INSERT INTO {tx.table(TRACKING_TABLE)} (name, mode, generation,"
                            " position) VALUES (?, 'inline', 1, 0)", (projection.name,))
-        for projection in new:
-            self.catch_up(projection.name)
+        # New ones are built now; known inline ones may have been left behind by a
+        # process that did not load them (goalflow.open(..., projections=[...])).
+        head = self.head()
+        for name, state in self.tracking().items():
+            if name in self.all and (state.mode == "inline" or name in new_names) \
+                    and state.position < head:
+                self.catch_up(name)
 
     def get(self, name: str) -> Projection:
         try:
@@ -375,7 +403,7 @@ class Projections:
         while True:
             with self._store.recorder.transaction(commit=True) as tx:
                 self._store.claim_write(tx)
-                state = read_tracking(tx)[name]
+                state = claim_tracking(tx, name)
                 applied = self._apply_batch(tx, projection, state.generation, state.position,
                                             column="position")
             if applied == 0:
@@ -390,7 +418,7 @@ class Projections:
         projection = self.get(name)
         with self._store.recorder.transaction(commit=True) as tx:
             self._store.claim_write(tx)
-            state = read_tracking(tx)[name]
+            state = claim_tracking(tx, name)
             building = state.building_generation
             if building is not None and restart:
                 self._drop_generation(tx, projection, building)
@@ -405,7 +433,7 @@ class Projections:
         while True:
             with self._store.recorder.transaction(commit=True) as tx:
                 self._store.claim_write(tx)
-                state = read_tracking(tx)[name]
+                state = claim_tracking(tx, name)
                 applied = self._apply_batch(tx, projection, building,
                                             state.building_position or 0,
                                             column="building_position")
@@ -455,6 +483,7 @@ class Projections:
             on_batch: Callable[[str, int], None] | None = None) -> None:
         """Follow the log for the given worker-mode projections until ``stop()``."""
         for name in names:
+            self.get(name)
             state = self.tracking().get(name)
             if state is None or state.mode != "worker":
                 raise ProjectionError(f"projection {name} runs inline; set it to worker mode"
@@ -462,7 +491,10 @@ class Projections:
         while not stop():
             busy = False
             for name in names:
-                applied = self.catch_up(name)
+                try:
+                    applied = self.catch_up(name)
+                except ProjectionError:  # another worker got there first; look again
+                    applied = 0
                 if applied and on_batch:
                     on_batch(name, applied)
                 busy = busy or bool(applied)
