@@ -453,13 +453,13 @@ def plan(obj: Context, subject_id: str, include_closed: bool, as_json: bool) -> 
               " revised terms still await agreement.")
 @click.option("--late", is_flag=True, help="Entries recorded more than --days after they"
               " occurred.")
-@click.option("--days", type=click.FloatRange(min=0), default=2.0, show_default=True,
-              help="How late counts as late, for --late.")
+@click.option("--days", type=click.FloatRange(min=0),
+              help="How late counts as late, for --late (default 2).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one entry per line.")
 @click.pass_obj
 def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | None,
           since: str | None, until: str | None, event_type: str | None, unagreed: bool,
-          late: bool, days: float, as_json: bool) -> None:
+          late: bool, days: float | None, as_json: bool) -> None:
     """Print the audit trail: every event, with who, when, why, and every revision.
 
     \b
@@ -467,18 +467,21 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
       goalflow audit --subject client-7 --unagreed
       goalflow audit --late --days 3 --json
     """
+    if days is not None and not late:
+        raise click.UsageError("--days goes with --late")
+    late_days = (2.0 if days is None else days) if late else None
     entries = obj.goals(readonly=True).audit(
         goal_id, actor=actor, subject=subject,
         since=parse_timestamp("--since", since, end_of_day=False) if since else None,
         until=parse_timestamp("--until", until, end_of_day=True) if until else None,
-        event=event_type, unagreed=unagreed, late_days=days if late else None)
+        event=event_type, unagreed=unagreed, late_days=late_days)
     if as_json:
         _json_lines(entries)
         return
     if not entries:
         click.echo("No entries.")
     for entry in entries:
-        click.echo(render_audit_entry(entry))
+        click.echo(render_audit_entry(entry, late_days=late_days or 2.0))
 
 
 @cli.command()
@@ -765,11 +768,11 @@ def render_plan_goal(goal: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_audit_entry(entry: dict[str, Any]) -> str:
+def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
     who = f"{entry['actor_id']} ({entry['actor_role']}"
     who += f" for {entry['on_behalf_of']})" if entry["on_behalf_of"] else ")"
     late = ""
-    if entry["late_seconds"] > 2 * 86400:
+    if entry["late_seconds"] > late_days * 86400:
         late = click.style(f"  [entered {entry['late_seconds'] // 86400} days late]", fg="yellow")
     lines = [f"#{entry['position']:<5} {entry['recorded_at']}  {entry['goal_id']}"
              f" v{entry['version']}  {click.style(entry['event_type'], bold=True)}"

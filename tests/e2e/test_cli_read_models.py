@@ -302,6 +302,21 @@ def test_audit_marks_the_step_entered_five_days_late(demo_store: str) -> None:
     assert marked[0].endswith("StepCompleted  by dr-okafor (clinician)  [entered 5 days late]")
 
 
+def test_the_late_marker_follows_the_days_asked_for(demo_store: str) -> None:
+    lines = ok(demo_store, "audit", "--late", "--days", "0.01").stdout.splitlines()
+
+    headers = [line for line in lines if line.startswith("#")]
+    assert len(headers) > 1  # entered 15 minutes or more after they happened
+    assert all("days late]" in line for line in headers)
+
+
+def test_days_without_late_is_a_usage_error(demo_store: str) -> None:
+    result = run(demo_store, "audit", "--days", "3")
+
+    assert result.exit_code == 2
+    assert "--days goes with --late" in result.stderr
+
+
 def test_audit_refuses_a_goal_id_that_is_not_a_uuid(demo_store: str) -> None:
     result = run(demo_store, "audit", "goal-1")
 
