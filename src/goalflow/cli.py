@@ -773,7 +773,7 @@ def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
     who += f" for {entry['on_behalf_of']})" if entry["on_behalf_of"] else ")"
     late = ""
     if entry["late_seconds"] > late_days * 86400:
-        late = click.style(f"  [entered {entry['late_seconds'] // 86400} days late]", fg="yellow")
+        late = click.style(f"  [entered {_duration(entry['late_seconds'])} late]", fg="yellow")
     lines = [f"#{entry['position']:<5} {entry['recorded_at']}  {entry['goal_id']}"
              f" v{entry['version']}  {click.style(entry['event_type'], bold=True)}"
              f"  by {who}{late}"]
@@ -803,6 +803,14 @@ def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
             state += f" by #{agreement['superseded_by']}"
         lines.append(f"       client agreement to terms v{agreement['terms_version']}: {state}")
     return "\n".join(lines)
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 3600:
+        return f"{seconds // 3600} hours"
+    return f"{seconds // 60} minutes"
 
 
 def _summary(entry: dict[str, Any]) -> list[str]:
