@@ -50,21 +50,13 @@ def log(
     store = goals.store
     topics = [f"goalflow:Goal.{t}" for t in types]
     shown = 0
-    while limit is None or shown < limit:
-        with store.recorder.transaction(commit=False) as tx:
-            page = store.notifications(tx, after=after, limit=batch, goal_ids=goal_ids,
-                                       topics=topics)
-        if not page:
+    for notification in store.scan(after=after, goal_ids=goal_ids, topics=topics, page=batch):
+        if limit is not None and shown >= limit:
             return
-        for notification in page:
-            after = notification.id
-            event = store.decode(notification)
-            if keep is not None and not keep(event):
-                continue
+        event = store.decode(notification)
+        if keep is None or keep(event):
             yield notification.id, event
             shown += 1
-            if limit is not None and shown >= limit:
-                return
 
 
 def history(goals: Goals, goal_id: UUID | str) -> list[tuple[int, Goal.Event]]:

@@ -80,17 +80,8 @@ def export(
 def _events(goals: Goals, head: int, goal_ids: list[UUID] | None, since: datetime | None
             ) -> Iterator[tuple[int, Any]]:
     store = goals.store
-    after = 0
-    while True:
-        with store.recorder.transaction(commit=False) as tx:
-            page = store.notifications(tx, after=after, limit=BATCH, upto=head,
-                                       goal_ids=goal_ids)
-        if not page:
-            return
-        for notification in page:
-            after = notification.id
-            if since is not None and store.decode(notification).timestamp < since:
-                continue
+    for notification in store.scan(upto=head, goal_ids=goal_ids, page=BATCH):
+        if since is None or store.decode(notification).timestamp >= since:
             yield notification.id, notification
 
 
@@ -238,19 +229,14 @@ def digest(goals: Goals, progress: Progress | None = None) -> tuple[int, str]:
     """
     store = goals.store
     sha = hashlib.sha256()
-    count = after = 0
+    count = 0
     with store.recorder.transaction(commit=False) as tx:
         head = store.head(tx)
-    while True:
-        with store.recorder.transaction(commit=False) as tx:
-            page = store.notifications(tx, after=after, limit=BATCH)
-        if not page:
-            return count, sha.hexdigest()
-        for n in page:
-            after = n.id
-            sha.update(UUID(str(n.originator_id)).bytes + n.originator_version.to_bytes(8, "big")
-                       + n.topic.encode() + b"\0" + len(n.state).to_bytes(8, "big") + n.state)
-            count += 1
-        if progress:
-            progress(after, head)
+    for n in store.scan(upto=head, page=BATCH):
+        sha.update(UUID(str(n.originator_id)).bytes + n.originator_version.to_bytes(8, "big")
+                   + n.topic.encode() + b"\0" + len(n.state).to_bytes(8, "big") + n.state)
+        count += 1
+        if progress and count % BATCH == 0:
+            progress(n.id, head)
+    return count, sha.hexdigest()
 

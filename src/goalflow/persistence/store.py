@@ -219,6 +219,19 @@ class GoalStore:
             for row in rows
         ]
 
+    def scan(self, *, after: int = 0, upto: int | None = None,
+             goal_ids: Sequence[UUID] | None = None, topics: Sequence[str] = (),
+             page: int = 1000) -> Iterator[Notification]:
+        """The log in order from ``after``, read a page per transaction (memory stays flat)."""
+        while True:
+            with self.recorder.transaction(commit=False) as tx:
+                notifications = self.notifications(tx, after=after, limit=page, upto=upto,
+                                                   goal_ids=goal_ids, topics=topics)
+            if not notifications:
+                return
+            yield from notifications
+            after = notifications[-1].id
+
     def decode(self, notification: Notification) -> Goal.Event:
         return cast(Goal.Event, self.mapper.to_domain_event(notification))
 
