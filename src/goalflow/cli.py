@@ -185,8 +185,8 @@ def demo(obj: Context, out: Path | None) -> None:
 @click.option("--actor", metavar="ID", help="Only events by this actor id.")
 @click.option("--since", metavar="T", help="Recorded at or after T (a date means its start).")
 @click.option("--until", metavar="T", help="Recorded at or before T (a date means its end).")
-@click.option("--after", "after", type=click.IntRange(min=0), default=0,
-              help="Start after this position in the log.")
+@click.option("--after", "after", type=click.IntRange(min=0),
+              help="Start after this position in the log (with --follow: default now).")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N events.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events until Ctrl-C.")
 @click.option("--poll", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
@@ -194,7 +194,7 @@ def demo(obj: Context, out: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, the full events.")
 @click.pass_obj
 def events(obj: Context, goal_id: str | None, subject: str | None, event_type: str | None,
-           actor: str | None, since: str | None, until: str | None, after: int,
+           actor: str | None, since: str | None, until: str | None, after: int | None,
            limit: int | None, follow: bool, poll: float, as_json: bool) -> None:
     """Print the global log in order, one line per event.
 
@@ -230,11 +230,11 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
         return last
 
     if not follow:
-        show_from(after, limit)
+        show_from(after or 0, limit)
         if not shown and not as_json:
             click.echo("No events.")
         return
-    if after == 0:
+    if after is None:
         after = goals.projections.head()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -651,14 +651,27 @@ def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
     entry = {"event_type": record["type"], "details": record["data"],
              "reason": record["data"].get("reason")}
     summary = "; ".join(_summary(entry))
-    head = (f"#{record['position']:<5} {record['recorded_at']}  {record['goal_id']}"
-            f" v{record['version']:<3} {click.style(record['type'], bold=True)}  {who}")
+    # Fixed widths, so lines printed one at a time (--follow) still line up.
+    kind = click.style(f"{record['type']:<{_TYPE_WIDTH}}", bold=True)
+    head = (f"#{record['position']:<7} {record['recorded_at']:<32}  {record['goal_id']}"
+            f"  v{record['version']:<5} {kind}  {who:<{_ACTOR_WIDTH}}")
     if not full:
-        return f"{head}  {shorten(summary, 60)}" if summary else head
+        room = _terminal_width() - len(click.unstyle(head)) - 2
+        return f"{head}  {shorten(summary, max(room, 20))}".rstrip()
+    head = head.rstrip()
     lines = [head, f"       occurred {record['occurred_at']}"]
     for key, value in record["data"].items():
         lines.append(f"       {key}: {_brief_value(value)}")
     return "\n".join(lines)
+
+
+_TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
+_ACTOR_WIDTH = 28
+
+
+def _terminal_width() -> int:
+    # Piped output keeps every character, as a terminal of generous width would.
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 1000
 
 
 def _brief_value(value: Any) -> str:
