@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO, Any, TypeVar
+from uuid import UUID
 
 import click
 import orjson
@@ -208,11 +209,15 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
     if event_type is not None and event_type not in EVENT_TYPES:
         raise InvalidCommand(f"--type: unknown event type {event_type!r} (known:"
                              f" {', '.join(EVENT_TYPES)})", field="--type")
-    goal_ids = [parse_goal_id(goal_id)] if goal_id else None
-    if subject is not None:
-        subject_goals = [parse_goal_id(g["goal_id"]) for g in goals.goal_index(subject=subject)]
-        goal_ids = subject_goals if goal_ids is None else \
-            [g for g in goal_ids if g in subject_goals]
+    only = [parse_goal_id(goal_id)] if goal_id else None
+
+    def chosen_goals() -> list[UUID] | None:
+        # Asked again on every pass, so --follow sees goals drafted meanwhile.
+        if subject is None:
+            return only
+        theirs = [parse_goal_id(g["goal_id"]) for g in goals.goal_index(subject=subject)]
+        return theirs if only is None else [g for g in only if g in theirs]
+
     keep = inspection.between(
         parse_timestamp("--since", since, end_of_day=False) if since else None,
         parse_timestamp("--until", until, end_of_day=True) if until else None, actor)
@@ -223,7 +228,7 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
         nonlocal shown
         last = start
         for last, event in inspection.log(goals, after=start, limit=remaining,
-                                          goal_ids=goal_ids, types=types, keep=keep):
+                                          goal_ids=chosen_goals(), types=types, keep=keep):
             record = inspection.event_record(last, event)
             click.echo(orjson.dumps(record).decode() if as_json else render_event_line(record))
             shown += 1
@@ -357,7 +362,10 @@ def import_command(obj: Context, file: Path) -> None:
       goalflow --db postgresql://ehr@db/goals import goals-2026-11.jsonl
     """
     with _input(file) as source, _progress("importing") as progress:
-        header = transfer.import_(obj.goals(), source, progress=progress)
+        # The file first: a bad export must not even create the target store.
+        header = transfer.check(source)
+        source.seek(0)
+        transfer.import_(obj.goals(), source, progress=progress, header=header)
     click.echo(f"imported {header['events']} events and {header['commands']} command ids")
 
 
@@ -653,8 +661,9 @@ def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
     summary = "; ".join(_summary(entry))
     # Fixed widths, so lines printed one at a time (--follow) still line up.
     kind = click.style(f"{record['type']:<{_TYPE_WIDTH}}", bold=True)
-    head = (f"#{record['position']:<7} {record['recorded_at']:<32}  {record['goal_id']}"
-            f"  v{record['version']:<5} {kind}  {who:<{_ACTOR_WIDTH}}")
+    recorded = datetime.fromisoformat(record["recorded_at"]).isoformat(timespec="seconds")
+    head = (f"#{record['position']:<6} {recorded}  {record['goal_id']}"
+            f"  v{record['version']:<4} {kind}  {who:<{_ACTOR_WIDTH}}")
     if not full:
         room = _terminal_width() - len(click.unstyle(head)) - 2
         return f"{head}  {shorten(summary, max(room, 20))}".rstrip()
@@ -666,7 +675,7 @@ def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
 
 
 _TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
-_ACTOR_WIDTH = 28
+_ACTOR_WIDTH = 24
 
 
 def _terminal_width() -> int:

@@ -73,7 +73,8 @@ def export(
         if progress and (done % BATCH == 0 or done == events):
             progress(done, events)
     for command in commands:
-        out.write(dumps({"kind": "command", **command}) + b"\n")
+        out.write(dumps({"kind": "command", **command, "sha256": _command_sha(command)})
+                  + b"\n")
     return header
 
 
@@ -98,6 +99,10 @@ def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict
     ]
 
 
+def _command_sha(command: dict[str, Any]) -> str:
+    return hashlib.sha256(dumps(command)).hexdigest()
+
+
 def check(source: IO[bytes]) -> dict[str, Any]:
     """Read a whole export and check it can be imported; returns its header."""
     header: dict[str, Any] | None = None
@@ -120,6 +125,10 @@ def check(source: IO[bytes]) -> dict[str, Any]:
             last_position = record["position"]
             events += 1
         elif kind == "command":
+            fields = {k: v for k, v in record.items() if k not in ("kind", "sha256")}
+            if _command_sha(fields) != record.get("sha256"):
+                raise ExportFileError(f"line {number}: the command record does not match its"
+                                      " SHA-256")
             commands += 1
         else:
             raise ExportFileError(f"line {number}: neither an event nor a command")
@@ -164,10 +173,15 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
     versions[goal_id] = version
 
 
-def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
-            ) -> dict[str, Any]:
-    """Load a complete export into an empty store, in one transaction."""
-    header = check(source)
+def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None,
+            header: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Load a complete export into an empty store, in one transaction.
+
+    The whole file is checked first, unless the caller just did and passes the
+    ``header`` that :func:`check` returned.
+    """
+    if header is None:
+        header = check(source)
     source.seek(0)
     store = goals.store
     positions: dict[int, int] = {}

@@ -78,6 +78,8 @@ class GoalStore:
         self._listener: psycopg.Connection[Any] | None = None
         env = _environment(url, readonly=readonly)
         try:
+            if url.kind == "postgresql" and readonly:
+                _connect(url).close()  # fail fast and plainly ("connection refused")
             if url.kind == "postgresql" and not readonly:
                 with _create_lock(url):
                     self._app = _EventsourcingApp(env)
@@ -251,10 +253,7 @@ class GoalStore:
             time.sleep(timeout)
             return
         if self._listener is None:
-            url = self.url
-            self._listener = psycopg.connect(
-                host=url.host, port=url.port, user=url.user, password=url.password,
-                dbname=url.dbname, connect_timeout=5, autocommit=True)
+            self._listener = _connect(self.url)
             channel = self.recorder.channel_name  # type: ignore[attr-defined]
             self._listener.execute(f'LISTEN "{channel}"')
         for _ in self._listener.notifies(timeout=timeout, stop_after=1):
@@ -379,6 +378,16 @@ def _check_sqlite_file(path: Path, name: str) -> None:
         raise StoreError(f"{path} is not a goalflow store (it has no goalflow tables)")
 
 
+def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(
+            host=url.host, port=url.port, user=url.user, password=url.password,
+            dbname=url.dbname, connect_timeout=5, autocommit=True,
+        )
+    except psycopg.Error as e:
+        raise StoreError(f"cannot connect to {url}: {_first_line(e)}") from e
+
+
 @contextlib.contextmanager
 def _create_lock(url: StoreUrl) -> Iterator[None]:
     """Hold a PostgreSQL advisory lock while tables are created.
@@ -387,14 +396,7 @@ def _create_lock(url: StoreUrl) -> Iterator[None]:
     on every start; two processes doing it at once can fail with "tuple
     concurrently updated". The lock makes them take turns.
     """
-    try:
-        conn = psycopg.connect(
-            host=url.host, port=url.port, user=url.user, password=url.password,
-            dbname=url.dbname, connect_timeout=5, autocommit=True,
-        )
-    except psycopg.Error as e:
-        raise StoreError(f"cannot connect to {url}: {_first_line(e)}") from e
-    with conn:
+    with _connect(url) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
         try:
             if url.schema != "public":
