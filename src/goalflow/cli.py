@@ -24,7 +24,7 @@ from goalflow import inspection, transfer
 from goalflow.application import Goals, parse_goal_id
 from goalflow.commands import LineError, apply_line, read_lines
 from goalflow.domain.goal import EVENT_TYPES, STATUSES, Goal
-from goalflow.errors import GoalflowError, InvalidCommand
+from goalflow.errors import GoalflowError, GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,7 +148,8 @@ def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
     moment = parse_timestamp("--as-of", as_of, end_of_day=True) if as_of else None
-    goal = obj.goals(readonly=True).get(goal_id, version=version, as_of=moment)
+    goals = obj.goals(readonly=True)
+    goal = goals.get(resolve_goal(goals, goal_id), version=version, as_of=moment)
     if as_json:
         click.echo(orjson.dumps(goal.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -209,7 +210,7 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
     if event_type is not None and event_type not in EVENT_TYPES:
         raise InvalidCommand(f"--type: unknown event type {event_type!r} (known:"
                              f" {', '.join(EVENT_TYPES)})", field="--type")
-    only = [parse_goal_id(goal_id)] if goal_id else None
+    only = [resolve_goal(goals, goal_id)] if goal_id else None
 
     def chosen_goals() -> list[UUID] | None:
         # Asked again on every pass, so --follow sees goals drafted meanwhile.
@@ -287,7 +288,8 @@ def history(obj: Context, goal_id: str, as_json: bool) -> None:
     Example:
       goalflow history 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --json
     """
-    for position, event in inspection.history(obj.goals(readonly=True), goal_id):
+    goals = obj.goals(readonly=True)
+    for position, event in inspection.history(goals, resolve_goal(goals, goal_id)):
         record = inspection.event_record(position, event)
         if as_json:
             click.echo(orjson.dumps(record).decode())
@@ -309,8 +311,9 @@ def diff(obj: Context, goal_id: str, v1: int, v2: int, as_json: bool) -> None:
       goalflow diff 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b 3 8
     """
     goals = obj.goals(readonly=True)
-    before = goals.get(goal_id, version=v1).to_dict()
-    after = goals.get(goal_id, version=v2).to_dict()
+    gid = resolve_goal(goals, goal_id)
+    before = goals.get(gid, version=v1).to_dict()
+    after = goals.get(gid, version=v2).to_dict()
     changes = inspection.diff(before, after)
     if as_json:
         click.echo(orjson.dumps({"goal_id": before["goal_id"], "from": v1, "to": v2,
@@ -341,7 +344,7 @@ def export(obj: Context, goal_ids: tuple[str, ...], since: str | None,
       goalflow export --output goals-2026-11.jsonl
     """
     goals = obj.goals(readonly=True)
-    ids = [parse_goal_id(g) for g in goal_ids] or None
+    ids = [resolve_goal(goals, g) for g in goal_ids] or None
     moment = parse_timestamp("--since", since, end_of_day=False) if since else None
     with _progress("exporting") as progress, _output(output) as out:
         header = transfer.export(goals, out, goal_ids=ids, since=moment, progress=progress)
@@ -478,8 +481,9 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
     if days is not None and not late:
         raise click.UsageError("--days goes with --late")
     late_days = (2.0 if days is None else days) if late else None
-    entries = obj.goals(readonly=True).audit(
-        goal_id, actor=actor, subject=subject,
+    goals = obj.goals(readonly=True)
+    entries = goals.audit(
+        resolve_goal(goals, goal_id) if goal_id else None, actor=actor, subject=subject,
         since=parse_timestamp("--since", since, end_of_day=False) if since else None,
         until=parse_timestamp("--until", until, end_of_day=True) if until else None,
         event=event_type, unagreed=unagreed, late_days=late_days)
@@ -625,6 +629,24 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def resolve_goal(goals: Goals, text: str) -> UUID:
+    """A goal id, or a unique prefix of one (at least 6 hex digits), as git takes hashes."""
+    try:
+        return parse_goal_id(text)
+    except InvalidCommand:
+        prefix = text.lower()
+        if not 6 <= len(prefix) < 36 or set(prefix) - set("0123456789abcdef-"):
+            raise
+    matches = [g["goal_id"] for g in goals.goal_index() if g["goal_id"].startswith(prefix)]
+    if not matches:
+        raise GoalNotFound(text)
+    if len(matches) > 1:
+        shown = ", ".join(sorted(matches)[:3]) + (" ..." if len(matches) > 3 else "")
+        raise InvalidCommand(f"goal id prefix {text!r} is ambiguous: it starts {shown}",
+                             field="goal_id")
+    return UUID(matches[0])
+
+
 def parse_date(option: str, text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -662,7 +684,9 @@ def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
     # Fixed widths, so lines printed one at a time (--follow) still line up.
     kind = click.style(f"{record['type']:<{_TYPE_WIDTH}}", bold=True)
     recorded = datetime.fromisoformat(record["recorded_at"]).isoformat(timespec="seconds")
-    head = (f"#{record['position']:<6} {recorded}  {record['goal_id']}"
+    # A narrow terminal gets git-style short ids; every GOAL_ID argument takes them.
+    goal = record["goal_id"] if full or _terminal_width() >= 150 else record["goal_id"][:8]
+    head = (f"#{record['position']:<6} {recorded}  {goal}"
             f"  v{record['version']:<4} {kind}  {who:<{_ACTOR_WIDTH}}")
     if not full:
         room = _terminal_width() - len(click.unstyle(head)) - 2

@@ -293,3 +293,37 @@ def test_the_goalflow_command_is_installed() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "apply" in done.stdout
+
+
+def test_show_takes_a_unique_prefix_of_a_goal_id(demo_store: str) -> None:
+    result = run(demo_store, "show", str(demo_scenario.DEMO_GOAL_ID)[:8])
+
+    assert result.exit_code == 0, result.output
+    assert f"Goal {demo_scenario.DEMO_GOAL_ID}" in result.stdout
+
+
+def test_an_unknown_prefix_is_not_found(demo_store: str) -> None:
+    result = run(demo_store, "history", "0123abcd")
+
+    assert result.exit_code == 1
+    assert result.stderr == "Error: goal 0123abcd not found\n"
+
+
+def test_an_ambiguous_prefix_names_the_goals_it_could_be(demo_store: str) -> None:
+    twin = str(demo_scenario.DEMO_GOAL_ID)[:8] + "-0000-4000-8000-000000000001"
+    drafted = run(demo_store, "apply", "-", input=jsonl(draft_line(goal_id=twin,
+                                                                   command_id="twin")))
+    assert drafted.exit_code == 0, drafted.output
+
+    result = run(demo_store, "show", str(demo_scenario.DEMO_GOAL_ID)[:8])
+
+    assert result.exit_code == 1
+    assert "is ambiguous: it starts" in result.stderr
+    assert twin in result.stderr
+
+
+def test_a_prefix_shorter_than_six_digits_is_not_taken(demo_store: str) -> None:
+    result = run(demo_store, "show", "7a1f")
+
+    assert result.exit_code == 1
+    assert "is not a goal id (a UUID)" in result.stderr
