@@ -67,7 +67,7 @@ class AuditTrail(Projection):
     def handle(self, w: Writer, event: Goal.Event) -> None:
         if isinstance(event, Goal.Drafted):
             self._new_goal(w, event)
-        goal = w.select("gf_audit_goals", {"goal_id": event.originator_id})[0]
+        subject_kind, subject_id = self._subject(w, event.originator_id)
         actor = event.actor
         fields = plain({k: v for k, v in vars(event).items() if k not in _COMMON})
         w.insert("gf_audit_entries", {
@@ -76,10 +76,19 @@ class AuditTrail(Projection):
             "recorded_at": event.timestamp, "occurred_at": event.occurred_at,
             "late_seconds": int((event.timestamp - event.occurred_at).total_seconds()),
             "actor_id": actor.id, "actor_role": actor.role, "on_behalf_of": actor.on_behalf_of,
-            "reason": getattr(event, "reason", None), "subject_kind": goal["subject_kind"],
-            "subject_id": goal["subject_id"], "details": Json(fields),
+            "reason": getattr(event, "reason", None), "subject_kind": subject_kind,
+            "subject_id": subject_id, "details": Json(fields),
         })
         super().handle(w, event)
+
+    def _subject(self, w: Writer, goal_id: UUID) -> tuple[str, str]:
+        # A goal's subject never changes, so one look per batch is enough.
+        subject = w.memo.get(("subject", goal_id))
+        if subject is None:
+            row = w.select("gf_audit_goals", {"goal_id": goal_id},
+                           columns="subject_kind, subject_id")[0]
+            subject = w.memo[("subject", goal_id)] = (row["subject_kind"], row["subject_id"])
+        return subject
 
     def _new_goal(self, w: Writer, e: Goal.Drafted) -> None:
         w.insert("gf_audit_goals", {

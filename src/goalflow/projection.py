@@ -161,6 +161,9 @@ class Writer:
         self.projection = projection
         self.generation = generation
         self.position = 0
+        # For a projection to remember facts that never change (a goal's subject)
+        # for as long as this writer lives: one write, or one batch.
+        self.memo: dict[Any, Any] = {}
 
     def table(self, name: str) -> str:
         return self.tx.table(self.projection.table(name).physical(self.generation))
