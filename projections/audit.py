@@ -34,7 +34,6 @@ _COMMON = {"originator_id", "originator_version", "timestamp", "actor", "occurre
 
 class AuditTrail(Projection):
     name = "audit"
-    description = "one entry per event, with every revision and its agreement"
     tables = (
         Table("gf_audit_entries", (
             ("position", "int"), ("goal_id", "uuid"), ("version", "int"),

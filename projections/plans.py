@@ -27,7 +27,6 @@ OPEN_STATUSES = ("proposed", "active", "on-hold")
 
 class Plans(Projection):
     name = "plans"
-    description = "current treatment plans per subject"
     tables = (
         Table("gf_plan_goals", (
             ("goal_id", "uuid"), ("subject_kind", "text"), ("subject_id", "text"),

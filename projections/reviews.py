@@ -28,7 +28,6 @@ DEFAULT_INTERVAL_DAYS = 90
 
 class Reviews(Projection):
     name = "reviews"
-    description = "when each active or on-hold goal is next due for review"
     tables = (
         Table("gf_review_schedule", (
             ("goal_id", "uuid"), ("subject_kind", "text"), ("subject_id", "text"),

@@ -52,7 +52,7 @@ from goalflow.projection import (
 
 Clock = Callable[[], datetime]
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 20
 """How often a command that lost a race is re-checked and retried."""
 
 COMMANDS = (
@@ -268,6 +268,11 @@ class Goals:
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
                 check_aware(name, moment)
+        if late_days is not None and (isinstance(late_days, bool)
+                                      or not isinstance(late_days, int | float)
+                                      or not late_days >= 0):
+            raise InvalidCommand(f"late_days must be a number of days, not {late_days!r}",
+                                 field="late_days")
         gid = None if goal_id is None else parse_goal_id(goal_id)
         return cast(list[dict[str, Any]], self._read(
             "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
@@ -276,6 +281,8 @@ class Goals:
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
                 interval_days: int = 90) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``."""
+        if as_of is not None and (isinstance(as_of, datetime) or not isinstance(as_of, date)):
+            raise InvalidCommand(f"as_of must be a date, not {as_of!r}", field="as_of")
         if isinstance(interval_days, bool) or not isinstance(interval_days, int) \
                 or interval_days < 1:
             raise InvalidCommand(f"interval_days must be a whole number of days from 1, not"
@@ -362,7 +369,7 @@ class Goals:
                     prior = self._store.find_command(command_id)
                     if prior is not None:
                         return _replay(prior, fingerprint)
-                if command == "draft":
+                if command == "draft" and self._store.exists(gid):
                     raise InvalidCommand(f"a goal with id {gid} already exists",
                                          field="goal_id") from None
                 if expected_version is not None:
@@ -415,7 +422,10 @@ def _normalised(command: str, args: dict[str, Any]) -> dict[str, Any]:
         value = args.get(name, parameter.default)
         if value is UNCHANGED:
             continue
-        if name == "reword_steps" and (value is None or isinstance(value, Mapping)):
+        if name == "reword_steps":
+            if value is not None and not isinstance(value, Mapping):
+                raise InvalidCommand("reword_steps must map step ids to new wording",
+                                     field="reword_steps")
             value = dict(value or {})
         normal[name] = _listed(value)
     return normal
@@ -471,9 +481,9 @@ def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | Non
     try:
         content = {"command": command, "goal_id": goal_id, "occurred_at": occurred_at,
                    "expected_version": expected_version, "args": plain(args)}
-    except TypeError as e:
+        return hashlib.sha256(dumps(content)).hexdigest()
+    except TypeError as e:  # also orjson's refusals, such as a number beyond 64 bits
         raise InvalidCommand(f"{command}: {e}") from None
-    return hashlib.sha256(dumps(content)).hexdigest()
 
 
 def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
@@ -483,4 +493,4 @@ def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+    time.sleep(random.uniform(0, min(0.005 * 2**attempt, 0.25)))  # jittered, capped

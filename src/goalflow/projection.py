@@ -77,7 +77,6 @@ class Projection:
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
-    description: ClassVar[str] = ""
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
         handler = getattr(self, f"on_{type(event).__name__}", None)
@@ -372,11 +371,17 @@ class Projections:
                 if state is None or state.mode != "inline":
                     continue
                 w = Writer(tx, projection, state.generation)
-                position = self._apply_backlog(w, state.position, notification_ids[0])
-                for event, notification_id in zip(events, notification_ids, strict=True):
-                    w.position = notification_id
-                    projection.handle(w, event)
-                    position = notification_id
+                try:
+                    position = self._apply_backlog(w, state.position, notification_ids[0])
+                    for event, notification_id in zip(events, notification_ids, strict=True):
+                        w.position = notification_id
+                        projection.handle(w, event)
+                        position = notification_id
+                except Exception as e:
+                    # A read model's fault, not a lost race: say so, and record nothing.
+                    raise ProjectionError(
+                        f"read model {name} failed at position {w.position}: {e}; nothing"
+                        " was recorded") from e
                 tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name = ?"
                            " AND position = ?", (position, name, state.position))
                 if tx.rowcount != 1:
@@ -404,22 +409,28 @@ class Projections:
         """Apply every recorded event the projection has not seen; returns how many."""
         projection = self.get(name)
         done = 0
-        head = self.head()
+        total: int | None = None
         while True:
             with self._store.recorder.transaction(commit=True) as tx:
                 self._store.claim_write(tx)
                 state = claim_tracking(tx, name)
+                if total is None:  # positions, not counts: a sequence may skip numbers
+                    total = max(self._store.head(tx) - state.position, 0)
                 applied = self._apply_batch(tx, projection, state.generation, state.position,
                                             column="position")
             if applied == 0:
                 return done
             done += applied
             if progress:
-                progress(done, max(head - state.position, done))
+                progress(done, max(total, done))
 
     def rebuild(self, name: str, *, restart: bool = False,
                 progress: ProgressCallback | None = None) -> int:
-        """Build the projection again from the whole log; resumes an interrupted rebuild."""
+        """Build the projection again from the whole log; resumes an interrupted rebuild.
+
+        ``progress`` gets (position reached, head position). Returns how many events
+        the new tables were built from.
+        """
         projection = self.get(name)
         with self._store.recorder.transaction(commit=True) as tx:
             self._store.claim_write(tx)
@@ -447,11 +458,13 @@ class Projections:
                 progress(min(done + applied, head), head)
             if applied == 0:
                 break
-        self._switch(projection, building)
-        return head
+        return self._switch(projection, building)
 
-    def _switch(self, projection: Projection, building: int) -> None:
-        """Finish a rebuild: catch up under the writers' lock, then swap the views."""
+    def _switch(self, projection: Projection, building: int) -> int:
+        """Finish a rebuild: catch up under the writers' lock, then swap the views.
+
+        Returns how many events the new tables were built from.
+        """
         with self._store.recorder.transaction(commit=True) as tx:
             self._store.lock_writers(tx)
             state = read_tracking(tx)[projection.name]
@@ -464,6 +477,7 @@ class Projections:
             tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET generation = ?, position = ?,"
                        " building_generation = NULL, building_position = NULL WHERE name = ?",
                        (building, state.building_position, projection.name))
+            return int(self._store.count(tx, upto=state.building_position or 0))
 
     def _apply_batch(self, tx: Tx, projection: Projection, generation: int, position: int,
                      *, column: str) -> int:

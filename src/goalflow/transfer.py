@@ -21,6 +21,7 @@ from typing import IO, Any
 from uuid import UUID
 
 from goalflow.application import Goals
+from goalflow.domain.goal import EVENT_TYPES
 from goalflow.errors import GoalflowError, StoreError
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
@@ -68,7 +69,9 @@ def export(
             "goal_id": str(notification.originator_id),
             "version": notification.originator_version, "topic": notification.topic,
             "state": loads(notification.state),
-            "sha256": hashlib.sha256(notification.state).hexdigest(),
+            "sha256": _event_sha(str(notification.originator_id),
+                                 notification.originator_version, notification.topic,
+                                 notification.state),
         }) + b"\n")
         if progress and (done % BATCH == 0 or done == events):
             progress(done, events)
@@ -99,6 +102,11 @@ def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict
     ]
 
 
+def _event_sha(goal_id: str, version: int, topic: str, state: bytes) -> str:
+    """SHA-256 of what makes an event: its goal, version, topic and stored bytes."""
+    return hashlib.sha256(f"{goal_id}\n{version}\n{topic}\n".encode() + state).hexdigest()
+
+
 def _command_sha(command: dict[str, Any]) -> str:
     return hashlib.sha256(dumps(command)).hexdigest()
 
@@ -108,6 +116,7 @@ def check(source: IO[bytes]) -> dict[str, Any]:
     header: dict[str, Any] | None = None
     events = commands = 0
     versions: dict[str, int] = {}
+    positions: set[int] = set()
     last_position = 0
     for number, line in enumerate(source, start=1):
         if not line.strip():
@@ -123,12 +132,16 @@ def check(source: IO[bytes]) -> dict[str, Any]:
         if kind == "event":
             _check_event(number, record, versions, last_position)
             last_position = record["position"]
+            positions.add(last_position)
             events += 1
         elif kind == "command":
             fields = {k: v for k, v in record.items() if k not in ("kind", "sha256")}
             if _command_sha(fields) != record.get("sha256"):
                 raise ExportFileError(f"line {number}: the command record does not match its"
                                       " SHA-256")
+            if fields.get("position") not in positions:
+                raise ExportFileError(f"line {number}: the command record points at no event"
+                                      " in the file")
             commands += 1
         else:
             raise ExportFileError(f"line {number}: neither an event nor a command")
@@ -158,12 +171,15 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
     try:
         state = dumps(record["state"])
         goal_id, version, position = record["goal_id"], record["version"], record["position"]
+        topic = str(record["topic"])
         UUID(goal_id)
     except (KeyError, TypeError, ValueError):
         raise ExportFileError(f"line {number}: an event needs goal_id, version, position,"
-                           " topic, state and sha256") from None
-    if hashlib.sha256(state).hexdigest() != record.get("sha256"):
+                              " topic, state and sha256") from None
+    if _event_sha(goal_id, version, topic, state) != record.get("sha256"):
         raise ExportFileError(f"line {number}: the event's content does not match its SHA-256")
+    if not topic.startswith("goalflow:Goal.") or topic.rpartition(".")[2] not in EVENT_TYPES:
+        raise ExportFileError(f"line {number}: {topic!r} is not a goalflow event")
     if not isinstance(position, int) or position <= last_position:
         raise ExportFileError(f"line {number}: positions must increase")
     expected = versions.get(goal_id, 0) + 1
@@ -192,9 +208,12 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             raise StoreError(f"store {store.url} is not empty; import only into an empty"
                              " store")
         done = 0
-        next(source)  # the header
+        seen_header = False
         for line in source:
             if not line.strip():
+                continue
+            if not seen_header:  # checked above
+                seen_header = True
                 continue
             record = loads(line)
             if record["kind"] == "event":

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID, uuid4
 
 import attrs
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.persistence import IntegrityError, Notification, PersistenceError
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from goalflow.domain.goal import Goal
@@ -31,6 +32,9 @@ from goalflow.persistence.recorders import (
     Write,
 )
 from goalflow.persistence.urls import StoreUrl
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SNAPSHOT_INTERVAL = 100
 """A snapshot is taken every this many events of a goal."""
@@ -67,6 +71,22 @@ class CommandRecord:
     version: int
     event: str
     notification_id: int
+
+
+def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn a database fault (locked, gone, full) into a StoreError; a write that lost
+    to another (IntegrityError) stays as it is, for the caller to retry."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except IntegrityError:
+            raise
+        except (PersistenceError, sqlite3.Error, psycopg.Error) as e:
+            raise StoreError(f"store {getattr(args[0], 'url', '?')}: {_first_line(e)}") from e
+
+    return wrapper
 
 
 class GoalStore:
@@ -119,6 +139,7 @@ class GoalStore:
 
     # -- reading -------------------------------------------------------------
 
+    @_storage_errors
     def load(
         self, goal_id: UUID, *, version: int | None = None, as_of: datetime | None = None
     ) -> Goal:
@@ -143,17 +164,16 @@ class GoalStore:
             raise VersionNotFound(goal_id, version, goal.version)
         return goal
 
+    @_storage_errors
     def exists(self, goal_id: UUID) -> bool:
         return bool(self.recorder.select_events(goal_id, limit=1))  # type: ignore[attr-defined]
 
-    def latest_version(self, goal_id: UUID) -> int | None:
-        last = self.recorder.select_events(goal_id, desc=True, limit=1)  # type: ignore[attr-defined]
-        return last[0].originator_version if last else None
-
+    @_storage_errors
     def events(self, goal_id: UUID) -> list[Goal.Event]:
         """Every event of one goal, oldest first, decoded."""
         return list(self._app.events.get(goal_id))  # type: ignore[arg-type]
 
+    @_storage_errors
     def find_command(self, command_id: str) -> CommandRecord | None:
         with self.recorder.transaction(commit=False) as tx:
             row = tx.execute(
@@ -168,6 +188,7 @@ class GoalStore:
 
     # -- writing -------------------------------------------------------------
 
+    @_storage_errors
     def append(
         self, goal: Goal, events: Sequence[Goal.Event], *, command: CommandRecord | None = None,
         writes: Sequence[Write] = (),
@@ -236,6 +257,13 @@ class GoalStore:
 
     def decode(self, notification: Notification) -> Goal.Event:
         return cast(Goal.Event, self.mapper.to_domain_event(notification))
+
+    def count(self, tx: Tx, *, upto: int) -> int:
+        """How many events the log holds up to position ``upto``."""
+        position = "rowid" if tx.dialect == "sqlite" else "notification_id"
+        row = tx.execute(f"SELECT COUNT(*) FROM {tx.table(self._events_table)}"
+                         f" WHERE {position} <= ?", (upto,)).fetchone()
+        return int(row[0]) if row else 0
 
     def head(self, tx: Tx) -> int:
         """The position of the last recorded event (0 for an empty log)."""
