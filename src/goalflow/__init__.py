@@ -31,6 +31,7 @@ from goalflow.errors import (
     InvalidTransition,
     NotPermitted,
     NotSmart,
+    ProjectionError,
     StoreError,
     VersionNotFound,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "NotPermitted",
     "NotSmart",
     "Outcome",
+    "ProjectionError",
     "Reading",
     "SmartReport",
     "Step",

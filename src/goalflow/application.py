@@ -36,6 +36,7 @@ from goalflow.errors import (
     GoalflowError,
     GoalNotFound,
     InvalidCommand,
+    ProjectionError,
     StoreError,
 )
 from goalflow.persistence.codec import dumps
@@ -43,7 +44,6 @@ from goalflow.persistence.store import CommandRecord, GoalStore
 from goalflow.persistence.urls import parse_url, resolve_url
 from goalflow.projection import (
     Projection,
-    ProjectionError,
     Projections,
     Reader,
     discover,

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidTransition",
     "NotPermitted",
     "NotSmart",
+    "ProjectionError",
     "StoreError",
     "VersionNotFound",
 ]
@@ -116,6 +117,11 @@ class ConcurrencyError(GoalflowError):
         self.goal_id = goal_id
         self.expected = expected
         self.actual = actual
+
+
+class ProjectionError(GoalflowError):
+    """A read model failed inside a command (nothing was recorded), or cannot do what
+    was asked (an unknown name, the wrong mode, another process moved it on)."""
 
 
 class StoreError(GoalflowError, OSError):

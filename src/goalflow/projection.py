@@ -33,7 +33,7 @@ import attrs
 from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import Goal
-from goalflow.errors import GoalflowError, StoreError
+from goalflow.errors import ProjectionError, StoreError
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
 from goalflow.persistence.recorders import Tx
@@ -280,10 +280,6 @@ def claim_tracking(tx: Tx, name: str) -> Tracking:
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (events done, events in all) as long work goes on."""
-
-
-class ProjectionError(GoalflowError):
-    """A projection cannot do what was asked (unknown name, wrong mode, ...)."""
 
 
 class Projections:
