@@ -393,7 +393,6 @@ class Goals:
         return goal
 
 
-
 _OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version", "options"})
 
 
