@@ -21,7 +21,19 @@ def python_block(starting_with: str) -> str:
     raise AssertionError(f"no python block in the README starts with {starting_with!r}")
 
 
-def test_the_five_line_example_prints_what_it_says(tmp_path: Path,
+def test_the_first_five_lines_draft_a_proposed_goal(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = python_block("import goalflow\ngoals = goalflow.open")
+    assert len(code.strip().splitlines()) == 5
+
+    exec(compile(code, "README.md", "exec"), {})
+
+    assert capsys.readouterr().out.splitlines() == ["proposed"]
+
+
+def test_the_longer_example_prints_what_it_says(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
