@@ -20,3 +20,13 @@ def without(agreed: list[str], party: str) -> list[str]:
 
 def awaiting(required_parties: list[str], agreed: list[str]) -> list[str]:
     return [p for p in required_parties if p not in agreed]
+
+
+def of_subject(members_view: str, alias: str = "") -> str:
+    """SQL: rows of goals whose subject is ``?``, or group goals listing ``?`` as a member.
+
+    Takes the subject id twice as parameters; ``members_view`` is the read model's
+    members table name (``gf_plan_members``), written as a ``{...}`` placeholder.
+    """
+    return (f"({alias}subject_id = ? OR {alias}goal_id IN (SELECT goal_id FROM"
+            f" {{{members_view}}} WHERE client_id = ?))")

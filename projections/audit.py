@@ -184,8 +184,7 @@ class AuditTrail(Projection):
                 where.append(f"e.{column} = ?")
                 params.append(value)
         if subject is not None:
-            where.append("(e.subject_id = ? OR e.goal_id IN (SELECT goal_id FROM"
-                         " {gf_audit_members} WHERE client_id = ?))")
+            where.append(_parties.of_subject("gf_audit_members", alias="e."))
             params += [subject, subject]
         if since is not None:
             where.append("e.recorded_at >= ?")

@@ -201,8 +201,7 @@ class Plans(Projection):
         """Every goal (optionally of one subject or status), most recently changed first."""
         where, params = [], []
         if subject is not None:
-            where.append("(subject_id = ? OR goal_id IN (SELECT goal_id FROM {gf_plan_members}"
-                         " WHERE client_id = ?))")
+            where.append(_parties.of_subject("gf_plan_members"))
             params += [subject, subject]
         if status is not None:
             where.append("status = ?")
@@ -222,8 +221,7 @@ class Plans(Projection):
             "SELECT goal_id, subject_kind, subject_id, status, terms_version,"
             " awaiting_agreement, awaiting_agreement_from, statement, client_words,"
             " target_date, next_review_on, drafted_at, version, updated_at"
-            " FROM {gf_plan_goals} WHERE (subject_id = ? OR goal_id IN"
-            " (SELECT goal_id FROM {gf_plan_members} WHERE client_id = ?))" + statuses
+            " FROM {gf_plan_goals} WHERE " + _parties.of_subject("gf_plan_members") + statuses
             + " ORDER BY drafted_at, goal_id",
             (subject_id, subject_id))
         for goal in goals:

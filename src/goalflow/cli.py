@@ -22,7 +22,7 @@ import goalflow
 from goalflow import demo as demo_scenario
 from goalflow import inspection, transfer
 from goalflow.application import Goals, parse_goal_id
-from goalflow.commands import LineError, apply_line, read_lines
+from goalflow.commands import apply_line, read_lines
 from goalflow.domain.goal import EVENT_TYPES, STATUSES, Goal
 from goalflow.errors import GoalflowError, GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
@@ -955,7 +955,4 @@ def _number(value: float | None) -> str:
 
 
 def main() -> None:
-    try:
-        cli(prog_name="goalflow")
-    except LineError:  # pragma: no cover - click turns these into ClickException
-        sys.exit(1)
+    cli(prog_name="goalflow")

@@ -256,9 +256,11 @@ class Tracking:
     building_position: int | None
 
 
+_TRACKING_COLUMNS = "name, mode, generation, position, building_generation, building_position"
+
+
 def read_tracking(tx: Tx) -> dict[str, Tracking]:
-    tx.execute(f"SELECT name, mode, generation, position, building_generation,"
-               f" building_position FROM {tx.table(TRACKING_TABLE)}")
+    tx.execute(f"SELECT {_TRACKING_COLUMNS} FROM {tx.table(TRACKING_TABLE)}")
     return {row[0]: Tracking(*row) for row in tx.fetchall()}
 
 
@@ -270,9 +272,8 @@ def claim_tracking(tx: Tx, name: str) -> Tracking:
     (On SQLite the write lock taken first does the same.)
     """
     lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
-    row = tx.execute(f"SELECT name, mode, generation, position, building_generation,"
-                     f" building_position FROM {tx.table(TRACKING_TABLE)} WHERE name = ?{lock}",
-                     (name,)).fetchone()
+    row = tx.execute(f"SELECT {_TRACKING_COLUMNS} FROM {tx.table(TRACKING_TABLE)}"
+                     f" WHERE name = ?{lock}", (name,)).fetchone()
     if row is None:
         raise ProjectionError(f"projection {name} is not installed in this store")
     return Tracking(*row)

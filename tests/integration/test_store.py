@@ -27,6 +27,7 @@ from anxiety_goal import (
     recorded_event_count,
     replay,
 )
+from eventsourcing.persistence import PersistenceError
 
 import goalflow
 from goalflow import GoalflowError, Measure, StoreError
@@ -288,6 +289,15 @@ def test_a_store_opened_read_only_refuses_commands_and_records_nothing(goals, st
         with pytest.raises(GoalflowError):
             draft_anxiety_goal(reader)
     assert recorded_event_count(goals) == 2
+
+
+def test_a_read_only_store_cannot_write_even_below_the_service(goals, store_url):
+    # The service refuses commands; this checks the connection itself refuses writes
+    # (SQLite mode=ro, PostgreSQL sessions with default_transaction_read_only).
+    with goalflow.open(store_url, readonly=True) as reader, \
+            pytest.raises(PersistenceError, match=r"(?i)read.?only"), \
+            reader.store.recorder.transaction(commit=True) as tx:
+        tx.execute(f"CREATE TABLE {tx.table('intruder')} (x INTEGER)")
 
 
 def test_opening_a_sqlite_file_that_does_not_exist_read_only_does_not_create_it(tmp_path):

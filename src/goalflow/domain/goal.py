@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as _Snapshot
 
+from goalflow.domain.plain import plain
 from goalflow.domain.smart import SmartReport, assess
 from goalflow.domain.values import (
     AGREEMENT_METHODS,
@@ -705,8 +706,6 @@ class Goal(Aggregate):
 
     def to_dict(self) -> dict[str, Any]:
         """The goal's state, JSON-ready (ISO strings for dates and times)."""
-        from goalflow.domain.plain import plain
-
         return {
             "goal_id": str(self.id),
             "version": self.version,

@@ -120,7 +120,11 @@ class GoalStore:
         self.inline_writes: Callable[[Sequence[Goal.Event]], Write] | None = None
 
     def _check_is_goalflow_store(self) -> None:
-        """Refuse, in one clear line, a file that is not a database or not ours."""
+        """Refuse, in one clear line, a store without goalflow's tables.
+
+        (A SQLite file was checked before eventsourcing opened it; this covers
+        PostgreSQL schemas and ``memory://``.)
+        """
         recorder: Any = self._app.recorder
         try:
             with recorder.transaction(commit=False) as tx:
@@ -129,9 +133,6 @@ class GoalStore:
         except PersistenceError as e:
             self.close()
             message = _first_line(e)
-            if "not a database" in message or "malformed" in message:
-                raise StoreError(f"{self.url} is not a goalflow store (corrupt, or not a"
-                                 f" database: {message})") from e
             if "no such table" in message or "does not exist" in message:
                 raise StoreError(f"{self.url} is not a goalflow store (it has no goalflow"
                                  " tables)") from e
@@ -219,7 +220,7 @@ class GoalStore:
     ) -> list[Notification]:
         """Events recorded after position ``after`` (up to ``upto``; only of the given
         goals and topics), in log order, read in the given transaction."""
-        position = "rowid" if tx.dialect == "sqlite" else "notification_id"
+        position = _position_column(tx)
         where = [f"{position} > ?"]
         params: list[Any] = [after]
         if upto is not None:
@@ -260,14 +261,14 @@ class GoalStore:
 
     def count(self, tx: Tx, *, upto: int) -> int:
         """How many events the log holds up to position ``upto``."""
-        position = "rowid" if tx.dialect == "sqlite" else "notification_id"
+        position = _position_column(tx)
         row = tx.execute(f"SELECT COUNT(*) FROM {tx.table(self._events_table)}"
                          f" WHERE {position} <= ?", (upto,)).fetchone()
         return int(row[0]) if row else 0
 
     def head(self, tx: Tx) -> int:
         """The position of the last recorded event (0 for an empty log)."""
-        position = "rowid" if tx.dialect == "sqlite" else "notification_id"
+        position = _position_column(tx)
         row = tx.execute(f"SELECT MAX({position}) FROM {tx.table(self._events_table)}"
                          ).fetchone()
         return int(row[0] or 0) if row else 0
@@ -331,6 +332,11 @@ class GoalStore:
         if self._listener is not None:
             self._listener.close()
         self._app.close()
+
+
+def _position_column(tx: Tx) -> str:
+    """The column that holds an event's position in the log (its notification id)."""
+    return "rowid" if tx.dialect == "sqlite" else "notification_id"
 
 
 def _command_write(command: CommandRecord) -> Write:
