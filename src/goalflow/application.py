@@ -68,16 +68,22 @@ def utc_now() -> datetime:
 
 @attrs.frozen
 class Outcome:
-    """What a command did: the goal, its new version, the event recorded."""
+    """What a command did: the goal, its new version, the event recorded.
+
+    ``replayed``: the command id was seen before and nothing new was recorded.
+    ``retries``: how often the command lost a race to another writer and was
+    re-checked against the fresh goal before it was recorded.
+    """
 
     goal_id: UUID
     version: int
     event: str
     replayed: bool = False
+    retries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"goal_id": str(self.goal_id), "version": self.version, "event": self.event,
-                "replayed": self.replayed}
+                "replayed": self.replayed, "retries": self.retries}
 
 
 class Goals:
@@ -354,7 +360,7 @@ class Goals:
                 if command_id is not None:
                     prior = self._store.find_command(command_id)
                     if prior is not None:
-                        return _replay(prior, fingerprint)
+                        return _replay(prior, fingerprint, attempt)
                 raise
             events = cast(list[Goal.Event], goal.collect_events())
             event_name = type(events[-1]).__name__
@@ -368,7 +374,7 @@ class Goals:
                 if command_id is not None:
                     prior = self._store.find_command(command_id)
                     if prior is not None:
-                        return _replay(prior, fingerprint)
+                        return _replay(prior, fingerprint, attempt)
                 if command == "draft" and self._store.exists(gid):
                     raise InvalidCommand(f"a goal with id {gid} already exists",
                                          field="goal_id") from None
@@ -376,7 +382,7 @@ class Goals:
                     raise ConcurrencyError(gid, expected_version, None) from None
                 _backoff(attempt)
                 continue
-            return Outcome(gid, goal.version, event_name)
+            return Outcome(gid, goal.version, event_name, retries=attempt)
         raise ConcurrencyError(gid, goal.version - 1, None)
 
     def _decide(self, command: str, goal_id: UUID, occurred_at: datetime,
@@ -485,10 +491,10 @@ def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | Non
         raise InvalidCommand(f"{command}: {e}") from None
 
 
-def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
+def _replay(prior: CommandRecord, fingerprint: str, retries: int = 0) -> Outcome:
     if prior.fingerprint != fingerprint:
         raise CommandIdReused(prior.command_id)
-    return Outcome(prior.goal_id, prior.version, prior.event, replayed=True)
+    return Outcome(prior.goal_id, prior.version, prior.event, replayed=True, retries=retries)
 
 
 def _backoff(attempt: int) -> None:

@@ -60,9 +60,10 @@ def test_apply_prints_one_result_per_command(db: str) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines == [
-        {"line": 1, "goal_id": GOAL_ID, "version": 1, "event": "Drafted", "replayed": False},
+        {"line": 1, "goal_id": GOAL_ID, "version": 1, "event": "Drafted", "replayed": False,
+         "retries": 0},
         {"line": 3, "goal_id": GOAL_ID, "version": 2, "event": "AgreedByClient",
-         "replayed": False},
+         "replayed": False, "retries": 0},
     ]
     assert goalflow.open(db).get(GOAL_ID).status == "active"
 

@@ -1001,7 +1001,8 @@ def test_export_then_import_round_trips_10000_events_to_an_identical_store(
     # A retried command is recognised by its command id and records nothing.
     _, _, revise = demo_scenario.scenario(TODAY)[6]
     assert apply_line(store_url, revise) == {"line": 1, "goal_id": DEMO_GOAL, "version": 7,
-                                             "event": "Revised", "replayed": True}
+                                             "event": "Revised", "replayed": True,
+                                             "retries": 0}
     assert json.loads(ok(store_url, "stats", "--json").stdout)["events"] == large_store.events
 
 
