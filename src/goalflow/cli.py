@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import traceback
@@ -22,7 +23,7 @@ import goalflow
 from goalflow import demo as demo_scenario
 from goalflow import inspection, transfer
 from goalflow.application import Goals, parse_goal_id
-from goalflow.commands import apply_line, read_lines
+from goalflow.commands import LineError, read_lines
 from goalflow.domain.goal import EVENT_TYPES, STATUSES, Goal
 from goalflow.errors import GoalflowError, GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
@@ -105,13 +106,15 @@ def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
 
 @cli.command()
 @click.argument("file", type=click.File("rb"))
+@click.option("--batch", type=click.IntRange(min=1), metavar="N",
+              help="Commands per transaction [default: 100 from a file, 1 from stdin].")
 @click.pass_obj
-def apply(obj: Context, file: IO[bytes]) -> None:
+def apply(obj: Context, file: IO[bytes], batch: int | None) -> None:
     """Apply commands from FILE (JSON Lines; - for stdin), one per line.
 
-    Prints one JSON result per line. A bad line stops the run with its line
-    number; the lines before it stay applied, and re-running the fixed file is
-    safe for every line that carries a command_id.
+    Prints one JSON result per line once its batch is recorded. A bad line
+    stops the run with its line number; the lines before it stay applied, and
+    re-running the fixed file is safe for every line that carries a command_id.
 
     \b
     Example:
@@ -119,15 +122,30 @@ def apply(obj: Context, file: IO[bytes]) -> None:
              "by": {"id": "client-7", "role": "client"}, "command_id": "ehr-8812"}'
         | goalflow apply -
     """
+    if batch is None:
+        batch = 1 if file is sys.stdin.buffer or not _is_regular(file) else 100
     goals = obj.goals()
-    warned = False
-    for line in read_lines(file):
-        if line.command_id is None and not warned:
-            click.echo(f"Warning: line {line.number} has no command_id; re-running this file"
-                       " would apply such lines again", err=True)
-            warned = True
-        outcome = apply_line(goals, line)
-        click.echo(orjson.dumps({"line": line.number, **outcome.to_dict()}).decode())
+    numbers: list[int] = []
+
+    def commands() -> Iterator[tuple[str, dict[str, Any]]]:
+        warned = False
+        for line in read_lines(file):
+            if line.command_id is None and not warned:
+                click.echo(f"Warning: line {line.number} has no command_id; re-running this"
+                           " file would apply such lines again", err=True)
+                warned = True
+            numbers.append(line.number)
+            yield line.command, line.arguments
+
+    done = 0
+    try:
+        for outcome in goals.execute_many(commands(), batch=batch):
+            click.echo(orjson.dumps({"line": numbers[done], **outcome.to_dict()}).decode())
+            done += 1
+    except LineError:
+        raise
+    except GoalflowError as e:
+        raise LineError(numbers[done], str(e)) from e
 
 
 @cli.command()
@@ -700,6 +718,13 @@ def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
 
 _TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
 _ACTOR_WIDTH = 24
+
+
+def _is_regular(file: IO[bytes]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's BytesIO)
+        return False
 
 
 def _terminal_width() -> int:

@@ -18,7 +18,7 @@ from typing import IO, Any
 import attrs
 import orjson
 
-from goalflow.application import COMMANDS, Goals, Outcome
+from goalflow.application import COMMANDS
 from goalflow.domain.values import Actor, Measure, Subject
 from goalflow.errors import GoalflowError, InvalidCommand
 
@@ -79,13 +79,6 @@ def read_lines(source: IO[bytes]) -> Iterator[Line]:
         except GoalflowError as e:
             raise LineError(number, str(e)) from None
         yield Line(number, command, arguments)
-
-
-def apply_line(goals: Goals, line: Line) -> Outcome:
-    try:
-        return goals.execute(line.command, **line.arguments)
-    except GoalflowError as e:
-        raise LineError(line.number, str(e)) from e
 
 
 def _convert(name: str, value: Any) -> Any:

@@ -93,6 +93,35 @@ def test_apply_warns_once_about_lines_without_command_id(db: str) -> None:
     assert "line 1 has no command_id" in result.stderr
 
 
+def progress_lines(count: int) -> list[dict[str, object]]:
+    return [{"command": "record_progress", "goal_id": GOAL_ID, "by": CLINICIAN,
+             "measure": "GAD-7", "value": n % 20, "command_id": f"p-{n}"}
+            for n in range(count)]
+
+
+@pytest.mark.parametrize("batch", [[], ["--batch", "1"], ["--batch", "7"]])
+def test_a_bad_line_in_a_batch_stops_the_run_after_the_lines_before_it(
+    db: str, tmp_path: Path, batch: list[str]
+) -> None:
+    source = tmp_path / "commands.jsonl"
+    lines = [draft_line(), agree_line(), *progress_lines(147)]
+    source.write_text(jsonl(*lines, {"command": "meditate"}, *progress_lines(3)))
+
+    result = run(db, "apply", str(source), *batch)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith("Error: line 150: unknown command")
+    assert [json.loads(line)["line"] for line in result.stdout.splitlines()] == \
+        list(range(1, 150))
+    assert goalflow.open(db).get(GOAL_ID).version == 149
+
+
+def test_apply_refuses_a_batch_of_none(db: str) -> None:
+    result = run(db, "apply", "-", "--batch", "0", input=jsonl(draft_line()))
+    assert result.exit_code == 2
+    assert "--batch" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("bad_line", "message"),
     [

@@ -57,6 +57,10 @@ class Tx:
         self.cursor.execute(self._sql(statement), params)
         return self
 
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Tx:
+        self.cursor.executemany(self._sql(statement), rows)
+        return self
+
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self.cursor.fetchone()
         return None if row is None else _as_tuple(row)

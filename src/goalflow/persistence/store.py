@@ -199,15 +199,30 @@ class GoalStore:
         Raises eventsourcing's ``IntegrityError`` if another writer got there first
         (the goal's version, or the command id, is taken).
         """
+        commands = [] if command is None else [(command, len(events) - 1)]
+        return self.append_many([(goal, events)], commands=commands, writes=writes)
+
+    @_storage_errors
+    def append_many(
+        self, changes: Sequence[tuple[Goal, Sequence[Goal.Event]]], *,
+        commands: Sequence[tuple[CommandRecord, int]] = (), writes: Sequence[Write] = (),
+    ) -> list[int]:
+        """Record several goals' new events in one transaction, in the order given.
+
+        ``commands`` pairs each command record with the index (in all the events, in
+        order) of the event it recorded. Returns the events' positions in the log.
+        """
         if self.readonly:
             raise StoreError(f"store {self.url} is open read-only")
+        events = [event for _, goal_events in changes for event in goal_events]
         all_writes = list(writes)
-        if command is not None:
-            all_writes.insert(0, _command_write(command))
+        if commands:
+            all_writes.insert(0, _command_writes(commands))
         if self.inline_writes is not None:
             all_writes.append(self.inline_writes(events))
         recordings = self._app.events.put(events, writes=all_writes)
-        self._maybe_snapshot(goal, events)
+        for goal, goal_events in changes:
+            self._maybe_snapshot(goal, goal_events)
         return [r.notification.id for r in recordings]
 
     @property
@@ -339,14 +354,17 @@ def _position_column(tx: Tx) -> str:
     return "rowid" if tx.dialect == "sqlite" else "notification_id"
 
 
-def _command_write(command: CommandRecord) -> Write:
+def _command_writes(commands: Sequence[tuple[CommandRecord, int]]) -> Write:
+    """Remember commands, each with the log position of the event it recorded."""
+
     def write(tx: Tx, notification_ids: Sequence[int]) -> None:
-        goal_id: Any = command.goal_id if tx.dialect == "postgresql" else command.goal_id.hex
-        tx.execute(
+        postgres = tx.dialect == "postgresql"
+        tx.executemany(
             f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command,"
             " fingerprint, version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (command.command_id, goal_id, command.command, command.fingerprint,
-             command.version, command.event, notification_ids[-1]),
+            [(c.command_id, c.goal_id if postgres else c.goal_id.hex, c.command,
+              c.fingerprint, c.version, c.event, notification_ids[index])
+             for c, index in commands],
         )
 
     return write
