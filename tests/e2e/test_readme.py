@@ -66,3 +66,21 @@ def test_the_custom_read_model_example_keeps_its_table_current() -> None:
     goals.projections.rebuild("steps_completed")
     with goals.store.recorder.transaction(commit=False) as tx:
         assert tx.execute("SELECT step_id FROM ehr_steps_completed").fetchall() == [("s1",)]
+
+
+def test_the_execute_many_example_records_the_ehrs_commands(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    goal_id = "3f0c9a1e-2b4d-4c6e-8f10-a2b3c4d5e6f7"
+    clinician = {"id": "dr-okafor", "role": "clinician"}
+    commands = [
+        {"command": "draft", "goal_id": goal_id, "by": clinician, "statement": "Sleep better",
+         "subject": {"kind": "client", "id": "client-7"}, "command_id": "ehr-1"},
+        {"command": "add_step", "goal_id": goal_id, "by": clinician,
+         "description": "No screens after ten", "command_id": "ehr-2"},
+    ]
+    with goalflow.open("memory://") as goals:
+        exec(compile(python_block("from goalflow.commands import parse_command"), "README.md",
+                     "exec"), {"goals": goals, "commands_from_the_ehr": commands})
+        assert goals.get(goal_id).version == 2
+    assert capsys.readouterr().out.splitlines() == [f"{goal_id} 1 Drafted",
+                                                    f"{goal_id} 2 StepAdded"]
