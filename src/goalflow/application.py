@@ -40,7 +40,7 @@ from goalflow.errors import (
     StoreError,
 )
 from goalflow.persistence.codec import dumps
-from goalflow.persistence.store import CommandRecord, GoalStore
+from goalflow.persistence.store import CommandRecord, GoalStore, storage_errors
 from goalflow.persistence.urls import parse_url, resolve_url
 from goalflow.projection import (
     Projection,
@@ -305,7 +305,8 @@ class Goals:
 
     def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
         found = self.projections.get(projection)
-        with self._store.recorder.transaction(commit=False) as tx:
+        with storage_errors(self._store.url), \
+                self._store.recorder.transaction(commit=False) as tx:
             if projection not in read_tracking(tx):
                 raise ProjectionError(
                     f"the {projection} read model is not in store {self._store.url}; open the"
@@ -372,15 +373,19 @@ class Goals:
             raise InvalidCommand(f"batch must be a whole number from 1, not {batch!r}",
                                  field="batch")
         pending: list[tuple[str, dict[str, Any]]] = []
-        try:
-            for item in commands:
-                pending.append(item)
-                if len(pending) == batch:
-                    yield from self._execute_batch(pending)
-                    pending = []
-        except GoalflowError:
-            yield from self._execute_batch(pending)
-            raise
+        items = iter(commands)
+        while True:
+            try:
+                item = next(items)
+            except StopIteration:
+                break
+            except GoalflowError:  # a bad line: record the ones before it, then say so
+                yield from self._execute_batch(pending)
+                raise
+            pending.append(item)
+            if len(pending) == batch:
+                yield from self._execute_batch(pending)
+                pending = []
         yield from self._execute_batch(pending)
 
     def _execute_batch(self, commands: list[tuple[str, dict[str, Any]]]) -> Iterator[Outcome]:
@@ -571,7 +576,8 @@ def open(
     try:
         registry = Projections(store, discover() if projections is None else projections)
         if not readonly:
-            registry.install()
+            with storage_errors(store.url, "cannot open store"):
+                registry.install()
             store.inline_writes = registry.inline_write
     except BaseException:
         store.close()

@@ -26,7 +26,8 @@ from goalflow.application import Goals, parse_goal_id
 from goalflow.commands import LineError, read_lines
 from goalflow.domain.goal import EVENT_TYPES, STATUSES, Goal
 from goalflow.errors import GoalflowError, GoalNotFound, InvalidCommand
-from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
+from goalflow.persistence.store import STORAGE_FAULTS, describe_fault
+from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR, parse_url, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,16 @@ class Context:
         if self._goals is not None:
             self._goals.close()
 
+    @property
+    def store_name(self) -> str:
+        """The store as errors name it."""
+        if self._goals:
+            return str(self._goals.store.url)
+        try:
+            return str(parse_url(resolve_url(self.url)))  # never shows a password
+        except GoalflowError:
+            return "?"
+
 
 class GoalflowGroup(click.Group):
     """Turns every error into one ``Error: ...`` line and a non-zero exit code."""
@@ -69,6 +80,12 @@ class GoalflowGroup(click.Group):
             # The reader went away (goalflow audit | head): stop quietly.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream
             ctx.exit(0)
+        except STORAGE_FAULTS as e:  # the database failed somewhere not guarded below
+            if _debug(ctx):
+                traceback.print_exc()
+            obj = ctx.find_object(Context)
+            store = obj.store_name if obj else "?"
+            raise click.ClickException(f"store {store}: {describe_fault(e)}") from e
         except Exception as e:  # a bug or an unforeseen fault: still one line
             if _debug(ctx):
                 traceback.print_exc()
@@ -145,6 +162,8 @@ def apply(obj: Context, file: IO[bytes], batch: int | None) -> None:
     except LineError:
         raise
     except GoalflowError as e:
+        if done >= len(numbers):  # an error that is no line's own
+            raise
         raise LineError(numbers[done], str(e)) from e
 
 
@@ -623,7 +642,9 @@ def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
     try:
         registry.run(chosen, stop=lambda: False, wait=goals.store.wait_for_events, poll=poll,
                      on_batch=lambda name, n: click.echo(f"{name}: applied {n} events",
-                                                         err=True))
+                                                         err=True),
+                     on_fault=lambda e, pause: click.echo(
+                         f"Warning: {e}; trying again in {pause:g} s", err=True))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

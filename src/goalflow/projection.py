@@ -37,6 +37,7 @@ from goalflow.errors import ProjectionError, StoreError
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
 from goalflow.persistence.recorders import Tx
+from goalflow.persistence.store import guarded
 
 ENTRY_POINT_GROUP: Final = "goalflow.projections"
 BATCH_SIZE: Final = 1000
@@ -290,8 +291,13 @@ class Projections:
         self._store = store
         self.all: dict[str, Projection] = {p.name: p for p in projections}
 
+    @property
+    def url(self) -> Any:
+        return self._store.url
+
     # -- set-up ---------------------------------------------------------------
 
+    @guarded
     def install(self) -> None:
         """Create the tables of projections new to this store and build them."""
         with self._store.recorder.transaction(commit=True) as tx:
@@ -319,14 +325,17 @@ class Projections:
             known = ", ".join(sorted(self.all)) or "none"
             raise ProjectionError(f"no projection named {name!r} (installed: {known})") from None
 
+    @guarded
     def head(self) -> int:
         with self._store.recorder.transaction(commit=False) as tx:
             return int(self._store.head(tx))
 
+    @guarded
     def tracking(self) -> dict[str, Tracking]:
         with self._store.recorder.transaction(commit=False) as tx:
             return read_tracking(tx)
 
+    @guarded
     def status(self) -> list[dict[str, Any]]:
         """Each projection's mode, position, the head of the log, lag and state."""
         with self._store.recorder.transaction(commit=False) as tx:
@@ -350,6 +359,7 @@ class Projections:
                          "lag": head - state.position, "state": label})
         return rows
 
+    @guarded
     def set_mode(self, name: str, mode: str) -> None:
         self.get(name)
         if mode not in MODES:
@@ -402,6 +412,7 @@ class Projections:
 
     # -- worker and rebuild: in batches of their own -------------------------------
 
+    @guarded
     def catch_up(self, name: str, progress: ProgressCallback | None = None) -> int:
         """Apply every recorded event the projection has not seen; returns how many."""
         projection = self.get(name)
@@ -421,6 +432,7 @@ class Projections:
             if progress:
                 progress(done, max(total, done))
 
+    @guarded
     def rebuild(self, name: str, *, restart: bool = False,
                 progress: ProgressCallback | None = None) -> int:
         """Build the projection again from the whole log; resumes an interrupted rebuild.
@@ -497,24 +509,39 @@ class Projections:
 
     def run(self, names: Sequence[str], *, stop: Callable[[], bool],
             wait: Callable[[float], None] = time.sleep, poll: float = 0.5,
-            on_batch: Callable[[str, int], None] | None = None) -> None:
-        """Follow the log for the given worker-mode projections until ``stop()``."""
+            on_batch: Callable[[str, int], None] | None = None,
+            on_fault: Callable[[StoreError, float], None] | None = None) -> None:
+        """Follow the log for the given worker-mode projections until ``stop()``.
+
+        A database fault (the server gone, the file locked) does not end the run:
+        ``on_fault`` hears of it and how long the worker will wait before trying again
+        (doubling up to a minute); nothing is applied twice when it resumes.
+        """
         for name in names:
             self.get(name)
             state = self.tracking().get(name)
             if state is None or state.mode != "worker":
                 raise ProjectionError(f"projection {name} runs inline; set it to worker mode"
                                       f" first (goalflow projections mode {name} worker)")
+        pause = poll
         while not stop():
             busy = False
-            for name in names:
-                try:
-                    applied = self.catch_up(name)
-                except ProjectionError:  # another worker got there first; look again
-                    applied = 0
-                if applied and on_batch:
-                    on_batch(name, applied)
-                busy = busy or bool(applied)
+            try:
+                for name in names:
+                    try:
+                        applied = self.catch_up(name)
+                    except ProjectionError:  # another worker got there first; look again
+                        applied = 0
+                    if applied and on_batch:
+                        on_batch(name, applied)
+                    busy = busy or bool(applied)
+            except StoreError as e:
+                pause = min(max(pause * 2, 1.0), 60.0)
+                if on_fault:
+                    on_fault(e, pause)
+                wait(pause)
+                continue
+            pause = poll
             if not busy:
                 wait(poll)
 

@@ -357,3 +357,20 @@ def test_a_prefix_shorter_than_six_digits_is_not_taken(demo_store: str) -> None:
 
     assert result.exit_code == 1
     assert "is not a goal id (a UUID)" in result.stderr
+
+
+def test_a_database_fault_anywhere_is_one_error_line_naming_the_store(
+    demo_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from goalflow import inspection
+
+    def failing_log(*args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(inspection, "log", failing_log)
+    result = run(demo_store, "events")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"Error: store {demo_store}: disk I/O error"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +21,7 @@ from eventsourcing.persistence import IntegrityError, Notification, PersistenceE
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from goalflow.domain.goal import Goal
-from goalflow.errors import GoalNotFound, StoreError, VersionNotFound
+from goalflow.errors import GoalflowError, GoalNotFound, StoreError, VersionNotFound
 from goalflow.persistence.codec import GoalflowMapper
 from goalflow.persistence.recorders import (
     COMMANDS_TABLE,
@@ -38,6 +40,12 @@ R = TypeVar("R")
 
 SNAPSHOT_INTERVAL = 100
 """A snapshot is taken every this many events of a goal."""
+
+LOCK_TIMEOUT = 10
+"""Seconds a write waits for another writer's lock before giving up."""
+
+CONNECT_TIMEOUT = 5
+"""Seconds to wait for a PostgreSQL connection."""
 
 # Serialises table creation across processes opening one PostgreSQL store.
 _CREATE_LOCK_KEY = 0x60A1F10
@@ -73,18 +81,45 @@ class CommandRecord:
     notification_id: int
 
 
-def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn a database fault (locked, gone, full) into a StoreError; a write that lost
-    to another (IntegrityError) stays as it is, for the caller to retry."""
+# Faults of the database under a store, as the drivers and eventsourcing raise them.
+STORAGE_FAULTS = (PersistenceError, sqlite3.Error, psycopg.Error, OSError)
+
+
+@contextlib.contextmanager
+def storage_errors(url: object, doing: str = "") -> Iterator[None]:
+    """Turn a database fault (locked, gone, full) into a one-line StoreError.
+
+    A write that lost to another (IntegrityError) stays as it is, for the caller to
+    retry; goalflow's own errors pass through (StoreError itself is an OSError).
+    """
+    try:
+        yield
+    except (IntegrityError, GoalflowError):
+        raise
+    except STORAGE_FAULTS as e:
+        raise StoreError(f"{doing or 'store'} {url}: {describe_fault(e)}") from e
+
+
+def describe_fault(error: BaseException) -> str:
+    """The first line of a database error, said plainly where we know what it means."""
+    message = _first_line(error)
+    if "database is locked" in message:
+        return f"{message} (another process holds a write lock; waited {LOCK_TIMEOUT} s)"
+    if "couldn't get a connection" in message:
+        return (f"cannot connect within {CONNECT_TIMEOUT} s (is the server running and"
+                f" reachable?): {message}")
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"the disk is full: {message}"
+    return message
+
+
+def guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Method decorator: database faults become StoreErrors naming ``self.url``."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        with storage_errors(getattr(args[0], "url", "?")):
             return method(*args, **kwargs)
-        except IntegrityError:
-            raise
-        except (PersistenceError, sqlite3.Error, psycopg.Error) as e:
-            raise StoreError(f"store {getattr(args[0], 'url', '?')}: {_first_line(e)}") from e
 
     return wrapper
 
@@ -107,8 +142,8 @@ class GoalStore:
                 self._app = _EventsourcingApp(env)
         except StoreError:
             raise
-        except (PersistenceError, OSError, psycopg.Error, sqlite3.Error) as e:
-            raise StoreError(f"cannot open store {url}: {_first_line(e)}") from e
+        except STORAGE_FAULTS as e:
+            raise StoreError(f"cannot open store {url}: {describe_fault(e)}") from e
         if readonly:
             self._check_is_goalflow_store()
         recorder = self._app.recorder
@@ -140,7 +175,7 @@ class GoalStore:
 
     # -- reading -------------------------------------------------------------
 
-    @_storage_errors
+    @guarded
     def load(
         self, goal_id: UUID, *, version: int | None = None, as_of: datetime | None = None
     ) -> Goal:
@@ -165,16 +200,16 @@ class GoalStore:
             raise VersionNotFound(goal_id, version, goal.version)
         return goal
 
-    @_storage_errors
+    @guarded
     def exists(self, goal_id: UUID) -> bool:
         return bool(self.recorder.select_events(goal_id, limit=1))  # type: ignore[attr-defined]
 
-    @_storage_errors
+    @guarded
     def events(self, goal_id: UUID) -> list[Goal.Event]:
         """Every event of one goal, oldest first, decoded."""
         return list(self._app.events.get(goal_id))  # type: ignore[arg-type]
 
-    @_storage_errors
+    @guarded
     def find_command(self, command_id: str) -> CommandRecord | None:
         with self.recorder.transaction(commit=False) as tx:
             row = tx.execute(
@@ -189,7 +224,7 @@ class GoalStore:
 
     # -- writing -------------------------------------------------------------
 
-    @_storage_errors
+    @guarded
     def append(
         self, goal: Goal, events: Sequence[Goal.Event], *, command: CommandRecord | None = None,
         writes: Sequence[Write] = (),
@@ -202,7 +237,7 @@ class GoalStore:
         commands = [] if command is None else [(command, len(events) - 1)]
         return self.append_many([(goal, events)], commands=commands, writes=writes)
 
-    @_storage_errors
+    @guarded
     def append_many(
         self, changes: Sequence[tuple[Goal, Sequence[Goal.Event]]], *,
         commands: Sequence[tuple[CommandRecord, int]] = (), writes: Sequence[Write] = (),
@@ -296,12 +331,20 @@ class GoalStore:
         if self.url.kind != "postgresql":
             time.sleep(timeout)
             return
-        if self._listener is None:
-            self._listener = _connect(self.url)
-            channel = self.recorder.channel_name  # type: ignore[attr-defined]
-            self._listener.execute(f'LISTEN "{channel}"')
-        for _ in self._listener.notifies(timeout=timeout, stop_after=1):
-            break
+        try:
+            if self._listener is None:
+                self._listener = _connect(self.url)
+                channel = self.recorder.channel_name  # type: ignore[attr-defined]
+                self._listener.execute(f'LISTEN "{channel}"')
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                break
+        except (psycopg.Error, StoreError):
+            # The server went away: wait as SQLite does; the next look at the log
+            # reports the fault, and the next wait listens on a new connection.
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            time.sleep(timeout)
 
     def size(self, tx: Tx) -> int:
         """Bytes the store takes: the SQLite file (with its WAL), or the schema's tables."""
@@ -379,7 +422,7 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
         env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
         env["APPLICATION_RECORDER_TOPIC"] = get_topic(SQLiteRecorder)
         env["SQLITE_DBNAME"] = _sqlite_name(url, readonly=readonly)
-        env["SQLITE_LOCK_TIMEOUT"] = "10"
+        env["SQLITE_LOCK_TIMEOUT"] = str(LOCK_TIMEOUT)
     else:
         env.update({
             "PERSISTENCE_MODULE": get_topic(ReadOnlyPostgresFactory) if readonly
@@ -391,10 +434,13 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
             "POSTGRES_USER": url.user,
             "POSTGRES_PASSWORD": url.password,
             "POSTGRES_SCHEMA": url.schema,
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "4",
-            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+            # Check a pooled connection before use, so that one dropped while idle
+            # (a server restart, a firewall) is replaced instead of failing a command.
+            "POSTGRES_PRE_PING": "y",
         })
     return env
 
@@ -408,13 +454,25 @@ def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
         if not path.is_file():
             raise StoreError(f"no goalflow store at {path}")
         name = f"file:{path.as_uri()[len('file://'):]}?mode=ro"
+        wal = path.with_name(path.name + "-wal")
+        if _on_read_only_filesystem(path) and not (wal.exists() and wal.stat().st_size):
+            # SQLite cannot make the -shm file a WAL database needs to be read there;
+            # nothing can change the file meanwhile, so it may read it as immutable.
+            name += "&immutable=1"
         _check_sqlite_file(path, name)
         return name
     if not path.parent.is_dir():
         raise StoreError(f"cannot create store {path}: directory {path.parent} does not exist")
     if path.exists() and not path.is_file():
         raise StoreError(f"cannot open store {path}: not a file")
+    if _on_read_only_filesystem(path):
+        raise StoreError(f"cannot open store {path} for writing: {path.parent} is on a"
+                         " read-only filesystem (inspection commands can still read it)")
     return str(path)
+
+
+def _on_read_only_filesystem(path: Path) -> bool:
+    return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
 
 
 def _check_sqlite_file(path: Path, name: str) -> None:

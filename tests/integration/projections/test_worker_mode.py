@@ -164,3 +164,31 @@ def test_setting_an_unknown_mode_or_read_model_is_refused(goals: goalflow.Goals)
     with pytest.raises(ProjectionError, match="no projection named 'plan'"):
         goals.projections.set_mode("plan", "worker")
     assert {s.mode for s in goals.projections.tracking().values()} == {"inline"}
+
+
+def test_a_worker_waits_out_a_database_fault_and_resumes_where_it_was(
+    goals: goalflow.Goals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    goal_id = agreed_anxiety_goal(goals)
+    goals.projections.set_mode("plans", "worker")
+    goals.complete_step(goal_id, by=MAYA, step_id="s1")
+    real_catch_up = goals.projections.catch_up
+    faults = iter([True, True])  # the server is gone for two looks at the log
+
+    def flaky_catch_up(name: str, progress: object = None) -> int:
+        if next(faults, False):
+            raise goalflow.StoreError("store postgresql://...: server closed the connection")
+        return real_catch_up(name)
+
+    monkeypatch.setattr(goals.projections, "catch_up", flaky_catch_up)
+    heard: list[tuple[str, float]] = []
+    waits: list[float] = []
+    goals.projections.run(
+        ["plans"], stop=lambda: steps_in_plan(goals, goal_id)["s1"] == "completed",
+        wait=waits.append, poll=0.25,
+        on_fault=lambda e, pause: heard.append((str(e), pause)))
+
+    assert [pause for _, pause in heard] == [1.0, 2.0]  # doubling from a second
+    assert "server closed the connection" in heard[0][0]
+    assert waits == [1.0, 2.0]
+    assert goals.projections.tracking()["plans"].position == goals.projections.head()
