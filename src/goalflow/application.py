@@ -24,10 +24,13 @@ from goalflow.domain.plain import plain
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
+    MAX_INT,
     Actor,
     Measure,
     Subject,
+    brief,
     check_aware,
+    check_date,
     check_text,
 )
 from goalflow.errors import (
@@ -51,6 +54,9 @@ from goalflow.projection import (
 )
 
 Clock = Callable[[], datetime]
+
+MAX_DAYS = 36_500
+"""The longest span in days a query takes (a century)."""
 
 MAX_ATTEMPTS = 20
 """How often a command that lost a race is re-checked and retried."""
@@ -229,8 +235,8 @@ class Goals:
             as_of: datetime | None = None) -> Goal:
         """The goal now, at a past ``version``, or as recorded at the moment ``as_of``."""
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
-                                    or version < 1):
-            raise InvalidCommand(f"version must be a whole number from 1, not {version!r}",
+                                    or not 1 <= version <= MAX_INT):
+            raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
                                  field="version")
         if as_of is not None:
             check_aware("as_of", as_of)
@@ -258,6 +264,7 @@ class Goals:
         group goals a client is a member of (``group_goal: true``); only open goals
         (proposed, active, on-hold) unless ``include_closed``.
         """
+        check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
         return cast(list[dict[str, Any]],
                     self._read("plans", "plan", subject_id, include_closed=include_closed))
 
@@ -274,11 +281,13 @@ class Goals:
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
                 check_aware(name, moment)
+        for name, text in (("actor", actor), ("subject", subject), ("event", event)):
+            check_text(name, text, limit=MAX_ID_LENGTH, optional=True)
         if late_days is not None and (isinstance(late_days, bool)
                                       or not isinstance(late_days, int | float)
-                                      or not late_days >= 0):
-            raise InvalidCommand(f"late_days must be a number of days, not {late_days!r}",
-                                 field="late_days")
+                                      or not 0 <= late_days <= MAX_DAYS):
+            raise InvalidCommand(f"late_days must be a number of days from 0 to {MAX_DAYS},"
+                                 f" not {brief(late_days)}", field="late_days")
         gid = None if goal_id is None else parse_goal_id(goal_id)
         return cast(list[dict[str, Any]], self._read(
             "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
@@ -287,12 +296,12 @@ class Goals:
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
                 interval_days: int = 90) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``."""
-        if as_of is not None and (isinstance(as_of, datetime) or not isinstance(as_of, date)):
-            raise InvalidCommand(f"as_of must be a date, not {as_of!r}", field="as_of")
+        check_date("as_of", as_of, optional=True)
         if isinstance(interval_days, bool) or not isinstance(interval_days, int) \
-                or interval_days < 1:
-            raise InvalidCommand(f"interval_days must be a whole number of days from 1, not"
-                                 f" {interval_days!r}", field="interval_days")
+                or not 1 <= interval_days <= MAX_DAYS:
+            raise InvalidCommand(f"interval_days must be a whole number of days from 1 to"
+                                 f" {MAX_DAYS}, not {brief(interval_days)}",
+                                 field="interval_days")
         return cast(list[dict[str, Any]], self._read(
             "reviews", "worklist", as_of=as_of or self._clock().date(), overdue=overdue,
             interval_days=interval_days))
@@ -300,6 +309,8 @@ class Goals:
     def goal_index(self, *, subject: str | None = None, status: str | None = None
                    ) -> list[dict[str, Any]]:
         """Every goal (of a subject, or in a status), most recently changed first."""
+        check_text("subject", subject, limit=MAX_ID_LENGTH, optional=True)
+        check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
         return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
                                                      status=status))
 
@@ -370,7 +381,7 @@ class Goals:
         command when goals get several commands each; the results are the same.
         """
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise InvalidCommand(f"batch must be a whole number from 1, not {batch!r}",
+            raise InvalidCommand(f"batch must be a whole number from 1, not {brief(batch)}",
                                  field="batch")
         pending: list[tuple[str, dict[str, Any]]] = []
         items = iter(commands)
@@ -452,7 +463,7 @@ class Goals:
     def _prepare(self, command: str, arguments: dict[str, Any]) -> _Call:
         """Check a command's arguments (not yet against the goal) and fingerprint it."""
         if command not in COMMANDS:
-            raise InvalidCommand(f"unknown command {command!r}", field="command")
+            raise InvalidCommand(f"unknown command {brief(command)}", field="command")
         if self._store.readonly:
             raise StoreError(f"store {self._store.url} is open read-only; {command} refused")
         args = dict(arguments)
@@ -465,9 +476,11 @@ class Goals:
             check_aware("occurred_at", occurred_at)
         if expected_version is not None and (
             isinstance(expected_version, bool) or not isinstance(expected_version, int)
+            or not 1 <= expected_version <= MAX_INT
         ):
-            raise InvalidCommand(f"expected_version must be a whole number, not"
-                                 f" {expected_version!r}", field="expected_version")
+            raise InvalidCommand(f"expected_version must be a goal's version (a whole number"
+                                 f" from 1), not {brief(expected_version)}",
+                                 field="expected_version")
         if command == "draft" and expected_version is not None:
             raise InvalidCommand("expected_version does not apply to draft (a new goal)",
                                  field="expected_version")
@@ -538,7 +551,7 @@ def _normalised(command: str, args: dict[str, Any]) -> dict[str, Any]:
     parameters = _PARAMETERS[command]
     unknown = sorted(set(args) - set(parameters))
     if unknown:
-        raise InvalidCommand(f"{command} has no argument {unknown[0]!r}", field=unknown[0])
+        raise InvalidCommand(f"{command} has no argument {brief(unknown[0])}", field=unknown[0])
     missing = [name for name, p in parameters.items()
                if p.default is inspect.Parameter.empty and name not in args]
     if missing:
@@ -592,7 +605,7 @@ def parse_goal_id(goal_id: UUID | str) -> UUID:
     try:
         return UUID(str(goal_id))
     except ValueError:
-        raise InvalidCommand(f"goal_id {goal_id!r} is not a goal id (a UUID)",
+        raise InvalidCommand(f"goal_id {brief(goal_id)} is not a goal id (a UUID)",
                              field="goal_id") from None
 
 
@@ -610,7 +623,16 @@ def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | Non
                    "expected_version": expected_version, "args": plain(args)}
         return hashlib.sha256(dumps(content)).hexdigest()
     except TypeError as e:  # also orjson's refusals, such as a number beyond 64 bits
-        raise InvalidCommand(f"{command}: {e}") from None
+        field = next((name for name, value in args.items() if not _storable(value)), None)
+        raise InvalidCommand(f"{command}: {field or 'a value'}: {e}", field=field) from None
+
+
+def _storable(value: Any) -> bool:
+    try:
+        dumps(plain(value))
+    except TypeError:
+        return False
+    return True
 
 
 def _replay(prior: CommandRecord, fingerprint: str, retries: int = 0) -> Outcome:

@@ -11,6 +11,8 @@ passed through for the domain to check, so an error names the field either way.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import IO, Any
@@ -19,8 +21,10 @@ import attrs
 import orjson
 
 from goalflow.application import COMMANDS
-from goalflow.domain.values import Actor, Measure, Subject
+from goalflow.domain.values import Actor, Measure, Subject, brief
 from goalflow.errors import GoalflowError, InvalidCommand
+
+_LONG_NUMBER = re.compile(rb"\d{20}")
 
 
 @attrs.frozen
@@ -56,7 +60,7 @@ def parse_command(data: object) -> tuple[str, dict[str, Any]]:
         raise InvalidCommand("missing field 'command'", field="command")
     if command not in COMMANDS:
         raise InvalidCommand(
-            f"unknown command {command!r} (known: {', '.join(COMMANDS)})", field="command"
+            f"unknown command {brief(command)} (known: {', '.join(COMMANDS)})", field="command"
         )
     return command, {name: _convert(name, value) for name, value in fields.items()}
 
@@ -72,8 +76,12 @@ def read_lines(source: IO[bytes]) -> Iterator[Line]:
             continue
         try:
             data = orjson.loads(text)
-        except orjson.JSONDecodeError as e:
-            raise LineError(number, f"not valid JSON: {e}") from None
+            if _LONG_NUMBER.search(raw):
+                # orjson reads whole numbers beyond 64 bits as floats; the standard
+                # library keeps them whole, so the range check refuses them by name.
+                data = json.loads(text)
+        except (orjson.JSONDecodeError, ValueError, RecursionError) as e:
+            raise LineError(number, f"not valid JSON: {brief(str(e), 200)}") from None
         try:
             command, arguments = parse_command(data)
         except GoalflowError as e:
@@ -99,13 +107,21 @@ def _object(name: str, value: Any, cls: type, fields: tuple[str, ...]) -> Any:
                              f" {_json_kind(value)}", field=name)
     unknown = sorted(set(value) - set(fields))
     if unknown:
-        raise InvalidCommand(f"{name} has an unknown field {unknown[0]!r}",
+        raise InvalidCommand(f"{name} has an unknown field {brief(unknown[0])}",
                              field=f"{name}.{unknown[0]}")
     required = [f.name for f in attrs.fields(cls)
                 if f.default is attrs.NOTHING and f.name not in value]
     if required:
-        raise InvalidCommand(f"{name} needs {required[0]!r}", field=f"{name}.{required[0]}")
-    return cls(**value)
+        raise InvalidCommand(f"{name} needs {brief(required[0])}", field=f"{name}.{required[0]}")
+    try:
+        return cls(**value)
+    except InvalidCommand as e:
+        # An Actor names its fields as "by.*"; a witness is the same kind of value.
+        if name == "by" or not (e.field or "").startswith("by."):
+            raise
+        field = f"{name}.{e.field.removeprefix('by.')}"  # type: ignore[union-attr]
+        raise InvalidCommand(e.message.replace(e.field, field, 1),  # type: ignore[arg-type]
+                             field=field) from None
 
 
 def _actor(name: str) -> Callable[[Any], Actor]:
@@ -134,7 +150,7 @@ def _date(name: str) -> Callable[[Any], date]:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise InvalidCommand(f"{name} {value!r} is not an ISO date (2026-03-01)",
+            raise InvalidCommand(f"{name} {brief(value)} is not an ISO date (2026-03-01)",
                                  field=name) from None
 
     return convert
@@ -149,10 +165,10 @@ def parse_datetime(name: str, value: Any) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidCommand(
-            f"{name} {value!r} is not an ISO datetime (2026-03-01T09:30:00+01:00)", field=name
+            f"{name} {brief(value)} is not an ISO datetime (2026-03-01T09:30:00+01:00)", field=name
         ) from None
     if moment.tzinfo is None:
-        raise InvalidCommand(f"{name} {value!r} needs a UTC offset, e.g. +00:00", field=name)
+        raise InvalidCommand(f"{name} {brief(value)} needs a UTC offset, e.g. +00:00", field=name)
     return moment
 
 

@@ -51,7 +51,7 @@ _SQL_TYPES: Final[dict[str, dict[str, str]]] = {
                "bool": "INTEGER", "date": "TEXT", "timestamp": "TEXT", "json": "TEXT"},
     "postgresql": {"uuid": "uuid", "text": "text", "int": "bigint", "numeric": "numeric",
                    "bool": "boolean", "date": "date", "timestamp": "timestamptz",
-                   "json": "jsonb"},
+                   "json": "json"},
 }
 
 
@@ -97,7 +97,11 @@ class Projection:
 
 
 class Json:
-    """Marks a value to be stored in a json column (TEXT on SQLite, jsonb on PostgreSQL)."""
+    """Marks a value to be stored in a json column (TEXT on SQLite, json on PostgreSQL).
+
+    PostgreSQL's ``json`` (not ``jsonb``) keeps the text as written: numbers such as
+    1e300 read back as they were, and keys in goalflow's canonical (sorted) order.
+    """
 
     __slots__ = ("value",)
 
@@ -109,13 +113,13 @@ def _to_sql(dialect: str, value: Any) -> Any:
     """A Python value as the database wants it; SQLite keeps ISO text in UTC."""
     if isinstance(value, Json):
         if dialect == "postgresql":
-            from psycopg.types.json import Jsonb
+            from psycopg.types.json import Json as PgJson
 
-            return Jsonb(value.value, dumps=lambda v: dumps(v).decode())
+            return PgJson(value.value, dumps=lambda v: dumps(v).decode())
         return dumps(value.value).decode()
     if dialect == "sqlite":
         if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
         if isinstance(value, date):
             return value.isoformat()
         if isinstance(value, UUID):
@@ -135,7 +139,7 @@ def _from_sql(dialect: str, kind: ColumnType | None, value: Any) -> Any:
     if value is None:
         return None
     if kind == "json":
-        # SQLite keeps JSON as text; psycopg has already decoded jsonb (where a str
+        # SQLite keeps JSON as text; psycopg has already decoded json (where a str
         # is a JSON string, and must not be parsed again).
         return loads(value) if dialect == "sqlite" else value
     if kind == "timestamp":
@@ -148,7 +152,10 @@ def _from_sql(dialect: str, kind: ColumnType | None, value: Any) -> Any:
     if kind == "uuid":
         return str(value)
     if isinstance(value, Decimal | float) and kind == "numeric":
-        return int(value) if value == int(value) else float(value)
+        # Whole numbers goalflow accepts fit in 64 bits; a whole value beyond that was
+        # a float (1e300), and PostgreSQL's numeric shows it with every digit.
+        whole = value == int(value) and -(2**63) <= value < 2**63
+        return int(value) if whole else float(value)
     return value
 
 

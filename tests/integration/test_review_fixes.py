@@ -39,7 +39,7 @@ def test_reword_steps_that_is_not_a_mapping_is_refused_by_name(memory: goalflow.
 
 def test_a_number_beyond_64_bits_with_a_command_id_is_an_invalid_command(
         memory: goalflow.Goals) -> None:
-    with pytest.raises(InvalidCommand, match="draft: Integer exceeds 64-bit range"):
+    with pytest.raises(InvalidCommand, match="draft: measures: Integer exceeds 64-bit range"):
         memory.draft(Subject.client("maya"), "Manage anxiety", by=DR, command_id="ehr-1",
                      measures=[_huge_measure()])
 

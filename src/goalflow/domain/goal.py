@@ -37,6 +37,7 @@ from goalflow.domain.values import (
     Step,
     StepRewording,
     Subject,
+    brief,
     check_aware,
     check_choice,
     check_date,
@@ -515,7 +516,7 @@ class Goal(Aggregate):
         if measure not in {m.name for m in self.measures}:
             known = ", ".join(m.name for m in self.measures) or "none"
             raise InvalidCommand(
-                f"goal {self.id} has no measure {measure!r} (its measures: {known})",
+                f"goal {self.id} has no measure {brief(measure)} (its measures: {known})",
                 field="measure",
             )
         self._trigger(self.ProgressRecorded, by, occurred_at, recorded_at,
@@ -798,7 +799,7 @@ class Goal(Aggregate):
             if step.step_id == step_id:
                 return step
         known = ", ".join(s.step_id for s in self.steps) or "none"
-        raise InvalidCommand(f"goal {self.id} has no step {step_id!r} (its steps: {known})",
+        raise InvalidCommand(f"goal {self.id} has no step {brief(step_id)} (its steps: {known})",
                              field="step_id")
 
     def _next_step_id(self) -> str:
@@ -859,7 +860,7 @@ def _check_value(field: str, value: object, kind: type) -> None:
 
 def _check_int(field: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidCommand(f"{field} must be a whole number, not {value!r}", field=field)
+        raise InvalidCommand(f"{field} must be a whole number, not {brief(value)}", field=field)
 
 
 def _reason(reason: object) -> str:
@@ -869,10 +870,7 @@ def _reason(reason: object) -> str:
 
 
 def _texts(field: str, values: Iterable[str], limit: int) -> tuple[str, ...]:
-    try:
-        items = to_tuple(values)
-    except InvalidCommand as e:
-        raise InvalidCommand(f"{field}: {e}", field=field) from None
+    items = to_tuple(values, field)
     if len(items) > MAX_LIST_LENGTH:
         raise InvalidCommand(f"{field} has more than {MAX_LIST_LENGTH} entries", field=field)
     for item in items:
@@ -881,10 +879,7 @@ def _texts(field: str, values: Iterable[str], limit: int) -> tuple[str, ...]:
 
 
 def _measures(values: Iterable[Measure]) -> tuple[Measure, ...]:
-    try:
-        measures = to_tuple(values)
-    except InvalidCommand as e:
-        raise InvalidCommand(f"measures: {e}", field="measures") from None
+    measures = to_tuple(values, "measures")
     if len(measures) > MAX_LIST_LENGTH:
         raise InvalidCommand(f"measures has more than {MAX_LIST_LENGTH} entries",
                              field="measures")

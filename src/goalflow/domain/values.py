@@ -8,7 +8,8 @@ names the field.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
 import attrs
@@ -34,6 +35,11 @@ MAX_LINE_LENGTH: Final = 500
 MAX_TEXT_LENGTH: Final = 5_000
 MAX_LIST_LENGTH: Final = 100
 _ALLOWED_CONTROLS: Final = frozenset("\n\t")
+# Dates and times (in UTC) must fall in these years: wide enough for any clinical record
+# and any plan, narrow enough that date arithmetic (a review due 90 days on) cannot overflow.
+EARLIEST: Final = date(1900, 1, 1)
+LATEST: Final = date(2999, 12, 31)
+
 MIN_INT: Final = -(2**63)
 MAX_INT: Final = 2**63 - 1
 
@@ -78,23 +84,46 @@ def check_number(field: str, value: object, *, optional: bool = False) -> None:
 def check_choice(field: str, value: object, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InvalidCommand(
-            f"{field} must be one of {', '.join(choices)}, not {value!r}", field=field
+            f"{field} must be one of {', '.join(choices)}, not {brief(value)}", field=field
         )
 
 
 def check_aware(field: str, value: object) -> None:
+    """An aware datetime (with a UTC offset) within the years goalflow takes."""
     if not isinstance(value, datetime):
         raise InvalidCommand(f"{field} must be a datetime, not {type(value).__name__}", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidCommand(f"{field} must carry a UTC offset (naive datetimes are refused)",
                              field=field)
+    try:
+        in_utc = value.astimezone(UTC).date()
+    except OverflowError:  # year 1 east of Greenwich, year 9999 west of it
+        in_utc = value.date()
+    _check_range(field, in_utc, value)
 
 
 def check_date(field: str, value: object, *, optional: bool = False) -> None:
+    """A date (not a datetime) within the years goalflow takes."""
     if value is None and optional:
         return
     if isinstance(value, datetime) or not isinstance(value, date):
         raise InvalidCommand(f"{field} must be a date, not {type(value).__name__}", field=field)
+    _check_range(field, value, value)
+
+
+def _check_range(field: str, day: date, shown: date) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidCommand(f"{field} {shown.isoformat()} is out of range (from"
+                             f" {EARLIEST.year} to {LATEST.year})", field=field)
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut short for an error message (input may be megabytes long)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+    return f"{text[:limit]}... ({size})"
 
 
 def _text_tuple(field: str, limit: int) -> Any:
@@ -107,14 +136,24 @@ def _text_tuple(field: str, limit: int) -> Any:
     return validate
 
 
-def to_tuple(value: Any) -> tuple[Any, ...]:
-    """Accept any iterable but a bare string (which would split into letters)."""
+def to_tuple(value: Any, field: str | None = None) -> tuple[Any, ...]:
+    """Accept any iterable but a bare string (which would split into letters) or a mapping
+    (which would give its keys)."""
+    where = f"{field}: " if field else ""
     if isinstance(value, str | bytes):
-        raise InvalidCommand(f"expected a list, not the string {value!r}")
+        raise InvalidCommand(f"{where}expected a list, not the string {brief(value)}",
+                             field=field)
+    if isinstance(value, Mapping):
+        raise InvalidCommand(f"{where}expected a list, not a mapping", field=field)
     try:
         return tuple(value)
     except TypeError:
-        raise InvalidCommand(f"expected a list, not {type(value).__name__}") from None
+        raise InvalidCommand(f"{where}expected a list, not {type(value).__name__}",
+                             field=field) from None
+
+
+def _members(value: Any) -> tuple[Any, ...]:
+    return to_tuple(value, "subject.members")
 
 
 @attrs.frozen
@@ -160,7 +199,7 @@ class Subject:
 
     kind: SubjectKind
     id: str
-    members: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
+    members: tuple[str, ...] = attrs.field(default=(), converter=_members)
 
     def __attrs_post_init__(self) -> None:
         check_choice("subject.kind", self.kind, ("client", "group"))
