@@ -170,12 +170,12 @@ class Plans(Projection):
         w.update("gf_plan_goals", {"goal_id": goal_id}, values)
 
     def _terms_changed(self, w: Writer, goal_id: UUID) -> None:
-        required = self._goal(w, goal_id)["required_parties"]
-        w.execute(f"UPDATE {w.table('gf_plan_goals')} SET terms_version = terms_version + 1"
-                  " WHERE goal_id = ?", [goal_id])
+        goal = w.select("gf_plan_goals", {"goal_id": goal_id},
+                        columns="required_parties, terms_version")[0]
         w.update("gf_plan_goals", {"goal_id": goal_id}, {
-            "status": "proposed", "awaiting_agreement": True, "agreed_parties": Json([]),
-            "awaiting_agreement_from": Json(required)})
+            "terms_version": goal["terms_version"] + 1, "status": "proposed",
+            "awaiting_agreement": True, "agreed_parties": Json([]),
+            "awaiting_agreement_from": Json(goal["required_parties"])})
 
     def _status(self, w: Writer, e: Goal.Event, status: str) -> None:
         w.update("gf_plan_goals", {"goal_id": e.originator_id},

@@ -340,7 +340,7 @@ class Goals:
 
         for attempt in range(MAX_ATTEMPTS):
             try:
-                goal = self._decide(call, self._store.load)
+                goal = self._decide(call, self._store.take)
             except GoalflowError:
                 # A retry whose first attempt landed meanwhile is judged against the
                 # goal that attempt made; it is a replay, not a refusal.
@@ -353,7 +353,9 @@ class Goals:
             outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__,
                               retries=attempt)
             try:
-                self._store.append(goal, events, command=call.record(outcome))
+                record = call.record(outcome)
+                commands = [] if record is None else [(record, len(events) - 1)]
+                self._store.append_many([(goal, events)], commands=commands, remember=True)
             except IntegrityError:
                 if call.command_id is not None:
                     prior = self._store.find_command(call.command_id)
@@ -412,7 +414,7 @@ class Goals:
         def load(goal_id: UUID) -> Goal:
             goal = goals.get(goal_id)
             if goal is None:
-                goal = goals[goal_id] = self._store.load(goal_id)
+                goal = goals[goal_id] = self._store.take(goal_id)
             return goal
 
         try:
@@ -448,7 +450,7 @@ class Goals:
             refusal = e
         if changes:
             try:
-                self._store.append_many(changes, commands=records)
+                self._store.append_many(changes, commands=records, remember=True)
             except IntegrityError:
                 # Another writer got to one of these goals (or command ids) first.
                 # Nothing of this batch was recorded, and a refusal was judged against

@@ -160,7 +160,13 @@ def _from_sql(dialect: str, kind: ColumnType | None, value: Any) -> Any:
 
 
 class Writer:
-    """What a projection writes through: one transaction, one table generation."""
+    """What a projection writes through: one transaction, one table generation.
+
+    Writes by primary key (``insert``, ``update``, ``delete``, and ``select``) are kept
+    in memory and sent to the database by :meth:`flush`, a statement per table and kind
+    (executemany), so a row changed by several events of a batch is written once. Reads
+    see the pending writes. ``execute`` (any other SQL) flushes first.
+    """
 
     def __init__(self, tx: Tx, projection: Projection, generation: int) -> None:
         self.tx = tx
@@ -171,36 +177,152 @@ class Writer:
         # For a projection to remember facts that never change (a goal's subject)
         # for as long as this writer lives: one write, or one batch.
         self.memo: dict[Any, Any] = {}
+        self._rows: dict[str, dict[tuple[Any, ...], _Row]] = {}
 
     def table(self, name: str) -> str:
         return self.tx.table(self.projection.table(name).physical(self.generation))
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+        self.flush()
         return self.tx.execute(statement, [_to_sql(self.dialect, p) for p in params])
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
-        names = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        self.execute(f"INSERT INTO {self.table(table)} ({names}) VALUES ({marks})",
-                     list(row.values()))
+        key, pending = self._pending(table, row)
+        if key in pending and pending[key].state != "deleted":
+            raise ProjectionError(f"{table} already has a row with key {key}")
+        replaced = key in pending  # deleted earlier in this batch: delete, then insert
+        pending[key] = _Row("replaced" if replaced else "new", dict(row), dict(row))
 
     def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        sets = ", ".join(f"{k} = ?" for k in values)
-        conds = " AND ".join(f"{k} = ?" for k in where)
-        self.execute(f"UPDATE {self.table(table)} SET {sets} WHERE {conds}",
-                     [*values.values(), *where.values()])
+        if not self._by_key(table, where):
+            sets = ", ".join(f"{k} = ?" for k in values)
+            self.execute(f"UPDATE {self.table(table)} SET {sets} WHERE {_conditions(where)}",
+                         [*values.values(), *where.values()])
+            return
+        key, pending = self._pending(table, where)
+        found = self._row(table, key, pending)
+        if found is None:
+            return  # as an UPDATE that matches no row
+        found.seen.update(values)
+        found.written.update(values)
+        if found.state == "clean":
+            found.state = "dirty"
 
     def delete(self, table: str, where: Mapping[str, Any]) -> None:
-        conds = " AND ".join(f"{k} = ?" for k in where)
-        self.execute(f"DELETE FROM {self.table(table)} WHERE {conds}", list(where.values()))
+        if not self._by_key(table, where):
+            self.execute(f"DELETE FROM {self.table(table)} WHERE {_conditions(where)}",
+                         list(where.values()))
+            return
+        key, pending = self._pending(table, where)
+        if key in pending and pending[key].state == "new":
+            del pending[key]  # never reached the database
+        else:
+            pending[key] = _Row("deleted", {}, {})
 
     def select(self, table: str, where: Mapping[str, Any], columns: str = "*",
                order: str = "") -> list[dict[str, Any]]:
-        conds = " AND ".join(f"{k} = ?" for k in where)
-        order_by = f" ORDER BY {order}" if order else ""
-        tx = self.execute(f"SELECT {columns} FROM {self.table(table)} WHERE {conds}{order_by}",
-                          list(where.values()))
-        return _dicts(tx, self.projection.table(table).column_types)
+        """The rows matching ``where``: by primary key, from what this writer holds."""
+        if not self._by_key(table, where):
+            order_by = f" ORDER BY {order}" if order else ""
+            tx = self.execute(f"SELECT {columns} FROM {self.table(table)} WHERE"
+                              f" {_conditions(where)}{order_by}", list(where.values()))
+            return _dicts(tx, self.projection.table(table).column_types)
+        key, pending = self._pending(table, where)
+        found = self._row(table, key, pending)
+        if found is None:
+            return []
+        kinds = self.projection.table(table).column_types
+        names = list(kinds) if columns.strip() == "*" else [c.strip() for c in columns.split(",")]
+        return [{name: _as_read(self.dialect, kinds[name], found.seen[name]) for name in names}]
+
+    def flush(self) -> None:
+        """Send the pending writes to the database."""
+        for table, pending in self._rows.items():
+            spec = self.projection.table(table)
+            physical = self.table(table)
+            conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
+            gone = [key for key, row in pending.items() if row.state in ("deleted", "replaced")]
+            if gone:
+                self._executemany(f"DELETE FROM {physical} WHERE {conds}", gone)
+            for state in ("new", "replaced", "dirty"):
+                by_columns: dict[tuple[str, ...], list[_Row]] = {}
+                for row in pending.values():
+                    if row.state == state:
+                        by_columns.setdefault(tuple(row.written), []).append(row)
+                for names, rows in by_columns.items():
+                    if state == "dirty":
+                        sets = ", ".join(f"{n} = ?" for n in names)
+                        self._executemany(
+                            f"UPDATE {physical} SET {sets} WHERE {conds}",
+                            [(*r.written.values(), *(r.seen[k] for k in spec.primary_key))
+                             for r in rows])
+                    else:
+                        marks = ", ".join("?" for _ in names)
+                        self._executemany(
+                            f"INSERT INTO {physical} ({', '.join(names)}) VALUES ({marks})",
+                            [tuple(r.written.values()) for r in rows])
+        self._rows.clear()
+
+    def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        convert = _to_sql
+        dialect = self.dialect
+        self.tx.executemany(statement, [[convert(dialect, v) for v in row] for row in rows])
+
+    def _by_key(self, table: str, where: Mapping[str, Any]) -> bool:
+        primary_key = self.projection.table(table).primary_key
+        return len(where) == len(primary_key) and all(k in where for k in primary_key)
+
+    def _pending(self, table: str, row: Mapping[str, Any]
+                 ) -> tuple[tuple[Any, ...], dict[tuple[Any, ...], _Row]]:
+        try:
+            key = tuple(row[k] for k in self.projection.table(table).primary_key)
+        except KeyError as e:
+            raise ProjectionError(f"{self.projection.name}: a {table} row needs {e}") from None
+        return key, self._rows.setdefault(table, {})
+
+    def _row(self, table: str, key: tuple[Any, ...], pending: dict[tuple[Any, ...], _Row]
+             ) -> _Row | None:
+        found = pending.get(key)
+        if found is not None:
+            return None if found.state == "deleted" else found
+        spec = self.projection.table(table)
+        conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
+        names = [name for name, _ in spec.columns]
+        row = self.tx.execute(f"SELECT {', '.join(names)} FROM {self.table(table)}"
+                              f" WHERE {conds}", [_to_sql(self.dialect, v) for v in key]
+                              ).fetchone()
+        if row is None:
+            return None
+        kinds = spec.column_types
+        seen = {name: _from_sql(self.dialect, kinds[name], value)
+                for name, value in zip(names, row, strict=True)}
+        seen.update(zip(spec.primary_key, key, strict=True))  # keep the key's own types
+        pending[key] = found = _Row("clean", seen, {})
+        return found
+
+
+def _conditions(where: Mapping[str, Any]) -> str:
+    return " AND ".join(f"{k} = ?" for k in where)
+
+
+@attrs.define
+class _Row:
+    """A row a Writer holds: what reads see, and what the flush will write."""
+
+    state: Literal["new", "replaced", "clean", "dirty", "deleted"]
+    seen: dict[str, Any]      # every column, as given (or as read)
+    written: dict[str, Any]   # what to send: the whole row (new), or the changed columns
+
+
+def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:
+    """A value held in memory as ``select`` returns it from the database."""
+    if isinstance(value, Json):
+        return value.value
+    if kind == "timestamp" and isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if kind in ("date", "uuid") and value is not None and not isinstance(value, str):
+        return str(value) if kind == "uuid" else value.isoformat()
+    return _from_sql(dialect, kind, value) if kind in ("bool", "numeric") else value
 
 
 class Reader:
@@ -380,28 +502,34 @@ class Projections:
     def inline_write(self, events: Sequence[Goal.Event]) -> Callable[[Tx, Sequence[int]], None]:
         def write(tx: Tx, notification_ids: Sequence[int]) -> None:
             tracking = read_tracking(tx)
+            moved: dict[int, list[str]] = {}  # each projection's position before, by position
             for name, projection in self.all.items():
                 state = tracking.get(name)
                 if state is None or state.mode != "inline":
                     continue
                 w = Writer(tx, projection, state.generation)
                 try:
-                    position = self._apply_backlog(w, state.position, notification_ids[0])
+                    if state.position < notification_ids[0] - 1:  # else nothing can precede
+                        self._apply_backlog(w, state.position, notification_ids[0])
                     for event, notification_id in zip(events, notification_ids, strict=True):
                         w.position = notification_id
                         projection.handle(w, event)
-                        position = notification_id
+                    w.flush()
                 except Exception as e:
                     # A read model's fault, not a lost race: say so, and record nothing.
                     raise ProjectionError(
                         f"read model {name} failed at position {w.position}: {e}; nothing"
                         " was recorded") from e
-                tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name = ?"
-                           " AND position = ?", (position, name, state.position))
-                if tx.rowcount != 1:
-                    # A batch (catch-up) moved this projection on meanwhile: roll the
-                    # whole write back; the service retries it like any lost race.
-                    raise IntegrityError(f"projection {name} moved on during this write")
+                moved.setdefault(state.position, []).append(name)
+            for before, names in moved.items():
+                marks = ", ".join("?" for _ in names)
+                tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name IN"
+                           f" ({marks}) AND position = ?", (notification_ids[-1], *names, before))
+                if tx.rowcount != len(names):
+                    # A batch (catch-up) moved one on meanwhile: roll the whole write
+                    # back; the service retries it like any lost race.
+                    raise IntegrityError(f"projections {', '.join(names)} moved on during this"
+                                         " write")
 
         return write
 
@@ -416,6 +544,7 @@ class Projections:
                 w.position = notification.id
                 w.projection.handle(w, self._store.decode(notification))
                 position = notification.id
+            w.flush()
 
     # -- worker and rebuild: in batches of their own -------------------------------
 
@@ -505,6 +634,7 @@ class Projections:
             for notification in batch:
                 w.position = notification.id
                 projection.handle(w, self._store.decode(notification))
+            w.flush()
         # Compare-and-set: if another process moved the position meanwhile, this
         # transaction fails and rolls back rather than apply the batch twice.
         tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET {column} = ? WHERE name = ? AND"

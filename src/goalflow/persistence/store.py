@@ -7,8 +7,9 @@ import errno
 import functools
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
@@ -40,6 +41,9 @@ R = TypeVar("R")
 
 SNAPSHOT_INTERVAL = 100
 """A snapshot is taken every this many events of a goal."""
+
+RECENT_GOALS = 4096
+"""How many goals a store keeps after writing them, to change them again quickly."""
 
 LOCK_TIMEOUT = 10
 """Seconds a write waits for another writer's lock before giving up."""
@@ -153,6 +157,8 @@ class GoalStore:
         self._snapshots = self._app.snapshots
         self._events_table: str = recorder.events_table_name  # type: ignore[attr-defined]
         self.inline_writes: Callable[[Sequence[Goal.Event]], Write] | None = None
+        self._recent: dict[UUID, Goal] = {}
+        self._recent_lock = threading.Lock()
 
     def _check_is_goalflow_store(self) -> None:
         """Refuse, in one clear line, a store without goalflow's tables.
@@ -174,6 +180,32 @@ class GoalStore:
             raise StoreError(f"cannot read store {self.url}: {message}") from e
 
     # -- reading -------------------------------------------------------------
+
+    @guarded
+    def take(self, goal_id: UUID) -> Goal:
+        """The goal at its latest version, to change and append.
+
+        Goals appended with ``remember=True`` are kept (the most recent few thousand),
+        so taking one again reads only the events recorded since, by any process,
+        instead of a snapshot and the events after it. A goal taken is the caller's:
+        it is kept again only when its new events are appended.
+        """
+        with self._recent_lock:
+            kept = self._recent.pop(goal_id, None)
+        if kept is None:
+            return self.load(goal_id)
+        goal = kept
+        for event in cast(Iterator[Goal.Event], self._app.events.get(goal_id, gt=goal.version)):
+            goal = cast(Goal, event.mutate(goal))
+        return goal
+
+    def _remember(self, goals: Iterable[Goal]) -> None:
+        with self._recent_lock:
+            for goal in goals:
+                self._recent.pop(goal.id, None)
+                self._recent[goal.id] = goal
+            while len(self._recent) > RECENT_GOALS:
+                del self._recent[next(iter(self._recent))]
 
     @guarded
     def load(
@@ -241,11 +273,13 @@ class GoalStore:
     def append_many(
         self, changes: Sequence[tuple[Goal, Sequence[Goal.Event]]], *,
         commands: Sequence[tuple[CommandRecord, int]] = (), writes: Sequence[Write] = (),
+        remember: bool = False,
     ) -> list[int]:
         """Record several goals' new events in one transaction, in the order given.
 
         ``commands`` pairs each command record with the index (in all the events, in
-        order) of the event it recorded. Returns the events' positions in the log.
+        order) of the event it recorded. ``remember``: keep the goals for :meth:`take`
+        (only for goals nobody else holds). Returns the events' positions in the log.
         """
         if self.readonly:
             raise StoreError(f"store {self.url} is open read-only")
@@ -258,6 +292,8 @@ class GoalStore:
         recordings = self._app.events.put(events, writes=all_writes)
         for goal, goal_events in changes:
             self._maybe_snapshot(goal, goal_events)
+        if remember:
+            self._remember(goal for goal, _ in changes)
         return [r.notification.id for r in recordings]
 
     @property
