@@ -81,7 +81,11 @@ class AuditTrail(Projection):
         super().handle(w, event)
 
     def _subject(self, w: Writer, goal_id: UUID) -> tuple[str, str]:
-        # A goal's subject never changes, so one look per batch is enough.
+        # A goal's subject never changes, so one look per batch is enough (none when
+        # the writer knows the goal).
+        goal = w.goals.get(goal_id)
+        if goal is not None:
+            return goal.subject.kind, goal.subject.id
         subject = w.memo.get(("subject", goal_id))
         if subject is None:
             row = w.select("gf_audit_goals", {"goal_id": goal_id},

@@ -168,8 +168,13 @@ class Writer:
     see the pending writes. ``execute`` (any other SQL) flushes first.
     """
 
-    def __init__(self, tx: Tx, projection: Projection, generation: int) -> None:
+    def __init__(self, tx: Tx, projection: Projection, generation: int, *,
+                 goals: Mapping[UUID, Goal] | None = None) -> None:
         self.tx = tx
+        # The goals the events belong to, as they stand after them, when the writer
+        # knows them (inline, in a command's transaction): what never changes about a
+        # goal (its subject) can be read here instead of from a table.
+        self.goals: Mapping[UUID, Goal] = goals or {}
         self.dialect = tx.dialect
         self.projection = projection
         self.generation = generation
@@ -188,6 +193,8 @@ class Writer:
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
         key, pending = self._pending(table, row)
+        if key in pending and pending[key].state == "blind":
+            self._row(table, key, pending)  # does the row exist? (then this is a mistake)
         if key in pending and pending[key].state != "deleted":
             raise ProjectionError(f"{table} already has a row with key {key}")
         replaced = key in pending  # deleted earlier in this batch: delete, then insert
@@ -200,13 +207,14 @@ class Writer:
                          [*values.values(), *where.values()])
             return
         key, pending = self._pending(table, where)
-        found = self._row(table, key, pending)
-        if found is None:
-            return  # as an UPDATE that matches no row
-        found.seen.update(values)
-        found.written.update(values)
-        if found.state == "clean":
-            found.state = "dirty"
+        found = pending.get(key)
+        if found is None:  # not read yet: no need to, until someone asks
+            pending[key] = _Row("blind", {}, dict(values))
+        elif found.state != "deleted":  # (an UPDATE of a deleted row changes nothing)
+            found.seen.update(values)
+            found.written.update(values)
+            if found.state == "clean":
+                found.state = "dirty"
 
     def delete(self, table: str, where: Mapping[str, Any]) -> None:
         if not self._by_key(table, where):
@@ -244,23 +252,22 @@ class Writer:
             gone = [key for key, row in pending.items() if row.state in ("deleted", "replaced")]
             if gone:
                 self._executemany(f"DELETE FROM {physical} WHERE {conds}", gone)
-            for state in ("new", "replaced", "dirty"):
-                by_columns: dict[tuple[str, ...], list[_Row]] = {}
-                for row in pending.values():
-                    if row.state == state:
-                        by_columns.setdefault(tuple(row.written), []).append(row)
-                for names, rows in by_columns.items():
-                    if state == "dirty":
-                        sets = ", ".join(f"{n} = ?" for n in names)
-                        self._executemany(
-                            f"UPDATE {physical} SET {sets} WHERE {conds}",
-                            [(*r.written.values(), *(r.seen[k] for k in spec.primary_key))
-                             for r in rows])
-                    else:
-                        marks = ", ".join("?" for _ in names)
-                        self._executemany(
-                            f"INSERT INTO {physical} ({', '.join(names)}) VALUES ({marks})",
-                            [tuple(r.written.values()) for r in rows])
+            inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            for key, row in pending.items():
+                if row.state in ("new", "replaced"):
+                    inserts.setdefault(tuple(row.written), []).append(
+                        tuple(row.written.values()))
+                elif row.state in ("dirty", "blind"):
+                    updates.setdefault(tuple(row.written), []).append(
+                        (*row.written.values(), *key))
+            for names, values in inserts.items():
+                marks = ", ".join("?" for _ in names)
+                self._executemany(
+                    f"INSERT INTO {physical} ({', '.join(names)}) VALUES ({marks})", values)
+            for names, values in updates.items():
+                sets = ", ".join(f"{n} = ?" for n in names)
+                self._executemany(f"UPDATE {physical} SET {sets} WHERE {conds}", values)
         self._rows.clear()
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
@@ -283,7 +290,7 @@ class Writer:
     def _row(self, table: str, key: tuple[Any, ...], pending: dict[tuple[Any, ...], _Row]
              ) -> _Row | None:
         found = pending.get(key)
-        if found is not None:
+        if found is not None and found.state != "blind":
             return None if found.state == "deleted" else found
         spec = self.projection.table(table)
         conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
@@ -292,12 +299,17 @@ class Writer:
                               f" WHERE {conds}", [_to_sql(self.dialect, v) for v in key]
                               ).fetchone()
         if row is None:
+            pending.pop(key, None)  # an update of it, not yet sent, would change nothing
             return None
         kinds = spec.column_types
         seen = {name: _from_sql(self.dialect, kinds[name], value)
                 for name, value in zip(names, row, strict=True)}
         seen.update(zip(spec.primary_key, key, strict=True))  # keep the key's own types
-        pending[key] = found = _Row("clean", seen, {})
+        if found is None:
+            pending[key] = found = _Row("clean", seen, {})
+        else:  # updates made before the row was read go on top of it
+            seen.update(found.written)
+            found.state, found.seen = "dirty", seen
         return found
 
 
@@ -309,8 +321,10 @@ def _conditions(where: Mapping[str, Any]) -> str:
 class _Row:
     """A row a Writer holds: what reads see, and what the flush will write."""
 
-    state: Literal["new", "replaced", "clean", "dirty", "deleted"]
-    seen: dict[str, Any]      # every column, as given (or as read)
+    # new: not in the database; replaced: deleted there, to be inserted again; clean: as
+    # read; dirty: read, then changed; blind: changed without being read; deleted.
+    state: Literal["new", "replaced", "clean", "dirty", "blind", "deleted"]
+    seen: dict[str, Any]      # every column, as given (or as read); nothing when blind
     written: dict[str, Any]   # what to send: the whole row (new), or the changed columns
 
 
@@ -499,7 +513,12 @@ class Projections:
 
     # -- inline: in the events' own transaction -----------------------------------
 
-    def inline_write(self, events: Sequence[Goal.Event]) -> Callable[[Tx, Sequence[int]], None]:
+    def inline_write(self, events: Sequence[Goal.Event], goals: Sequence[Goal] = ()
+                     ) -> Callable[[Tx, Sequence[int]], None]:
+        """The write that applies ``events`` (of ``goals``, as they are after them) to each
+        inline projection, in the events' own transaction."""
+        known = {goal.id: goal for goal in goals}
+
         def write(tx: Tx, notification_ids: Sequence[int]) -> None:
             tracking = read_tracking(tx)
             moved: dict[int, list[str]] = {}  # each projection's position before, by position
@@ -507,7 +526,7 @@ class Projections:
                 state = tracking.get(name)
                 if state is None or state.mode != "inline":
                     continue
-                w = Writer(tx, projection, state.generation)
+                w = Writer(tx, projection, state.generation, goals=known)
                 try:
                     if state.position < notification_ids[0] - 1:  # else nothing can precede
                         self._apply_backlog(w, state.position, notification_ids[0])

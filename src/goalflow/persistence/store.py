@@ -156,7 +156,7 @@ class GoalStore:
         self.mapper = self._app.mapper
         self._snapshots = self._app.snapshots
         self._events_table: str = recorder.events_table_name  # type: ignore[attr-defined]
-        self.inline_writes: Callable[[Sequence[Goal.Event]], Write] | None = None
+        self.inline_writes: Callable[[Sequence[Goal.Event], Sequence[Goal]], Write] | None = None
         self._recent: dict[UUID, Goal] = {}
         self._recent_lock = threading.Lock()
 
@@ -288,7 +288,7 @@ class GoalStore:
         if commands:
             all_writes.insert(0, _command_writes(commands))
         if self.inline_writes is not None:
-            all_writes.append(self.inline_writes(events))
+            all_writes.append(self.inline_writes(events, [goal for goal, _ in changes]))
         recordings = self._app.events.put(events, writes=all_writes)
         for goal, goal_events in changes:
             self._maybe_snapshot(goal, goal_events)

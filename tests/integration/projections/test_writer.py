@@ -82,9 +82,28 @@ def test_a_batch_of_writes_ends_as_the_same_writes_one_by_one(writer: Any) -> No
                         (5, "five, edited", False)]
 
 
+def test_updates_before_a_row_is_read_are_applied_on_top_of_it(writer: Any) -> None:
+    w, stored = writer
+    w.insert("t_notes", note(1))
+    w.flush()
+    w.update("t_notes", {"goal_id": GOAL, "n": 1}, {"text": "blind"})
+    w.update("t_notes", {"goal_id": GOAL, "n": 1}, {"done": True})
+    assert w.select("t_notes", {"goal_id": GOAL, "n": 1}, columns="n, text, done") == \
+        [{"n": 1, "text": "blind", "done": True}]
+    w.update("t_notes", {"goal_id": GOAL, "n": 7}, {"text": "no such row"})
+    w.insert("t_notes", note(7, "seven"))  # the update matched nothing; the insert stands
+    w.update("t_notes", {"goal_id": GOAL, "n": 8}, {"text": "no such row either"})
+    w.flush()
+    assert stored() == [(1, "blind", True), (7, "seven", False)]
+
+
 def test_a_second_insert_of_a_held_key_is_refused(writer: Any) -> None:
     w, _ = writer
     w.insert("t_notes", note(1))
+    with pytest.raises(ProjectionError, match="already has a row"):
+        w.insert("t_notes", note(1))
+    w.flush()
+    w.update("t_notes", {"goal_id": GOAL, "n": 1}, {"text": "changed, not read"})
     with pytest.raises(ProjectionError, match="already has a row"):
         w.insert("t_notes", note(1))
 
