@@ -403,46 +403,49 @@ class Goals:
 
     def _execute_batch(self, commands: list[tuple[str, dict[str, Any]]]) -> Iterator[Outcome]:
         """One transaction for the commands; on a lost race, one transaction each."""
-        goals: dict[UUID, Goal] = {}
+        calls: list[_Call] = []
+        refusal: GoalflowError | None = None
+        for command, arguments in commands:
+            try:
+                calls.append(self._prepare(command, arguments))
+            except GoalflowError as e:
+                refusal = e
+                break
+        prior = self._store.find_commands([c.command_id for c in calls if c.command_id])
+        goals = self._store.take_many(c.goal_id for c in calls if c.command != "draft")
         changes: list[tuple[Goal, list[Goal.Event]]] = []
         records: list[tuple[CommandRecord, int]] = []
         outcomes: list[Outcome] = []
-        in_batch: dict[str, _Call] = {}
-        refusal: GoalflowError | None = None
+        in_batch: dict[str, tuple[_Call, Outcome]] = {}
         recorded = 0
 
         def load(goal_id: UUID) -> Goal:
-            goal = goals.get(goal_id)
-            if goal is None:
-                goal = goals[goal_id] = self._store.take(goal_id)
-            return goal
+            if goal_id not in goals:
+                raise GoalNotFound(goal_id)
+            return goals[goal_id]
 
         try:
-            for command, arguments in commands:
-                call = self._prepare(command, arguments)
+            for call in calls:
                 if call.command_id is not None:
                     earlier = in_batch.get(call.command_id)
                     if earlier is not None:
-                        if earlier.fingerprint != call.fingerprint:
+                        if earlier[0].fingerprint != call.fingerprint:
                             raise CommandIdReused(call.command_id)
-                        outcomes.append(attrs.evolve(outcomes[earlier.index], replayed=True))
+                        outcomes.append(attrs.evolve(earlier[1], replayed=True))
                         continue
-                    prior = self._store.find_command(call.command_id)
-                    if prior is not None:
-                        outcomes.append(_replay(prior, call.fingerprint))
+                    if call.command_id in prior:
+                        outcomes.append(_replay(prior[call.command_id], call.fingerprint))
                         continue
-                if command == "draft" and call.goal_id in goals:
+                if call.command == "draft" and call.goal_id in goals:
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
                                          field="goal_id")
-                goal = self._decide(call, load)
-                goals[call.goal_id] = goal
+                goal = goals[call.goal_id] = self._decide(call, load)
                 events = cast(list[Goal.Event], goal.collect_events())
                 recorded += len(events)
                 outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
                 record = call.record(outcome)
                 if record is not None:
-                    call.index = len(outcomes)
-                    in_batch[record.command_id] = call
+                    in_batch[record.command_id] = (call, outcome)
                     records.append((record, recorded - 1))
                 changes.append((goal, events))
                 outcomes.append(outcome)
@@ -450,7 +453,7 @@ class Goals:
             refusal = e
         if changes:
             try:
-                self._store.append_many(changes, commands=records, remember=True)
+                self._store.append_many(changes, commands=records)
             except IntegrityError:
                 # Another writer got to one of these goals (or command ids) first.
                 # Nothing of this batch was recorded, and a refusal was judged against
@@ -458,6 +461,7 @@ class Goals:
                 for command, arguments in commands:
                     yield self.execute(command, **arguments)
                 return
+        self._store.remember(goals.values())  # all as recorded now, changed or not
         yield from outcomes
         if refusal is not None:
             raise refusal
@@ -526,7 +530,6 @@ class _Call:
     command_id: str | None
     expected_version: int | None
     fingerprint: str
-    index: int = 0  # in a batch: where its outcome is
 
     def record(self, outcome: Outcome) -> CommandRecord | None:
         if self.command_id is None:

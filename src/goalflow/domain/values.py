@@ -8,6 +8,7 @@ names the field.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
@@ -34,7 +35,6 @@ MAX_ID_LENGTH: Final = 200
 MAX_LINE_LENGTH: Final = 500
 MAX_TEXT_LENGTH: Final = 5_000
 MAX_LIST_LENGTH: Final = 100
-_ALLOWED_CONTROLS: Final = frozenset("\n\t")
 # Dates and times (in UTC) must fall in these years: wide enough for any clinical record
 # and any plan, narrow enough that date arithmetic (a review due 90 days on) cannot overflow.
 EARLIEST: Final = date(1900, 1, 1)
@@ -56,16 +56,18 @@ def check_text(field: str, value: object, *, limit: int, optional: bool = False)
         raise InvalidCommand(
             f"{field} is {len(value)} characters long; the limit is {limit}", field=field
         )
-    if any(_is_control(c) for c in value):
-        raise InvalidCommand(f"{field} contains a control character", field=field)
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    refused = _REFUSED_CHARACTERS.search(value)
+    if refused is None:
+        return
+    if refused.group() >= "\ud800":
         raise InvalidCommand(f"{field} contains an unpaired surrogate (not valid Unicode text)",
                              field=field)
+    raise InvalidCommand(f"{field} contains a control character", field=field)
 
 
-def _is_control(c: str) -> bool:
-    # C0 (but newline and tab), DEL, and C1: U+009B alone can start a terminal escape.
-    return (c < " " and c not in _ALLOWED_CONTROLS) or "\x7f" <= c <= "\x9f"
+# C0 controls but newline and tab, DEL, C1 (U+009B alone can start a terminal escape),
+# and surrogates, which only appear unpaired in a Python str.
+_REFUSED_CHARACTERS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def check_number(field: str, value: object, *, optional: bool = False) -> None:

@@ -199,7 +199,38 @@ class GoalStore:
             goal = cast(Goal, event.mutate(goal))
         return goal
 
-    def _remember(self, goals: Iterable[Goal]) -> None:
+    @guarded
+    def take_many(self, goal_ids: Iterable[UUID]) -> dict[UUID, Goal]:
+        """:meth:`take` for several goals at once (those that exist), in fewer queries."""
+        wanted = set(goal_ids)
+        with self._recent_lock:
+            kept = {g: self._recent.pop(g) for g in wanted if g in self._recent}
+        taken: dict[UUID, Goal] = {}
+        if kept:
+            with self.recorder.transaction(commit=False) as tx:
+                latest = self._latest_versions(tx, list(kept))
+            for goal_id, goal in kept.items():
+                if latest.get(goal_id, 0) > goal.version:
+                    events = self._app.events.get(goal_id, gt=goal.version)
+                    for event in cast(Iterator[Goal.Event], events):
+                        goal = cast(Goal, event.mutate(goal))
+                taken[goal_id] = goal
+        for goal_id in wanted - set(kept):
+            with contextlib.suppress(GoalNotFound):
+                taken[goal_id] = self.load(goal_id)
+        return taken
+
+    def _latest_versions(self, tx: Tx, goal_ids: Sequence[UUID]) -> dict[UUID, int]:
+        marks = ", ".join("?" for _ in goal_ids)
+        tx.execute(f"SELECT originator_id, MAX(originator_version) FROM"
+                   f" {tx.table(self._events_table)} WHERE originator_id IN ({marks})"
+                   " GROUP BY originator_id",
+                   [g.hex if tx.dialect == "sqlite" else g for g in goal_ids])
+        return {row[0] if isinstance(row[0], UUID) else UUID(row[0]): row[1]
+                for row in tx.fetchall()}
+
+    def remember(self, goals: Iterable[Goal]) -> None:
+        """Keep goals as recorded (appended, or taken and unchanged) for the next take."""
         with self._recent_lock:
             for goal in goals:
                 self._recent.pop(goal.id, None)
@@ -242,6 +273,21 @@ class GoalStore:
         return list(self._app.events.get(goal_id))  # type: ignore[arg-type]
 
     @guarded
+    def find_commands(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
+        """The records of those of the command ids that were recorded."""
+        found: dict[str, CommandRecord] = {}
+        with self.recorder.transaction(commit=False) as tx:
+            for start in range(0, len(command_ids), 500):
+                chunk = command_ids[start:start + 500]
+                tx.execute(
+                    "SELECT command_id, goal_id, command, fingerprint, version, event,"
+                    f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE command_id IN"
+                    f" ({', '.join('?' for _ in chunk)})", chunk)
+                for row in tx.fetchall():
+                    found[row[0]] = _command_record(row)
+        return found
+
+    @guarded
     def find_command(self, command_id: str) -> CommandRecord | None:
         with self.recorder.transaction(commit=False) as tx:
             row = tx.execute(
@@ -249,10 +295,7 @@ class GoalStore:
                 f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE command_id = ?",
                 (command_id,),
             ).fetchone()
-        if row is None:
-            return None
-        goal_id = row[1] if isinstance(row[1], UUID) else UUID(row[1])
-        return CommandRecord(row[0], goal_id, row[2], row[3], row[4], row[5], row[6])
+        return None if row is None else _command_record(row)
 
     # -- writing -------------------------------------------------------------
 
@@ -293,7 +336,7 @@ class GoalStore:
         for goal, goal_events in changes:
             self._maybe_snapshot(goal, goal_events)
         if remember:
-            self._remember(goal for goal, _ in changes)
+            self.remember(goal for goal, _ in changes)
         return [r.notification.id for r in recordings]
 
     @property
@@ -431,6 +474,11 @@ class GoalStore:
 def _position_column(tx: Tx) -> str:
     """The column that holds an event's position in the log (its notification id)."""
     return "rowid" if tx.dialect == "sqlite" else "notification_id"
+
+
+def _command_record(row: Sequence[Any]) -> CommandRecord:
+    goal_id = row[1] if isinstance(row[1], UUID) else UUID(row[1])
+    return CommandRecord(row[0], goal_id, row[2], row[3], row[4], row[5], row[6])
 
 
 def _command_writes(commands: Sequence[tuple[CommandRecord, int]]) -> Write:
