@@ -111,27 +111,32 @@ class Json:
 
 def _to_sql(dialect: str, value: Any) -> Any:
     """A Python value as the database wants it; SQLite keeps ISO text in UTC."""
-    if isinstance(value, Json):
-        if dialect == "postgresql":
-            from psycopg.types.json import Json as PgJson
+    convert = _TO_SQL[dialect].get(type(value))
+    return value if convert is None else convert(value)
 
-            return PgJson(value.value, dumps=lambda v: dumps(v).decode())
-        return dumps(value.value).decode()
-    if dialect == "sqlite":
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).isoformat(timespec="microseconds")
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, UUID):
-            return str(value)
-        if isinstance(value, bool):
-            return int(value)
-    elif isinstance(value, datetime):
-        return value.astimezone(UTC)
-    elif isinstance(value, float):
+
+def _pg_json(value: Json) -> Any:
+    from psycopg.types.json import Json as PgJson
+
+    return PgJson(value.value, dumps=lambda v: dumps(v).decode())
+
+
+# By exact type (the values handlers write are plain ones); anything else goes as it is.
+_TO_SQL: Final[dict[str, dict[type, Callable[[Any], Any]]]] = {
+    "sqlite": {
+        Json: lambda v: dumps(v.value).decode(),
+        datetime: lambda v: v.astimezone(UTC).isoformat(timespec="microseconds"),
+        date: date.isoformat,
+        UUID: str,
+        bool: int,
+    },
+    "postgresql": {
+        Json: _pg_json,
+        datetime: lambda v: v.astimezone(UTC),
         # As numeric, exactly as recorded: a float8 parameter would be cut to 15 digits.
-        return Decimal(repr(value))
-    return value
+        float: lambda v: Decimal(repr(v)),
+    },
+}
 
 
 def _from_sql(dialect: str, kind: ColumnType | None, value: Any) -> Any:
@@ -271,9 +276,10 @@ class Writer:
         self._rows.clear()
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        convert = _to_sql
-        dialect = self.dialect
-        self.tx.executemany(statement, [[convert(dialect, v) for v in row] for row in rows])
+        converters = _TO_SQL[self.dialect].get
+        self.tx.executemany(statement, [
+            [v if (convert := converters(type(v))) is None else convert(v) for v in row]
+            for row in rows])
 
     def _by_key(self, table: str, where: Mapping[str, Any]) -> bool:
         primary_key = self.projection.table(table).primary_key
