@@ -610,11 +610,12 @@ def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> 
       goalflow projections rebuild audit
     """
     registry = obj.goals().projections
-    for name in names or tuple(sorted(registry.all)):
+    chosen = list(dict.fromkeys(names)) or sorted(registry.all)
+    for name in chosen:
         registry.get(name)
-    for name in names or tuple(sorted(registry.all)):
-        with _progress(f"rebuilding {name}") as progress:
-            events = registry.rebuild(name, restart=restart, progress=progress)
+    with _progress(f"rebuilding {', '.join(chosen)}") as progress:
+        built = registry.rebuild_many(chosen, restart=restart, progress=progress)
+    for name, events in built.items():
         click.echo(f"rebuilt {name} from {events} events")
 
 

@@ -585,8 +585,8 @@ class Projections:
                 state = claim_tracking(tx, name)
                 if total is None:  # positions, not counts: a sequence may skip numbers
                     total = max(self._store.head(tx) - state.position, 0)
-                applied = self._apply_batch(tx, projection, state.generation, state.position,
-                                            column="position")
+                applied, _ = self._apply_batch(tx, [(projection, state.generation,
+                                                     state.position)], column="position")
             if applied == 0:
                 return done
             done += applied
@@ -601,34 +601,47 @@ class Projections:
         ``progress`` gets (position reached, head position). Returns how many events
         the new tables were built from.
         """
-        projection = self.get(name)
+        return self.rebuild_many([name], restart=restart, progress=progress)[name]
+
+    @guarded
+    def rebuild_many(self, names: Sequence[str], *, restart: bool = False,
+                     progress: ProgressCallback | None = None) -> dict[str, int]:
+        """Rebuild several projections in one pass over the log (each event read and
+        decoded once for all of them); each resumes where an interrupted rebuild of it
+        stopped. Returns how many events each one's new tables were built from."""
+        projections = [self.get(name) for name in dict.fromkeys(names)]
+        building: dict[str, int] = {}
         with self._store.recorder.transaction(commit=True) as tx:
             self._store.claim_write(tx)
-            state = claim_tracking(tx, name)
-            building = state.building_generation
-            if building is not None and restart:
-                self._drop_generation(tx, projection, building)
-                building = None
-            if building is None:
-                building = max(state.generation, state.building_generation or 0) + 1
-                self._create_generation(tx, projection, building)
-                tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET building_generation = ?,"
-                           " building_position = 0 WHERE name = ?", (building, name))
+            for projection in projections:
+                building[projection.name] = self._start_generation(tx, projection, restart)
         head = self.head()
-        done = 0
         while True:
             with self._store.recorder.transaction(commit=True) as tx:
                 self._store.claim_write(tx)
-                state = claim_tracking(tx, name)
-                applied = self._apply_batch(tx, projection, building,
-                                            state.building_position or 0,
-                                            column="building_position")
-            done = state.building_position or 0
+                targets = [(p, building[p.name],
+                            claim_tracking(tx, p.name).building_position or 0)
+                           for p in projections]
+                applied, reached = self._apply_batch(tx, targets, column="building_position")
             if progress:
-                progress(min(done + applied, head), head)
-            if applied == 0:
+                progress(min(reached, head) if applied else head, head)
+            if not applied:
                 break
-        return self._switch(projection, building)
+        return {p.name: self._switch(p, building[p.name]) for p in projections}
+
+    def _start_generation(self, tx: Tx, projection: Projection, restart: bool) -> int:
+        """The generation a rebuild of the projection builds: the one under way, or new."""
+        state = claim_tracking(tx, projection.name)
+        building = state.building_generation
+        if building is not None and restart:
+            self._drop_generation(tx, projection, building)
+            building = None
+        if building is None:
+            building = max(state.generation, state.building_generation or 0) + 1
+            self._create_generation(tx, projection, building)
+            tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET building_generation = ?,"
+                       " building_position = 0 WHERE name = ?", (building, projection.name))
+        return building
 
     def _switch(self, projection: Projection, building: int) -> int:
         """Finish a rebuild: catch up under the writers' lock, then swap the views.
@@ -638,8 +651,8 @@ class Projections:
         with self._store.recorder.transaction(commit=True) as tx:
             self._store.lock_writers(tx)
             state = read_tracking(tx)[projection.name]
-            while self._apply_batch(tx, projection, building, state.building_position or 0,
-                                    column="building_position"):
+            while self._apply_batch(tx, [(projection, building, state.building_position or 0)],
+                                    column="building_position")[0]:
                 state = read_tracking(tx)[projection.name]
             self._drop_views(tx, projection)
             self._create_views(tx, projection, building)
@@ -649,25 +662,40 @@ class Projections:
                        (building, state.building_position, projection.name))
             return int(self._store.count(tx, upto=state.building_position or 0))
 
-    def _apply_batch(self, tx: Tx, projection: Projection, generation: int, position: int,
-                     *, column: str) -> int:
-        batch = self._store.notifications(tx, after=position, limit=BATCH_SIZE)
+    def _apply_batch(self, tx: Tx, targets: Sequence[tuple[Projection, int, int]], *,
+                     column: str) -> tuple[int, int]:
+        """Apply the next batch of the log to each (projection, generation, position).
+
+        Each event is read and decoded once, and applied to the projections that have
+        not seen it. Returns how many events were read (0: nothing left) and the position
+        reached.
+        """
+        batch = self._store.notifications(tx, after=min(p for _, _, p in targets),
+                                          limit=BATCH_SIZE)
         if not batch:
-            return 0
-        w = Writer(tx, projection, generation)
+            return 0, 0
+        writers = [(Writer(tx, projection, generation), position)
+                   for projection, generation, position in targets]
         with _pipelined(tx):
             for notification in batch:
-                w.position = notification.id
-                projection.handle(w, self._store.decode(notification))
-            w.flush()
-        # Compare-and-set: if another process moved the position meanwhile, this
+                event = self._store.decode(notification)
+                for w, position in writers:
+                    if notification.id > position:
+                        w.position = notification.id
+                        w.projection.handle(w, event)
+            for w, _ in writers:
+                w.flush()
+        # Compare-and-set: if another process moved a position meanwhile, this
         # transaction fails and rolls back rather than apply the batch twice.
-        tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET {column} = ? WHERE name = ? AND"
-                   f" {column} = ?", (batch[-1].id, projection.name, position))
-        if tx.rowcount != 1:
-            raise ProjectionError(f"projection {projection.name} was moved on by another"
-                                  " process; nothing applied")
-        return len(batch)
+        for w, position in writers:
+            if position >= batch[-1].id:
+                continue  # ahead of this batch: nothing applied, nothing to move
+            tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET {column} = ? WHERE name = ?"
+                       f" AND {column} = ?", (batch[-1].id, w.projection.name, position))
+            if tx.rowcount != 1:
+                raise ProjectionError(f"projection {w.projection.name} was moved on by another"
+                                      " process; nothing applied")
+        return len(batch), int(batch[-1].id)
 
     def run(self, names: Sequence[str], *, stop: Callable[[], bool],
             wait: Callable[[float], None] = time.sleep, poll: float = 0.5,

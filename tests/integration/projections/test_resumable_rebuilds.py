@@ -215,3 +215,40 @@ def test_a_rebuild_while_commands_are_recorded_misses_none_of_them(
         assert (state.generation, state.position, state.building_generation) == (2, head, None)
         after_the_race = dump(goals, name)
         assert rebuilt(goals, name) == after_the_race, name
+
+
+def test_one_pass_rebuilds_read_models_that_were_interrupted_at_different_points(
+    goals: goalflow.Goals, month: MayasMonth, small_batches: int
+) -> None:
+    before = dump_all(goals)
+    with pytest.raises(Interrupted):
+        goals.projections.rebuild("audit", progress=interrupt)
+    calls = iter(range(100))
+    with pytest.raises(Interrupted):  # plans gets three batches further than audit
+        goals.projections.rebuild(
+            "plans", progress=lambda done, total: None if next(calls) < 2 else interrupt(
+                done, total))
+    building = goals.projections.tracking()
+    assert building["audit"].building_position == small_batches
+    assert building["plans"].building_position == 3 * small_batches
+    assert building["reviews"].building_position is None
+
+    decoded = counting_decodes(goals)
+    built = goals.projections.rebuild_many(["audit", "plans", "reviews"])
+
+    assert dump_all(goals) == before
+    assert set(built.values()) == {len(positions(goals))}
+    assert len(decoded) == len(positions(goals)), "each event read and decoded once"
+    assert all(t.building_generation is None for t in goals.projections.tracking().values())
+
+
+def counting_decodes(goals: goalflow.Goals) -> list[int]:
+    decoded: list[int] = []
+    real_decode = goals.store.decode
+
+    def decode(notification: Any) -> Any:
+        decoded.append(notification.id)
+        return real_decode(notification)
+
+    goals.store.decode = decode  # type: ignore[method-assign]
+    return decoded
