@@ -21,6 +21,7 @@ transaction, so readers see either the old complete tables or the new ones.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -78,22 +79,29 @@ class Projection:
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
+    _tables: dict[str, Table]  # by name, made on first use
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
-        handler = getattr(self, f"on_{type(event).__name__}", None)
+        handler = getattr(self, _handler_name(type(event)), None)
         if handler is not None:
             handler(w, event)
 
     def table(self, name: str) -> Table:
-        for table in self.tables:
-            if table.name == name:
-                return table
-        raise KeyError(name)
+        try:
+            return self._tables[name]
+        except AttributeError:
+            self._tables = {table.name: table for table in self.tables}
+            return self.table(name)
 
     @property
     def column_types(self) -> dict[str, ColumnType]:
         """Every column's type across the projection's tables (same name, same type)."""
         return {name: kind for table in self.tables for name, kind in table.columns}
+
+
+@functools.cache
+def _handler_name(event: type) -> str:
+    return f"on_{event.__name__}"
 
 
 class Json:
@@ -197,7 +205,11 @@ class Writer:
         return self.tx.execute(statement, [_to_sql(self.dialect, p) for p in params])
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
-        key, pending = self._pending(table, row)
+        try:
+            key = tuple([row[k] for k in self.projection.table(table).primary_key])
+        except KeyError as e:
+            raise ProjectionError(f"{self.projection.name}: a {table} row needs {e}") from None
+        pending = self._rows.setdefault(table, {})
         if key in pending and pending[key].state == "blind":
             self._row(table, key, pending)  # does the row exist? (then this is a mistake)
         if key in pending and pending[key].state != "deleted":
@@ -206,12 +218,13 @@ class Writer:
         pending[key] = _Row("replaced" if replaced else "new", dict(row), dict(row))
 
     def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        if not self._by_key(table, where):
+        key = self._key(table, where)
+        if key is None:
             sets = ", ".join(f"{k} = ?" for k in values)
             self.execute(f"UPDATE {self.table(table)} SET {sets} WHERE {_conditions(where)}",
                          [*values.values(), *where.values()])
             return
-        key, pending = self._pending(table, where)
+        pending = self._rows.setdefault(table, {})
         found = pending.get(key)
         if found is None:  # not read yet: no need to, until someone asks
             pending[key] = _Row("blind", {}, dict(values))
@@ -222,11 +235,12 @@ class Writer:
                 found.state = "dirty"
 
     def delete(self, table: str, where: Mapping[str, Any]) -> None:
-        if not self._by_key(table, where):
+        key = self._key(table, where)
+        if key is None:
             self.execute(f"DELETE FROM {self.table(table)} WHERE {_conditions(where)}",
                          list(where.values()))
             return
-        key, pending = self._pending(table, where)
+        pending = self._rows.setdefault(table, {})
         if key in pending and pending[key].state == "new":
             del pending[key]  # never reached the database
         else:
@@ -235,12 +249,13 @@ class Writer:
     def select(self, table: str, where: Mapping[str, Any], columns: str = "*",
                order: str = "") -> list[dict[str, Any]]:
         """The rows matching ``where``: by primary key, from what this writer holds."""
-        if not self._by_key(table, where):
+        key = self._key(table, where)
+        if key is None:
             order_by = f" ORDER BY {order}" if order else ""
             tx = self.execute(f"SELECT {columns} FROM {self.table(table)} WHERE"
                               f" {_conditions(where)}{order_by}", list(where.values()))
             return _dicts(tx, self.projection.table(table).column_types)
-        key, pending = self._pending(table, where)
+        pending = self._rows.setdefault(table, {})
         found = self._row(table, key, pending)
         if found is None:
             return []
@@ -281,17 +296,15 @@ class Writer:
             [v if (convert := converters(type(v))) is None else convert(v) for v in row]
             for row in rows])
 
-    def _by_key(self, table: str, where: Mapping[str, Any]) -> bool:
+    def _key(self, table: str, where: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The primary key ``where`` names exactly, or None (it names other columns)."""
         primary_key = self.projection.table(table).primary_key
-        return len(where) == len(primary_key) and all(k in where for k in primary_key)
-
-    def _pending(self, table: str, row: Mapping[str, Any]
-                 ) -> tuple[tuple[Any, ...], dict[tuple[Any, ...], _Row]]:
+        if len(where) != len(primary_key):
+            return None
         try:
-            key = tuple(row[k] for k in self.projection.table(table).primary_key)
-        except KeyError as e:
-            raise ProjectionError(f"{self.projection.name}: a {table} row needs {e}") from None
-        return key, self._rows.setdefault(table, {})
+            return tuple([where[k] for k in primary_key])
+        except KeyError:
+            return None
 
     def _row(self, table: str, key: tuple[Any, ...], pending: dict[tuple[Any, ...], _Row]
              ) -> _Row | None:
