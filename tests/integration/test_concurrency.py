@@ -153,16 +153,16 @@ def test_processes_opening_one_postgres_store_at_once_all_succeed(postgres_url, 
 def test_an_outcome_counts_the_races_its_command_lost(goals, store_url, clock, monkeypatch):
     goal_id = agreed_anxiety_goal(goals)
     rival = goalflow.open(store_url, clock=clock)
-    real_load = goals.store.load
+    real_take = goals.store.take
     races = iter([True, True])  # the rival writes between each of two loads and their saves
 
-    def load_then_lose_the_race(gid, **kwargs):
-        goal = real_load(gid, **kwargs)
+    def take_then_lose_the_race(gid):
+        goal = real_take(gid)
         if next(races, False):
             rival.record_progress(goal_id, by=DR_LEE, measure="GAD-7", value=9)
         return goal
 
-    monkeypatch.setattr(goals.store, "load", load_then_lose_the_race)
+    monkeypatch.setattr(goals.store, "take", take_then_lose_the_race)
     try:
         outcome = goals.execute("complete_step", goal_id=goal_id, by=MAYA, step_id="s1")
     finally:

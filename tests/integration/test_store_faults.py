@@ -209,8 +209,8 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> TransactionFaults:
     faults = TransactionFaults()
     inline_write = Projections.inline_write
 
-    def with_faults(self: Projections, events: Any) -> Any:
-        write = inline_write(self, events)
+    def with_faults(self: Projections, events: Any, goals: Any = ()) -> Any:
+        write = inline_write(self, events, goals)
 
         def faulty(tx: Any, notification_ids: Any) -> None:
             write(tx, notification_ids)

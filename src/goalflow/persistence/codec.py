@@ -100,9 +100,16 @@ class GoalflowMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        cls = resolve_topic(stored_event.topic)
+        originator_id = stored_event.originator_id
+        return self.decode_event(
+            originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
+            stored_event.originator_version, stored_event.topic, stored_event.state)
+
+    def decode_event(self, originator_id: UUID, originator_version: int, topic: str,
+                     data: bytes) -> Any:
+        """The domain event stored as ``data`` under ``topic``, of that goal and version."""
+        cls = resolve_topic(topic)
         try:
-            data = stored_event.state
             if self.cipher:
                 data = self.cipher.decrypt(data)
             if self.compressor:
@@ -116,15 +123,11 @@ class GoalflowMapper(Mapper[UUID]):
             state = event_decoder(cls)(state)
         except Exception as e:
             raise MapperDeserialisationError(
-                f"cannot read stored event {stored_event.topic} of goal"
-                f" {stored_event.originator_id} at version {stored_event.originator_version}:"
-                f" {e}"
+                f"cannot read stored event {topic} of goal {originator_id} at version"
+                f" {originator_version}: {e}"
             ) from e
-        originator_id = stored_event.originator_id
-        state["originator_id"] = (
-            originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-        )
-        state["originator_version"] = stored_event.originator_version
+        state["originator_id"] = originator_id
+        state["originator_version"] = originator_version
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
@@ -154,13 +157,16 @@ def event_decoder(cls: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 def _fields_decoder(hints: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    decoders = {name: decoder_for(hint) for name, hint in hints.items()}
+    # Only the fields whose JSON form is not already their value need work.
+    decoders = [(name, decoder) for name, hint in hints.items()
+                if (decoder := decoder_for(hint)) is not _identity]
 
     def decode(state: dict[str, Any]) -> dict[str, Any]:
-        return {
-            name: decoders[name](value) if name in decoders else value
-            for name, value in state.items()
-        }
+        """Restores the typed fields in place (``state`` is freshly parsed JSON)."""
+        for name, decoder in decoders:
+            if name in state:
+                state[name] = decoder(state[name])
+        return state
 
     return decode
 

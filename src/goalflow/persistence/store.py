@@ -153,7 +153,7 @@ class GoalStore:
         recorder = self._app.recorder
         assert isinstance(recorder, GoalflowRecorder)
         self.recorder: GoalflowRecorder = recorder
-        self.mapper = self._app.mapper
+        self.mapper = cast(GoalflowMapper, self._app.mapper)
         self._snapshots = self._app.snapshots
         self._events_table: str = recorder.events_table_name  # type: ignore[attr-defined]
         self.inline_writes: Callable[[Sequence[Goal.Event], Sequence[Goal]], Write] | None = None
@@ -195,7 +195,7 @@ class GoalStore:
         if kept is None:
             return self.load(goal_id)
         goal = kept
-        for event in cast(Iterator[Goal.Event], self._app.events.get(goal_id, gt=goal.version)):
+        for event in self._events_of(goal_id, gt=goal.version):
             goal = cast(Goal, event.mutate(goal))
         return goal
 
@@ -211,8 +211,7 @@ class GoalStore:
                 latest = self._latest_versions(tx, list(kept))
             for goal_id, goal in kept.items():
                 if latest.get(goal_id, 0) > goal.version:
-                    events = self._app.events.get(goal_id, gt=goal.version)
-                    for event in cast(Iterator[Goal.Event], events):
+                    for event in self._events_of(goal_id, gt=goal.version):
                         goal = cast(Goal, event.mutate(goal))
                 taken[goal_id] = goal
         for goal_id in wanted - set(kept):
@@ -250,7 +249,7 @@ class GoalStore:
             if snapshots:
                 goal = cast(Goal, cast(Goal.Snapshot, snapshots[0]).mutate(None))
                 after = goal.version
-        events = cast(Iterator[Goal.Event], self._app.events.get(goal_id, gt=after, lte=version))
+        events = self._events_of(goal_id, gt=after, lte=version)
         for event in events:
             if as_of is not None and event.timestamp > as_of:
                 break
@@ -270,7 +269,25 @@ class GoalStore:
     @guarded
     def events(self, goal_id: UUID) -> list[Goal.Event]:
         """Every event of one goal, oldest first, decoded."""
-        return list(self._app.events.get(goal_id))  # type: ignore[arg-type]
+        return self._events_of(goal_id)
+
+    def _events_of(self, goal_id: UUID, *, gt: int | None = None, lte: int | None = None
+                   ) -> list[Goal.Event]:
+        """A goal's events (after version ``gt``, up to ``lte``), oldest first."""
+        with self.recorder.transaction(commit=False) as tx:
+            where = "originator_id = ?"
+            params: list[Any] = [goal_id.hex if tx.dialect == "sqlite" else goal_id]
+            if gt is not None:
+                where += " AND originator_version > ?"
+                params.append(gt)
+            if lte is not None:
+                where += " AND originator_version <= ?"
+                params.append(lte)
+            rows = tx.execute(f"SELECT originator_version, topic, state FROM"
+                              f" {tx.table(self._events_table)} WHERE {where}"
+                              " ORDER BY originator_version", params).fetchall()
+        decode = self.mapper.decode_event
+        return [decode(goal_id, version, topic, bytes(state)) for version, topic, state in rows]
 
     @guarded
     def find_commands(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
