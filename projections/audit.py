@@ -68,7 +68,9 @@ class AuditTrail(Projection):
             self._new_goal(w, event)
         subject_kind, subject_id = self._subject(w, event.originator_id)
         actor = event.actor
-        fields = plain({k: v for k, v in vars(event).items() if k not in _COMMON})
+        # Json values are written as goalflow's canonical JSON, which turns value objects,
+        # dates and ids into their plain forms itself.
+        fields = {k: v for k, v in vars(event).items() if k not in _COMMON}
         w.insert("gf_audit_entries", {
             "position": w.position, "goal_id": event.originator_id,
             "version": event.originator_version, "event_type": type(event).__name__,

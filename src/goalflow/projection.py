@@ -350,7 +350,7 @@ class _Row:
 def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:
     """A value held in memory as ``select`` returns it from the database."""
     if isinstance(value, Json):
-        return value.value
+        return loads(dumps(value.value))  # as stored: plain JSON, whatever was given
     if kind == "timestamp" and isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if kind in ("date", "uuid") and value is not None and not isinstance(value, str):
