@@ -20,7 +20,6 @@ import attrs
 from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import UNCHANGED, Goal
-from goalflow.domain.plain import plain
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
@@ -624,8 +623,10 @@ def _listed(values: Any) -> Any:
 def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | None,
                  expected_version: int | None, args: dict[str, Any]) -> str:
     try:
+        # Canonical JSON makes the same bytes of value objects, dates and ids as their
+        # plain forms would (tests/unit/test_fingerprints.py pins stored digests).
         content = {"command": command, "goal_id": goal_id, "occurred_at": occurred_at,
-                   "expected_version": expected_version, "args": plain(args)}
+                   "expected_version": expected_version, "args": args}
         return hashlib.sha256(dumps(content)).hexdigest()
     except TypeError as e:  # also orjson's refusals, such as a number beyond 64 bits
         field = next((name for name, value in args.items() if not _storable(value)), None)
@@ -634,7 +635,7 @@ def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | Non
 
 def _storable(value: Any) -> bool:
     try:
-        dumps(plain(value))
+        dumps(value)
     except TypeError:
         return False
     return True

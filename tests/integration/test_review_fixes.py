@@ -74,7 +74,7 @@ def test_a_database_fault_reaches_the_caller_as_a_store_error(memory: goalflow.G
     def locked(*_: object, **__: object) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(memory.store.recorder, "select_events", locked)
+    monkeypatch.setattr(memory.store.recorder, "transaction", locked)
     with pytest.raises(StoreError, match="database is locked"):
         memory.get(goal_id)
 
