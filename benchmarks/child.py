@@ -94,7 +94,9 @@ def writer(side: str, target: str, commands_file: str, profile: str | None) -> d
     else:
         from benchmarks import baseline
 
-        app = baseline.BaselineApp(json.loads(target))
+        # The parent made the tables; writers starting at once must not race to make them
+        # again (PostgreSQL answers "tuple concurrently updated").
+        app = baseline.BaselineApp({**json.loads(target), "CREATE_TABLE": "n"})
         parsed_es = [baseline.parse(c) for c in commands]
 
         def run() -> None:
