@@ -339,7 +339,7 @@ class Goals:
 
         for attempt in range(MAX_ATTEMPTS):
             try:
-                goal = self._decide(call, self._store.take)
+                goal = self._decide_on_latest(call)
             except GoalflowError:
                 # A retry whose first attempt landed meanwhile is judged against the
                 # goal that attempt made; it is a replay, not a refusal.
@@ -502,6 +502,16 @@ class Goals:
                                        occurred_at, expected_version, args)
         return _Call(command, gid, args, occurred_at, command_id, expected_version,
                      fingerprint)
+
+    def _decide_on_latest(self, call: _Call) -> Goal:
+        """Decide on the goal this service kept from its last write, if it has it; a
+        refusal of it is judged again on the goal as stored (it may have moved on)."""
+        try:
+            return self._decide(call, self._store.take)
+        except GoalflowError:
+            if call.command == "draft":
+                raise
+            return self._decide(call, self._store.load)
 
     def _decide(self, call: _Call, load: Callable[[UUID], Goal]) -> Goal:
         """The goal with the command's event pending, or the domain's refusal."""

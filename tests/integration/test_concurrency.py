@@ -170,3 +170,31 @@ def test_an_outcome_counts_the_races_its_command_lost(goals, store_url, clock, m
     assert (outcome.version, outcome.retries, outcome.replayed) == (5, 2, False)
     assert [type(e).__name__ for e in goals.history(goal_id)][2:] == \
         ["ProgressRecorded", "ProgressRecorded", "StepCompleted"]
+
+
+def test_a_goal_kept_from_the_last_write_that_another_service_moved_on_is_caught_up(
+    goals, store_url, clock
+):
+    goal_id = agreed_anxiety_goal(goals)  # this service keeps the goal at version 2
+    with goalflow.open(store_url, clock=clock) as other:
+        other.record_progress(goal_id, by=DR_LEE, measure="GAD-7", value=12)  # version 3
+
+        outcome = goals.execute("complete_step", goal_id=goal_id, by=MAYA, step_id="s1")
+
+        assert (outcome.version, outcome.retries) == (4, 1)  # its kept copy lost the race
+        assert goals.get(goal_id).version == other.get(goal_id).version == 4
+
+
+def test_a_refusal_by_a_kept_goal_is_judged_again_on_the_goal_as_stored(
+    goals, store_url, clock
+):
+    goal_id = agreed_anxiety_goal(goals)
+    goals.complete_step(goal_id, by=MAYA, step_id="s1")  # kept: s1 completed
+    with goalflow.open(store_url, clock=clock) as other:
+        other.reopen_step(goal_id, by=DR_LEE, step_id="s1", reason="Slipped back")
+
+        # By the kept copy s1 is done already; as stored it is open again.
+        outcome = goals.execute("complete_step", goal_id=goal_id, by=MAYA, step_id="s1")
+
+    assert (outcome.version, outcome.event) == (5, "StepCompleted")
+    assert recorded_event_count(goals) == 5

@@ -183,21 +183,17 @@ class GoalStore:
 
     @guarded
     def take(self, goal_id: UUID) -> Goal:
-        """The goal at its latest version, to change and append.
+        """The goal to change and append: the one kept from the last append, else loaded.
 
-        Goals appended with ``remember=True`` are kept (the most recent few thousand),
-        so taking one again reads only the events recorded since, by any process,
-        instead of a snapshot and the events after it. A goal taken is the caller's:
-        it is kept again only when its new events are appended.
+        A kept goal is taken as it is, without a look at the store: if another process
+        has moved the goal on since, appending to it fails (the version is taken) and
+        the caller loads it afresh, as after any lost race. A caller whose command a
+        kept goal refuses should judge it again on :meth:`load`. A goal taken is the
+        caller's: it is kept again only when its new events are appended.
         """
         with self._recent_lock:
             kept = self._recent.pop(goal_id, None)
-        if kept is None:
-            return self.load(goal_id)
-        goal = kept
-        for event in self._events_of(goal_id, gt=goal.version):
-            goal = cast(Goal, event.mutate(goal))
-        return goal
+        return self.load(goal_id) if kept is None else kept
 
     @guarded
     def take_many(self, goal_ids: Iterable[UUID]) -> dict[UUID, Goal]:
