@@ -541,24 +541,19 @@ class Projections:
         def write(tx: Tx, notification_ids: Sequence[int]) -> None:
             tracking = read_tracking(tx)
             moved: dict[int, list[str]] = {}  # each projection's position before, by position
-            for name, projection in self.all.items():
-                state = tracking.get(name)
-                if state is None or state.mode != "inline":
-                    continue
-                w = Writer(tx, projection, state.generation, goals=known)
-                try:
-                    if state.position < notification_ids[0] - 1:  # else nothing can precede
-                        self._apply_backlog(w, state.position, notification_ids[0])
-                    for event, notification_id in zip(events, notification_ids, strict=True):
-                        w.position = notification_id
-                        projection.handle(w, event)
-                    w.flush()
-                except Exception as e:
-                    # A read model's fault, not a lost race: say so, and record nothing.
-                    raise ProjectionError(
-                        f"read model {name} failed at position {w.position}: {e}; nothing"
-                        " was recorded") from e
-                moved.setdefault(state.position, []).append(name)
+            try:
+                with _pipelined(tx):  # PostgreSQL: the writes go without waiting for answers
+                    for name, projection in self.all.items():
+                        state = tracking.get(name)
+                        if state is None or state.mode != "inline":
+                            continue
+                        self._write_inline(tx, projection, state, events, notification_ids,
+                                           known)
+                        moved.setdefault(state.position, []).append(name)
+            except ProjectionError:
+                raise
+            except Exception as e:  # an answer that came when the pipeline was synced
+                raise ProjectionError(f"read models failed: {e}; nothing was recorded") from e
             for before, names in moved.items():
                 marks = ", ".join("?" for _ in names)
                 tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name IN"
@@ -570,6 +565,22 @@ class Projections:
                                          " write")
 
         return write
+
+    def _write_inline(self, tx: Tx, projection: Projection, state: Tracking,
+                      events: Sequence[Goal.Event], notification_ids: Sequence[int],
+                      goals: Mapping[UUID, Goal]) -> None:
+        w = Writer(tx, projection, state.generation, goals=goals)
+        try:
+            if state.position < notification_ids[0] - 1:  # else nothing can precede them
+                self._apply_backlog(w, state.position, notification_ids[0])
+            for event, notification_id in zip(events, notification_ids, strict=True):
+                w.position = notification_id
+                projection.handle(w, event)
+            w.flush()
+        except Exception as e:
+            # A read model's fault, not a lost race: say so, and record nothing.
+            raise ProjectionError(f"read model {projection.name} failed at position"
+                                  f" {w.position}: {e}; nothing was recorded") from e
 
     def _apply_backlog(self, w: Writer, position: int, before: int) -> int:
         """Apply events the projection has not seen that precede ``before``."""
