@@ -89,7 +89,7 @@ def random_command(rng: random.Random, goal_id: str, terms_version: int) -> Comm
     kind = rng.choices(
         ["record_progress", "complete_step", "reopen_step", "review", "hold", "resume",
          "revise", "agree", "unknown_step"],
-        weights=[6, 4, 2, 1, 1, 1, 1, 1, 1])[0]
+        weights=[6, 3, 2, 1, 1, 2, 1, 3, 1])[0]
     command: Command = {"command": kind, "goal_id": goal_id, "by": CLINICIAN}
     step = f"s{rng.randint(1, len(STEPS))}"
     if kind == "record_progress":
