@@ -54,12 +54,22 @@ class Tx:
         return statement
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
-        self.cursor.execute(self._sql(statement), params)
+        self._statement_cursor().execute(self._sql(statement), params)
         return self
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Tx:
-        self.cursor.executemany(self._sql(statement), rows)
+        self._statement_cursor().executemany(self._sql(statement), rows)
         return self
+
+    def _statement_cursor(self) -> Any:
+        """The cursor for the next statement, whose results fetch* and rowcount give.
+
+        On PostgreSQL each statement gets a cursor of its own: in a pipeline, results
+        queue up per cursor, so a read after writes gets its own rows, not a write's.
+        """
+        if self.dialect == "postgresql":
+            self.cursor = self.cursor.connection.cursor()
+        return self.cursor
 
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self.cursor.fetchone()
