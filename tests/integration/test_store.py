@@ -384,3 +384,18 @@ def test_a_goal_with_hundreds_of_events_loads_from_snapshots_equal_to_a_full_rep
         assert reopened.get(goal_id) == replay(history)
         assert reopened.get(goal_id).to_dict() == replay(history).to_dict()
     assert recorded_event_count(goals) == len(history)
+
+
+def test_a_store_keeps_only_the_goals_it_wrote_most_recently(store_url, clock, monkeypatch):
+    from anxiety_goal import DR_LEE, draft_anxiety_goal
+
+    import goalflow.persistence.store as store_module
+
+    monkeypatch.setattr(store_module, "RECENT_GOALS", 2)
+    with goalflow.open(store_url, clock=clock) as goals:
+        first, second, third = (draft_anxiety_goal(goals) for _ in range(3))
+        kept = goals.store._recent  # the goals it may change without reading them again
+        assert list(kept) == [second, third]
+        goals.add_step(first, by=DR_LEE, description="Walk to work twice a week")
+        assert list(kept) == [third, first]
+        assert goals.get(first).version == 2

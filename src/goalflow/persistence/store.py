@@ -42,8 +42,9 @@ R = TypeVar("R")
 SNAPSHOT_INTERVAL = 100
 """A snapshot is taken every this many events of a goal."""
 
-RECENT_GOALS = 4096
-"""How many goals a store keeps after writing them, to change them again quickly."""
+RECENT_GOALS = 8192
+"""How many goals a store keeps after writing them, to change them again quickly (a goal
+takes a few kilobytes: some tens of megabytes at most)."""
 
 LOCK_TIMEOUT = 10
 """Seconds a write waits for another writer's lock before giving up."""
