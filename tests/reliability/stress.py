@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="a PostgreSQL server url (default: SQLite files)")
     parser.add_argument("--writers", type=int, default=4, help="racing writer processes")
     parser.add_argument("--goals", type=int, default=8, help="goals the writers share")
-    parser.add_argument("--commands", type=int, default=500, help="commands per writer")
+    parser.add_argument("--commands", type=int, default=1_500, help="commands per writer")
     parser.add_argument("--expect-share", type=float, default=0.25,
                         help="share of commands that give expected_version")
-    parser.add_argument("--crash-commands", type=int, default=5_000,
+    parser.add_argument("--crash-commands", type=int, default=10_000,
                         help="commands in the file that apply is killed during")
-    parser.add_argument("--kills", type=int, default=8,
+    parser.add_argument("--kills", type=int, default=12,
                         help="kills of apply, of the worker and of rebuild, each")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the results here")
