@@ -119,8 +119,23 @@ class Json:
 
 def _to_sql(dialect: str, value: Any) -> Any:
     """A Python value as the database wants it; SQLite keeps ISO text in UTC."""
-    convert = _TO_SQL[dialect].get(type(value))
+    convert = _converter(dialect, type(value))
     return value if convert is None else convert(value)
+
+
+def _converter(dialect: str, kind: type) -> Callable[[Any], Any] | None:
+    """How values of a type go to the database: by the type, else the nearest base
+    type that has a way (a datetime subclass, from a test clock, is a datetime)."""
+    try:
+        return _CONVERTERS[dialect, kind]
+    except KeyError:
+        table = _TO_SQL[dialect]
+        found = next((table[base] for base in kind.__mro__ if base in table), None)
+        _CONVERTERS[dialect, kind] = found
+        return found
+
+
+_CONVERTERS: dict[tuple[str, type], Callable[[Any], Any] | None] = {}
 
 
 def _pg_json(value: Json) -> Any:
@@ -205,29 +220,34 @@ class Writer:
         return self.tx.execute(statement, [_to_sql(self.dialect, p) for p in params])
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
+        spec = self.projection.table(table)
         try:
-            key = tuple([row[k] for k in self.projection.table(table).primary_key])
+            raw = tuple([row[k] for k in spec.primary_key])
         except KeyError as e:
             raise ProjectionError(f"{self.projection.name}: a {table} row needs {e}") from None
+        key = self._identity(spec, raw)
         pending = self._rows.setdefault(table, {})
         if key in pending and pending[key].state == "blind":
-            self._row(table, key, pending)  # does the row exist? (then this is a mistake)
+            self._row(table, key, pending, raw)  # does it exist? (then this is a mistake)
         if key in pending and pending[key].state != "deleted":
-            raise ProjectionError(f"{table} already has a row with key {key}")
+            raise ProjectionError(f"{table} already has a row with key {raw}")
         replaced = key in pending  # deleted earlier in this batch: delete, then insert
-        pending[key] = _Row("replaced" if replaced else "new", dict(row), dict(row))
+        seen = dict.fromkeys(spec.column_types)  # what the database gives for the rest
+        seen.update(row)
+        pending[key] = _Row("replaced" if replaced else "new", seen, dict(row), raw)
 
     def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        key = self._key(table, where)
-        if key is None:
+        raw = self._raw_key(table, where)
+        if raw is None:
             sets = ", ".join(f"{k} = ?" for k in values)
             self.execute(f"UPDATE {self.table(table)} SET {sets} WHERE {_conditions(where)}",
                          [*values.values(), *where.values()])
             return
+        key = self._identity(self.projection.table(table), raw)
         pending = self._rows.setdefault(table, {})
         found = pending.get(key)
         if found is None:  # not read yet: no need to, until someone asks
-            pending[key] = _Row("blind", {}, dict(values))
+            pending[key] = _Row("blind", {}, dict(values), raw)
         elif found.state != "deleted":  # (an UPDATE of a deleted row changes nothing)
             found.seen.update(values)
             found.written.update(values)
@@ -235,32 +255,38 @@ class Writer:
                 found.state = "dirty"
 
     def delete(self, table: str, where: Mapping[str, Any]) -> None:
-        key = self._key(table, where)
-        if key is None:
+        raw = self._raw_key(table, where)
+        if raw is None:
             self.execute(f"DELETE FROM {self.table(table)} WHERE {_conditions(where)}",
                          list(where.values()))
             return
+        key = self._identity(self.projection.table(table), raw)
         pending = self._rows.setdefault(table, {})
         if key in pending and pending[key].state == "new":
-            del pending[key]  # never reached the database
+            # Never sent; but had the database the row already, that insert was a mistake.
+            if self._stored(table, pending[key].key):
+                raise ProjectionError(f"{table} already has a row with key"
+                                      f" {pending[key].key}")
+            del pending[key]
         else:
-            pending[key] = _Row("deleted", {}, {})
+            pending[key] = _Row("deleted", {}, {}, raw)
 
     def select(self, table: str, where: Mapping[str, Any], columns: str = "*",
                order: str = "") -> list[dict[str, Any]]:
         """The rows matching ``where``: by primary key, from what this writer holds."""
-        key = self._key(table, where)
-        if key is None:
+        raw = self._raw_key(table, where)
+        kinds = self.projection.table(table).column_types
+        names = list(kinds) if columns.strip() == "*" else [c.strip() for c in columns.split(",")]
+        if raw is None or not all(name in kinds for name in names):
             order_by = f" ORDER BY {order}" if order else ""
             tx = self.execute(f"SELECT {columns} FROM {self.table(table)} WHERE"
                               f" {_conditions(where)}{order_by}", list(where.values()))
             return _dicts(tx, self.projection.table(table).column_types)
+        key = self._identity(self.projection.table(table), raw)
         pending = self._rows.setdefault(table, {})
-        found = self._row(table, key, pending)
+        found = self._row(table, key, pending, raw)
         if found is None:
             return []
-        kinds = self.projection.table(table).column_types
-        names = list(kinds) if columns.strip() == "*" else [c.strip() for c in columns.split(",")]
         return [{name: _as_read(self.dialect, kinds[name], found.seen[name]) for name in names}]
 
     def flush(self) -> None:
@@ -269,18 +295,18 @@ class Writer:
             spec = self.projection.table(table)
             physical = self.table(table)
             conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
-            gone = [key for key, row in pending.items() if row.state in ("deleted", "replaced")]
+            gone = [row.key for row in pending.values() if row.state in ("deleted", "replaced")]
             if gone:
                 self._executemany(f"DELETE FROM {physical} WHERE {conds}", gone)
             inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
             updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-            for key, row in pending.items():
+            for row in pending.values():
                 if row.state in ("new", "replaced"):
                     inserts.setdefault(tuple(row.written), []).append(
                         tuple(row.written.values()))
                 elif row.state in ("dirty", "blind"):
                     updates.setdefault(tuple(row.written), []).append(
-                        (*row.written.values(), *key))
+                        (*row.written.values(), *row.key))
             for names, values in inserts.items():
                 marks = ", ".join("?" for _ in names)
                 self._executemany(
@@ -291,13 +317,14 @@ class Writer:
         self._rows.clear()
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        converters = _TO_SQL[self.dialect].get
+        dialect = self.dialect
         self.tx.executemany(statement, [
-            [v if (convert := converters(type(v))) is None else convert(v) for v in row]
+            [v if (convert := _converter(dialect, type(v))) is None else convert(v)
+             for v in row]
             for row in rows])
 
-    def _key(self, table: str, where: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The primary key ``where`` names exactly, or None (it names other columns)."""
+    def _raw_key(self, table: str, where: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The primary key ``where`` names exactly, as given, or None (other columns)."""
         primary_key = self.projection.table(table).primary_key
         if len(where) != len(primary_key):
             return None
@@ -306,8 +333,23 @@ class Writer:
         except KeyError:
             return None
 
-    def _row(self, table: str, key: tuple[Any, ...], pending: dict[tuple[Any, ...], _Row]
-             ) -> _Row | None:
+    def _identity(self, spec: Table, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row's key as this writer tells rows apart: equal keys given as different
+        types (a UUID and its string) are one row, as in the database."""
+        kinds = spec.column_types
+        return tuple([_as_read(self.dialect, kinds[name], value)
+                      for name, value in zip(spec.primary_key, raw, strict=True)])
+
+    def _stored(self, table: str, raw: tuple[Any, ...]) -> bool:
+        spec = self.projection.table(table)
+        conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
+        return self.tx.execute(f"SELECT 1 FROM {self.table(table)} WHERE {conds}",
+                               [_to_sql(self.dialect, v) for v in raw]).fetchone() is not None
+
+    def _row(self, table: str, key: tuple[Any, ...], pending: dict[tuple[Any, ...], _Row],
+             raw: tuple[Any, ...]) -> _Row | None:
+        """The row as this writer holds it, read from the database if need be; ``raw`` is
+        its primary key as given, for the query."""
         found = pending.get(key)
         if found is not None and found.state != "blind":
             return None if found.state == "deleted" else found
@@ -315,7 +357,7 @@ class Writer:
         conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
         names = [name for name, _ in spec.columns]
         row = self.tx.execute(f"SELECT {', '.join(names)} FROM {self.table(table)}"
-                              f" WHERE {conds}", [_to_sql(self.dialect, v) for v in key]
+                              f" WHERE {conds}", [_to_sql(self.dialect, v) for v in raw]
                               ).fetchone()
         if row is None:
             pending.pop(key, None)  # an update of it, not yet sent, would change nothing
@@ -323,9 +365,9 @@ class Writer:
         kinds = spec.column_types
         seen = {name: _from_sql(self.dialect, kinds[name], value)
                 for name, value in zip(names, row, strict=True)}
-        seen.update(zip(spec.primary_key, key, strict=True))  # keep the key's own types
+        seen.update(zip(spec.primary_key, raw, strict=True))  # keep the key's own types
         if found is None:
-            pending[key] = found = _Row("clean", seen, {})
+            pending[key] = found = _Row("clean", seen, {}, raw)
         else:  # updates made before the row was read go on top of it
             seen.update(found.written)
             found.state, found.seen = "dirty", seen
@@ -345,6 +387,7 @@ class _Row:
     state: Literal["new", "replaced", "clean", "dirty", "blind", "deleted"]
     seen: dict[str, Any]      # every column, as given (or as read); nothing when blind
     written: dict[str, Any]   # what to send: the whole row (new), or the changed columns
+    key: tuple[Any, ...]      # the primary key as given, for the statements
 
 
 def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:

@@ -117,3 +117,50 @@ def test_writes_not_by_primary_key_go_straight_to_the_database(writer: Any) -> N
     assert [r["n"] for r in w.select("t_notes", {"goal_id": GOAL}, order="n DESC")] == [2, 1]
     w.delete("t_notes", {"goal_id": GOAL})
     assert stored() == []
+
+
+def test_a_key_given_as_a_uuid_or_its_string_is_one_row(writer: Any) -> None:
+    w, stored = writer
+    w.insert("t_notes", note(1))
+    w.delete("t_notes", {"goal_id": str(GOAL), "n": 1})
+    w.insert("t_notes", note(1, "again"))
+    assert w.select("t_notes", {"goal_id": str(GOAL), "n": 1}, columns="text") == \
+        [{"text": "again"}]
+    w.flush()
+    assert stored() == [(1, "again", False)]
+
+
+def test_a_row_inserted_without_every_column_reads_back_with_nulls(writer: Any) -> None:
+    w, _ = writer
+    w.insert("t_notes", {"goal_id": GOAL, "n": 1, "text": "partial"})
+    assert w.select("t_notes", {"goal_id": GOAL, "n": 1}, columns="text, score, done") == \
+        [{"text": "partial", "score": None, "done": None}]
+
+
+def test_a_column_list_that_is_not_plain_names_goes_to_the_database(writer: Any) -> None:
+    w, _ = writer
+    w.insert("t_notes", note(1, "one"))
+    [row] = w.select("t_notes", {"goal_id": GOAL, "n": 1}, columns="upper(text) AS loud")
+    assert row["loud"] == "ONE"
+
+
+def test_inserting_a_stored_row_again_is_refused_even_if_deleted_in_the_batch(
+    writer: Any,
+) -> None:
+    w, _ = writer
+    w.insert("t_notes", note(1))
+    w.flush()
+    w.insert("t_notes", note(1, "twice"))  # as SQL: this insert would fail
+    with pytest.raises(ProjectionError, match="already has a row"):
+        w.delete("t_notes", {"goal_id": GOAL, "n": 1})
+
+
+def test_values_of_subclasses_are_written_as_their_base_types(store_url: str) -> None:
+    class ClinicDatetime(datetime):  # as a test clock or a date library might give
+        pass
+
+    clock_time = ClinicDatetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    with goalflow.open(store_url, clock=lambda: clock_time) as goals:
+        goal_id = goals.draft(goalflow.Subject.client("client-7"), "Sleep better",
+                              by=goalflow.Actor("dr-lee", "clinician"))
+        assert goals.audit(goal_id)[0]["recorded_at"] == "2026-03-01T09:30:00+00:00"
