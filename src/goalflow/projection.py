@@ -232,9 +232,7 @@ class Writer:
         if key in pending and pending[key].state != "deleted":
             raise ProjectionError(f"{table} already has a row with key {raw}")
         replaced = key in pending  # deleted earlier in this batch: delete, then insert
-        seen = dict.fromkeys(spec.column_types)  # what the database gives for the rest
-        seen.update(row)
-        pending[key] = _Row("replaced" if replaced else "new", seen, dict(row), raw)
+        pending[key] = _Row("replaced" if replaced else "new", dict(row), dict(row), raw)
 
     def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         raw = self._raw_key(table, where)
@@ -275,7 +273,7 @@ class Writer:
                order: str = "") -> list[dict[str, Any]]:
         """The rows matching ``where``: by primary key, from what this writer holds."""
         raw = self._raw_key(table, where)
-        kinds = self.projection.table(table).column_types
+        kinds = _kinds(self.projection.table(table))
         names = list(kinds) if columns.strip() == "*" else [c.strip() for c in columns.split(",")]
         if raw is None or not all(name in kinds for name in names):
             order_by = f" ORDER BY {order}" if order else ""
@@ -287,7 +285,9 @@ class Writer:
         found = self._row(table, key, pending, raw)
         if found is None:
             return []
-        return [{name: _as_read(self.dialect, kinds[name], found.seen[name]) for name in names}]
+        # (A column an insert left out is NULL, as the database would say.)
+        return [{name: _as_read(self.dialect, kinds[name], found.seen.get(name))
+                 for name in names}]
 
     def flush(self) -> None:
         """Send the pending writes to the database."""
@@ -336,9 +336,10 @@ class Writer:
     def _identity(self, spec: Table, raw: tuple[Any, ...]) -> tuple[Any, ...]:
         """A row's key as this writer tells rows apart: equal keys given as different
         types (a UUID and its string) are one row, as in the database."""
-        kinds = spec.column_types
-        return tuple([_as_read(self.dialect, kinds[name], value)
-                      for name, value in zip(spec.primary_key, raw, strict=True)])
+        uuids = _uuid_columns(spec)
+        if not uuids:
+            return raw
+        return tuple([_as_uuid(value) if i in uuids else value for i, value in enumerate(raw)])
 
     def _stored(self, table: str, raw: tuple[Any, ...]) -> bool:
         spec = self.projection.table(table)
@@ -372,6 +373,27 @@ class Writer:
             seen.update(found.written)
             found.state, found.seen = "dirty", seen
         return found
+
+
+@functools.cache
+def _kinds(spec: Table) -> dict[str, ColumnType]:
+    return spec.column_types
+
+
+@functools.cache
+def _uuid_columns(spec: Table) -> frozenset[int]:
+    """Which places of the table's primary key hold UUIDs."""
+    kinds = spec.column_types
+    return frozenset(i for i, name in enumerate(spec.primary_key) if kinds[name] == "uuid")
+
+
+def _as_uuid(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return value  # not a UUID at all: the database will say so
 
 
 def _conditions(where: Mapping[str, Any]) -> str:
