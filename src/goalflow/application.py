@@ -332,10 +332,9 @@ class Goals:
         ``command_id`` and ``expected_version``.
         """
         call = self._prepare(command, arguments)
-        if call.command_id is not None:
-            prior = self._store.find_command(call.command_id)
-            if prior is not None:
-                return _replay(prior, call.fingerprint)
+        replayed = self._replayed(call, 0)
+        if replayed is not None:
+            return replayed
 
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -343,10 +342,9 @@ class Goals:
             except GoalflowError:
                 # A retry whose first attempt landed meanwhile is judged against the
                 # goal that attempt made; it is a replay, not a refusal.
-                if call.command_id is not None:
-                    prior = self._store.find_command(call.command_id)
-                    if prior is not None:
-                        return _replay(prior, call.fingerprint, attempt)
+                replayed = self._replayed(call, attempt)
+                if replayed is not None:
+                    return replayed
                 raise
             events = cast(list[Goal.Event], goal.collect_events())
             outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__,
@@ -356,10 +354,9 @@ class Goals:
                 commands = [] if record is None else [(record, len(events) - 1)]
                 self._store.append_many([(goal, events)], commands=commands, remember=True)
             except IntegrityError:
-                if call.command_id is not None:
-                    prior = self._store.find_command(call.command_id)
-                    if prior is not None:
-                        return _replay(prior, call.fingerprint, attempt)
+                replayed = self._replayed(call, attempt)
+                if replayed is not None:
+                    return replayed
                 if command == "draft" and self._store.exists(call.goal_id):
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
                                          field="goal_id") from None
@@ -369,6 +366,13 @@ class Goals:
                 continue
             return outcome
         raise ConcurrencyError(call.goal_id, goal.version - 1, None)
+
+    def _replayed(self, call: _Call, retries: int) -> Outcome | None:
+        """The outcome of the command, if its command id was recorded already."""
+        if call.command_id is None:
+            return None
+        prior = self._store.find_command(call.command_id)
+        return None if prior is None else _replay(prior, call.fingerprint, retries)
 
     def execute_many(self, commands: Iterable[tuple[str, dict[str, Any]]], *,
                      batch: int = 100) -> Iterator[Outcome]:
@@ -402,6 +406,8 @@ class Goals:
 
     def _execute_batch(self, commands: list[tuple[str, dict[str, Any]]]) -> Iterator[Outcome]:
         """One transaction for the commands; on a lost race, one transaction each."""
+        if not commands:
+            return
         calls: list[_Call] = []
         refusal: GoalflowError | None = None
         for command, arguments in commands:

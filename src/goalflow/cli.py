@@ -161,9 +161,7 @@ def apply(obj: Context, file: IO[bytes], batch: int | None) -> None:
             done += 1
     except LineError:
         raise
-    except GoalflowError as e:
-        if done >= len(numbers):  # an error that is no line's own
-            raise
+    except GoalflowError as e:  # the command after the last one printed
         raise LineError(numbers[done], str(e)) from e
 
 

@@ -144,7 +144,7 @@ def _pg_json(value: Json) -> Any:
     return PgJson(value.value, dumps=lambda v: dumps(v).decode())
 
 
-# By exact type (the values handlers write are plain ones); anything else goes as it is.
+# By type (see _converter); values of any other type go to the driver as they are.
 _TO_SQL: Final[dict[str, dict[type, Callable[[Any], Any]]]] = {
     "sqlite": {
         Json: lambda v: dumps(v.value).decode(),
@@ -279,7 +279,7 @@ class Writer:
             order_by = f" ORDER BY {order}" if order else ""
             tx = self.execute(f"SELECT {columns} FROM {self.table(table)} WHERE"
                               f" {_conditions(where)}{order_by}", list(where.values()))
-            return _dicts(tx, self.projection.table(table).column_types)
+            return _dicts(tx, kinds)
         key = self._identity(self.projection.table(table), raw)
         pending = self._rows.setdefault(table, {})
         found = self._row(table, key, pending, raw)
@@ -292,9 +292,8 @@ class Writer:
     def flush(self) -> None:
         """Send the pending writes to the database."""
         for table, pending in self._rows.items():
-            spec = self.projection.table(table)
             physical = self.table(table)
-            conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
+            conds = _conditions(self.projection.table(table).primary_key)
             gone = [row.key for row in pending.values() if row.state in ("deleted", "replaced")]
             if gone:
                 self._executemany(f"DELETE FROM {physical} WHERE {conds}", gone)
@@ -342,8 +341,7 @@ class Writer:
         return tuple([_as_uuid(value) if i in uuids else value for i, value in enumerate(raw)])
 
     def _stored(self, table: str, raw: tuple[Any, ...]) -> bool:
-        spec = self.projection.table(table)
-        conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
+        conds = _conditions(self.projection.table(table).primary_key)
         return self.tx.execute(f"SELECT 1 FROM {self.table(table)} WHERE {conds}",
                                [_to_sql(self.dialect, v) for v in raw]).fetchone() is not None
 
@@ -355,17 +353,15 @@ class Writer:
         if found is not None and found.state != "blind":
             return None if found.state == "deleted" else found
         spec = self.projection.table(table)
-        conds = " AND ".join(f"{k} = ?" for k in spec.primary_key)
-        names = [name for name, _ in spec.columns]
-        row = self.tx.execute(f"SELECT {', '.join(names)} FROM {self.table(table)}"
-                              f" WHERE {conds}", [_to_sql(self.dialect, v) for v in raw]
-                              ).fetchone()
+        kinds = _kinds(spec)
+        row = self.tx.execute(f"SELECT {', '.join(kinds)} FROM {self.table(table)}"
+                              f" WHERE {_conditions(spec.primary_key)}",
+                              [_to_sql(self.dialect, v) for v in raw]).fetchone()
         if row is None:
             pending.pop(key, None)  # an update of it, not yet sent, would change nothing
             return None
-        kinds = spec.column_types
-        seen = {name: _from_sql(self.dialect, kinds[name], value)
-                for name, value in zip(names, row, strict=True)}
+        seen = {name: _from_sql(self.dialect, kind, value)
+                for (name, kind), value in zip(kinds.items(), row, strict=True)}
         seen.update(zip(spec.primary_key, raw, strict=True))  # keep the key's own types
         if found is None:
             pending[key] = found = _Row("clean", seen, {}, raw)
@@ -377,13 +373,14 @@ class Writer:
 
 @functools.cache
 def _kinds(spec: Table) -> dict[str, ColumnType]:
+    """The table's columns and their kinds, in order (made once; not to be changed)."""
     return spec.column_types
 
 
 @functools.cache
 def _uuid_columns(spec: Table) -> frozenset[int]:
     """Which places of the table's primary key hold UUIDs."""
-    kinds = spec.column_types
+    kinds = _kinds(spec)
     return frozenset(i for i, name in enumerate(spec.primary_key) if kinds[name] == "uuid")
 
 
@@ -396,8 +393,9 @@ def _as_uuid(value: Any) -> Any:
         return value  # not a UUID at all: the database will say so
 
 
-def _conditions(where: Mapping[str, Any]) -> str:
-    return " AND ".join(f"{k} = ?" for k in where)
+def _conditions(columns: Iterable[str]) -> str:
+    """``a = ? AND b = ?`` for the columns (or the keys of a mapping)."""
+    return " AND ".join(f"{k} = ?" for k in columns)
 
 
 @attrs.define

@@ -234,8 +234,8 @@ def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> int:
     state = dumps(record["state"])
     if tx.dialect == "sqlite":
         tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
-                   " VALUES (?, ?, ?, ?)", (goal_id.hex, record["version"], record["topic"],
-                                            state))
+                   " VALUES (?, ?, ?, ?)", (tx.goal_id(goal_id), record["version"],
+                                            record["topic"], state))
         return int(tx.cursor.lastrowid)
     row = tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
                      " VALUES (?, ?, ?, ?) RETURNING notification_id",
@@ -249,7 +249,7 @@ def _insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -
     tx.execute(
         f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command, fingerprint,"
         " version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (record["command_id"], goal_id.hex if tx.dialect == "sqlite" else goal_id,
+        (record["command_id"], tx.goal_id(goal_id),
          record["command"], record["fingerprint"], record["version"], record["event"],
          positions.get(record["position"], record["position"])))
 

@@ -163,6 +163,10 @@ BAD_LINES = [
     pytest.param(line(step()).rstrip() + b" " + line(step("s2")), ["not valid JSON"],
                  id="two-objects-on-one-line"),
     pytest.param(b"[" * 100_000 + b"\n", ["not valid JSON"], id="deeply-nested"),
+    # Deep enough for the standard library (read again for its 20-digit number) to give up.
+    pytest.param(b'{"command": "draft", "x": ' + b"[" * 1_000 + b"12345678901234567890"
+                 + b"]" * 1_000 + b"}\n", ["not valid JSON", "recursion"],
+                 id="deeply-nested-with-a-long-number"),
     pytest.param(line(step())[:-2] + b', "x": NaN}\n', ["not valid JSON"], id="nan-literal"),
     pytest.param(b'{"command": "record_progress", "goal_id": "' + GOAL_ID.encode()
                  + b'", "by": {"id": "client-7", "role": "client"}, "measure": "GAD-7",'

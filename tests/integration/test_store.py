@@ -399,3 +399,18 @@ def test_a_store_keeps_only_the_goals_it_wrote_most_recently(store_url, clock, m
         goals.add_step(first, by=DR_LEE, description="Walk to work twice a week")
         assert list(kept) == [third, first]
         assert goals.get(first).version == 2
+
+
+@pytest.mark.postgres
+def test_a_listener_whose_connection_died_waits_and_listens_again_next_time(postgres_url):
+    with goalflow.open(postgres_url) as goals:
+        store = goals.store
+        store.wait_for_events(0.01)  # listening now
+        assert store._listener is not None
+        store._listener.close()  # as a server restart would leave it
+
+        store.wait_for_events(0.01)  # no error: waits as SQLite does
+        assert store._listener is None
+        store.wait_for_events(0.01)  # and listens on a new connection
+        assert store._listener is not None
+        assert not store._listener.closed

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
@@ -47,6 +48,10 @@ class Tx:
 
     def table(self, name: str) -> str:
         return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    def goal_id(self, goal_id: UUID) -> Any:
+        """A goal id as goalflow's tables keep it (hex text on SQLite, uuid on PostgreSQL)."""
+        return goal_id.hex if self.dialect == "sqlite" else goal_id
 
     def _sql(self, statement: str) -> Any:
         if self.dialect == "postgresql":

@@ -224,7 +224,7 @@ class GoalStore:
         tx.execute(f"SELECT originator_id, MAX(originator_version) FROM"
                    f" {tx.table(self._events_table)} WHERE originator_id IN ({marks})"
                    " GROUP BY originator_id",
-                   [g.hex if tx.dialect == "sqlite" else g for g in goal_ids])
+                   [tx.goal_id(g) for g in goal_ids])
         return {row[0] if isinstance(row[0], UUID) else UUID(row[0]): row[1]
                 for row in tx.fetchall()}
 
@@ -276,7 +276,7 @@ class GoalStore:
         by one query: on PostgreSQL every query costs round trips."""
         upto = "" if lte is None else " AND originator_version <= ?"
         with self.recorder.transaction(commit=False) as tx:
-            goal = goal_id.hex if tx.dialect == "sqlite" else goal_id
+            goal = tx.goal_id(goal_id)
             events, snapshots = tx.table(self._events_table), tx.table(self._snapshots_table)
             rows = tx.execute(
                 f"WITH s AS (SELECT originator_version, topic, state FROM {snapshots}"
@@ -287,9 +287,7 @@ class GoalStore:
                 " COALESCE((SELECT originator_version FROM s), 0)"
                 " ORDER BY 1, 2",
                 [goal, *([lte] if upto else []), goal, *([lte] if upto else [])]).fetchall()
-        decode = self.mapper.decode_event
-        decoded = [decode(goal_id, version, topic, bytes(state))
-                   for _, version, topic, state in rows]
+        decoded = self._decoded(goal_id, [row[1:] for row in rows])
         if rows and rows[0][0] == 0:
             return cast(Goal.Snapshot, decoded[0]), decoded[1:]
         return None, decoded
@@ -299,7 +297,7 @@ class GoalStore:
         """A goal's events (after version ``gt``, up to ``lte``), oldest first."""
         with self.recorder.transaction(commit=False) as tx:
             where = "originator_id = ?"
-            params: list[Any] = [goal_id.hex if tx.dialect == "sqlite" else goal_id]
+            params: list[Any] = [tx.goal_id(goal_id)]
             if gt is not None:
                 where += " AND originator_version > ?"
                 params.append(gt)
@@ -309,6 +307,10 @@ class GoalStore:
             rows = tx.execute(f"SELECT originator_version, topic, state FROM"
                               f" {tx.table(self._events_table)} WHERE {where}"
                               " ORDER BY originator_version", params).fetchall()
+        return self._decoded(goal_id, rows)
+
+    def _decoded(self, goal_id: UUID, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """Decode a goal's (version, topic, state) rows."""
         decode = self.mapper.decode_event
         return [decode(goal_id, version, topic, bytes(state)) for version, topic, state in rows]
 
@@ -316,6 +318,8 @@ class GoalStore:
     def find_commands(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
         """The records of those of the command ids that were recorded."""
         found: dict[str, CommandRecord] = {}
+        if not command_ids:
+            return found
         with self.recorder.transaction(commit=False) as tx:
             for start in range(0, len(command_ids), 500):
                 chunk = command_ids[start:start + 500]
@@ -397,7 +401,7 @@ class GoalStore:
             params.append(upto)
         if goal_ids is not None:
             where.append(f"originator_id IN ({', '.join('?' for _ in goal_ids) or 'NULL'})")
-            params += [g.hex if tx.dialect == "sqlite" else g for g in goal_ids]
+            params += [tx.goal_id(g) for g in goal_ids]
         if topics:
             where.append(f"topic IN ({', '.join('?' for _ in topics)})")
             params += list(topics)
@@ -525,11 +529,10 @@ def _command_writes(commands: Sequence[tuple[CommandRecord, int]]) -> Write:
     """Remember commands, each with the log position of the event it recorded."""
 
     def write(tx: Tx, notification_ids: Sequence[int]) -> None:
-        postgres = tx.dialect == "postgresql"
         tx.executemany(
             f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command,"
             " fingerprint, version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(c.command_id, c.goal_id if postgres else c.goal_id.hex, c.command,
+            [(c.command_id, tx.goal_id(c.goal_id), c.command,
               c.fingerprint, c.version, c.event, notification_ids[index])
              for c, index in commands],
         )
@@ -616,7 +619,7 @@ def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(
             host=url.host, port=url.port, user=url.user, password=url.password,
-            dbname=url.dbname, connect_timeout=5, autocommit=True,
+            dbname=url.dbname, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
         )
     except psycopg.Error as e:
         raise StoreError(f"cannot connect to {url}: {_first_line(e)}") from e

@@ -164,3 +164,9 @@ def test_values_of_subclasses_are_written_as_their_base_types(store_url: str) ->
         goal_id = goals.draft(goalflow.Subject.client("client-7"), "Sleep better",
                               by=goalflow.Actor("dr-lee", "clinician"))
         assert goals.audit(goal_id)[0]["recorded_at"] == "2026-03-01T09:30:00+00:00"
+
+
+def test_a_row_without_its_whole_primary_key_is_refused_by_name(writer: Any) -> None:
+    w, _ = writer
+    with pytest.raises(ProjectionError, match="t_notes row needs 'goal_id'"):
+        w.insert("t_notes", {"n": 1, "text": "whose?"})
