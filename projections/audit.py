@@ -34,6 +34,7 @@ _COMMON = {"originator_id", "originator_version", "timestamp", "actor", "occurre
 
 class AuditTrail(Projection):
     name = "audit"
+    version = 2  # 2: measures in details and changes with event schema 2's scale fields
     tables = (
         Table("gf_audit_entries", (
             ("position", "int"), ("goal_id", "uuid"), ("version", "int"),

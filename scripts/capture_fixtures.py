@@ -85,9 +85,10 @@ def scenario() -> list[dict[str, Any]]:
          "client_words": "I want to stop panicking before work",
          "addresses": ["Generalised anxiety disorder (F41.1)"],
          "strengths": ["walks the dog every morning", "close to her sister"],
-         "measures": [{"name": "GAD-7", "baseline": 15, "target": 7},
+         "measures": [{"name": "GAD-7", "baseline": 15, "target": 7, "instrument": "GAD-7",
+                       "minimum": 0, "maximum": 21, "cutoff": 8},
                       {"name": "Days exercised a week", "baseline": 1, "target": 5.5,
-                       "direction": "increase"}],
+                       "direction": "increase", "minimum": 0, "maximum": 7}],
          "steps": ["Learn two breathing exercises", "Meditate for 10 minutes daily"],
          "target_date": (day + timedelta(days=60)).isoformat()},
         {"command": "disagree", "goal_id": a, "by": CLIENT, "occurred_at": on(0, 11),
@@ -116,8 +117,11 @@ def scenario() -> list[dict[str, Any]]:
          "addresses": ["Generalised anxiety disorder (F41.1)", "Insomnia (G47.0)"],
          "target_date": (day + timedelta(days=90)).isoformat(),
          "strengths": ["walks the dog every morning"],
-         "measures": [{"name": "GAD-7", "baseline": 15, "target": 5},
-                      {"name": "PHQ-9", "baseline": 11, "target": 4}],
+         "measures": [{"name": "GAD-7", "baseline": 15, "target": 5, "instrument": "GAD-7",
+                       "minimum": 0, "maximum": 21, "cutoff": 8},
+                      {"name": "PHQ-9", "baseline": 11, "target": 4, "instrument": "PHQ-9",
+                       "minimum": 0, "maximum": 27, "sd": 5.7, "reliability": 0.84,
+                       "cutoff": 10}],
          "remove_steps": ["s2"],
          "add_steps": ["Progressive muscle relaxation for 10 minutes daily"],
          "reword_steps": {"s3": "10 minutes of gentle yoga daily"}},
@@ -159,8 +163,9 @@ def scenario() -> list[dict[str, Any]]:
         # A goal long enough to be snapshotted (every 100 events).
         {"command": "draft", "goal_id": str(LONG), "by": DR, "occurred_at": on(6),
          "subject": {"kind": "client", "id": "client-9"},
-         "statement": "Walk every day", "client_words": "I want my legs back", "measures": [{"name": "Steps a day", "baseline": 2000,
-                                                      "target": 8000, "direction": "increase"}],
+         "statement": "Walk every day", "client_words": "I want my legs back",
+         "measures": [{"name": "Steps a day", "baseline": 2000, "target": 8000,
+                       "direction": "increase"}],
          "steps": ["Walk to the shop"],
          "target_date": (day + timedelta(days=200)).isoformat()},
         {"command": "agree", "goal_id": str(LONG), "by": {"id": "client-9", "role": "client"},
@@ -217,7 +222,7 @@ def capture_events(path: Path) -> list[Path]:
         event = mapper.decode_event(UUID(row["goal_id"]), row["version"], row["topic"],
                                     row["state"].encode())
         cls = type(event)
-        key = (cls.__name__, getattr(cls, "class_version", 1))
+        key = (cls.__name__, stored_version(cls))
         instances = by_type.setdefault(key, [])
         if len(instances) < 3:  # enough to show the shapes; the store keeps the rest
             instances.append({
@@ -242,6 +247,11 @@ def capture_events(path: Path) -> list[Path]:
     if missing:
         raise SystemExit(f"the scenario records no {', '.join(sorted(missing))}: extend it")
     return written
+
+
+def stored_version(cls: type) -> int:
+    """The schema version an event class writes (a snapshot: its aggregate's)."""
+    return int(getattr(Goal if cls is Goal.Snapshot else cls, "class_version", 1))
 
 
 EVENT_NAMES = [*(c.__name__ for c in vars(Goal).values()
@@ -298,7 +308,7 @@ def capture_store(path: Path, name: str) -> Path:
         tables = sorted(r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
         dump = {t: [list(map(_cell, row)) for row in conn.execute(
-            f'SELECT * FROM "{t}" ORDER BY 1, 2')]  # noqa: S608 (names from sqlite_master)
+            f'SELECT * FROM "{t}" ORDER BY 1, 2')]
             for t in tables if t not in ("stored_events", "stored_snapshots")}
     (target / "tables.json").write_bytes(
         orjson.dumps(dump, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")

@@ -13,7 +13,7 @@ import argparse
 import resource
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -26,7 +26,7 @@ CLINICIAN = Actor("dr-okafor", "clinician")
 def build(url: str, events: int) -> int:
     goals = goalflow.open(url, projections=[])
     store = goals.store
-    start = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
     written = 0
     n = 0
     while written < events:

@@ -7,7 +7,7 @@ race to another writer is checked again against the fresh goal and retried.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import inspect
 import random
 import time
@@ -41,6 +41,7 @@ from goalflow.errors import (
     ProjectionError,
     StoreError,
 )
+from goalflow.fingerprints import CURRENT_RULE, fingerprint
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.store import CommandRecord, GoalStore, storage_errors
 from goalflow.persistence.urls import parse_url, resolve_url
@@ -372,7 +373,7 @@ class Goals:
         if call.command_id is None:
             return None
         prior = self._store.find_command(call.command_id)
-        return None if prior is None else _replay(prior, call.fingerprint, retries)
+        return None if prior is None else call.replays(prior, retries)
 
     def execute_many(self, commands: Iterable[tuple[str, dict[str, Any]]], *,
                      batch: int = 100) -> Iterator[Outcome]:
@@ -439,7 +440,7 @@ class Goals:
                         outcomes.append(attrs.evolve(earlier[1], replayed=True))
                         continue
                     if call.command_id in prior:
-                        outcomes.append(_replay(prior[call.command_id], call.fingerprint))
+                        outcomes.append(call.replays(prior[call.command_id]))
                         continue
                 if call.command == "draft" and call.goal_id in goals:
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
@@ -501,13 +502,12 @@ class Goals:
             raise InvalidCommand(f"{command} needs a goal_id", field="goal_id")
         else:
             gid = parse_goal_id(goal_id)
-        fingerprint = ""
+        call = _Call(command, gid, args, occurred_at, command_id, expected_version,
+                     None if goal_id is None else gid)
         if command_id is not None:
             check_text("command_id", command_id, limit=MAX_ID_LENGTH)
-            fingerprint = _fingerprint(command, None if goal_id is None else gid,
-                                       occurred_at, expected_version, args)
-        return _Call(command, gid, args, occurred_at, command_id, expected_version,
-                     fingerprint)
+            call.fingerprint = call.fingerprint_by(CURRENT_RULE)
+        return call
 
     def _decide_on_latest(self, call: _Call) -> Goal:
         """Decide on the goal this service kept from its last write, if it has it; a
@@ -544,13 +544,34 @@ class _Call:
     occurred_at: datetime | None
     command_id: str | None
     expected_version: int | None
-    fingerprint: str
+    given_goal_id: UUID | None
+    fingerprint: str = ""  # by the current rule, when there is a command id
+
+    def fingerprint_by(self, rule: int) -> str:
+        try:
+            return fingerprint(self.command, self.given_goal_id, self.occurred_at,
+                               self.expected_version, self.args, _defaults(self.command),
+                               rule=rule)
+        except TypeError as e:  # also orjson's refusals, such as a number beyond 64 bits
+            field = next((name for name, value in self.args.items() if not _storable(value)),
+                         None)
+            raise InvalidCommand(f"{self.command}: {field or 'a value'}: {e}",
+                                 field=field) from None
 
     def record(self, outcome: Outcome) -> CommandRecord | None:
         if self.command_id is None:
             return None
         return CommandRecord(self.command_id, self.goal_id, self.command, self.fingerprint,
-                             outcome.version, outcome.event, 0)
+                             outcome.version, outcome.event, 0, CURRENT_RULE)
+
+    def replays(self, prior: CommandRecord, retries: int = 0) -> Outcome:
+        """The outcome recorded for this command's id, if it was this same command."""
+        ours = (self.fingerprint if prior.fingerprint_rule == CURRENT_RULE
+                else self.fingerprint_by(prior.fingerprint_rule))
+        if prior.fingerprint != ours:
+            raise CommandIdReused(prior.command_id)
+        return Outcome(prior.goal_id, prior.version, prior.event, replayed=True,
+                       retries=retries)
 
 
 _OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version", "options"})
@@ -564,6 +585,19 @@ def _parameters(command: str) -> dict[str, inspect.Parameter]:
 
 
 _PARAMETERS = {command: _parameters(command) for command in COMMANDS}
+
+
+def _normal_default(name: str, default: Any) -> Any:
+    if name == "reword_steps":
+        return {}
+    return default if default is inspect.Parameter.empty else _listed(default)
+
+
+@functools.cache
+def _defaults(command: str) -> dict[str, Any]:
+    """The command's defaults as _normalised fills them in (for fingerprints of what was
+    given)."""
+    return {name: _normal_default(name, p.default) for name, p in _PARAMETERS[command].items()}
 
 
 def _normalised(command: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -636,31 +670,12 @@ def _listed(values: Any) -> Any:
     return tuple(values)
 
 
-def _fingerprint(command: str, goal_id: UUID | None, occurred_at: datetime | None,
-                 expected_version: int | None, args: dict[str, Any]) -> str:
-    try:
-        # Canonical JSON makes the same bytes of value objects, dates and ids as their
-        # plain forms would (tests/unit/test_fingerprints.py pins stored digests).
-        content = {"command": command, "goal_id": goal_id, "occurred_at": occurred_at,
-                   "expected_version": expected_version, "args": args}
-        return hashlib.sha256(dumps(content)).hexdigest()
-    except TypeError as e:  # also orjson's refusals, such as a number beyond 64 bits
-        field = next((name for name, value in args.items() if not _storable(value)), None)
-        raise InvalidCommand(f"{command}: {field or 'a value'}: {e}", field=field) from None
-
-
 def _storable(value: Any) -> bool:
     try:
         dumps(value)
     except TypeError:
         return False
     return True
-
-
-def _replay(prior: CommandRecord, fingerprint: str, retries: int = 0) -> Outcome:
-    if prior.fingerprint != fingerprint:
-        raise CommandIdReused(prior.command_id)
-    return Outcome(prior.goal_id, prior.version, prior.event, replayed=True, retries=retries)
 
 
 def _backoff(attempt: int) -> None:

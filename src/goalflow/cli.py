@@ -263,9 +263,10 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
     def show_from(start: int, remaining: int | None) -> int:
         nonlocal shown
         last = start
-        for last, event in inspection.log(goals, after=start, limit=remaining,
-                                          goal_ids=chosen_goals(), types=types, keep=keep):
-            record = inspection.event_record(last, event)
+        for last, event, schema_version in inspection.log(
+                goals, after=start, limit=remaining, goal_ids=chosen_goals(), types=types,
+                keep=keep):
+            record = inspection.event_record(last, event, schema_version)
             click.echo(orjson.dumps(record).decode() if as_json else render_event_line(record))
             shown += 1
         return last
@@ -324,8 +325,9 @@ def history(obj: Context, goal_id: str, as_json: bool) -> None:
       goalflow history 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --json
     """
     goals = obj.goals(readonly=True)
-    for position, event in inspection.history(goals, resolve_goal(goals, goal_id)):
-        record = inspection.event_record(position, event)
+    for position, event, schema_version in inspection.history(goals,
+                                                             resolve_goal(goals, goal_id)):
+        record = inspection.event_record(position, event, schema_version)
         if as_json:
             click.echo(orjson.dumps(record).decode())
             continue
@@ -714,6 +716,11 @@ def parse_timestamp(option: str, text: str, *, end_of_day: bool) -> datetime:
 
 def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
     """One event: position, recorded time, goal, version, type, actor, and what it says."""
+    if "problem" in record:  # an event this goalflow cannot read, shown raw
+        mark = click.style("UNKNOWN" if record["unknown"] else "UNREADABLE", fg="red",
+                           bold=True)
+        return (f"#{record['position']:<6} {mark} {record['topic']} (goal {record['goal_id']}"
+                f" v{record['version']}): {record['problem']}")
     actor = record["actor"]
     who = f"{actor['id']} ({actor['role']})"
     entry = {"event_type": record["type"], "details": record["data"],

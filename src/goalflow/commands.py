@@ -138,8 +138,10 @@ def _measures(value: Any) -> list[Measure]:
     if not isinstance(value, list):
         raise InvalidCommand(f"measures must be a list, not {_json_kind(value)}",
                              field="measures")
-    return [_object("measures[]", item, Measure, ("name", "baseline", "target", "direction"))
-            for item in value]
+    return [_object("measures[]", item, Measure, _MEASURE_FIELDS) for item in value]
+
+
+_MEASURE_FIELDS = tuple(f.name for f in attrs.fields(Measure))
 
 
 def _date(name: str) -> Callable[[Any], date]:

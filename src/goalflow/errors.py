@@ -22,6 +22,8 @@ __all__ = [
     "NotSmart",
     "ProjectionError",
     "StoreError",
+    "UnknownEvent",
+    "UnreadableEvent",
     "VersionNotFound",
 ]
 
@@ -126,3 +128,35 @@ class ProjectionError(GoalflowError):
 
 class StoreError(GoalflowError, OSError):
     """The store cannot be opened or used: a bad url, a missing file, a server down."""
+
+
+class UnreadableEvent(StoreError):
+    """A stored event cannot be read: damaged bytes, or a shape this goalflow cannot decode.
+
+    ``position`` is its place in the log when known (reading one goal's events by
+    version does not look it up).
+    """
+
+    def __init__(self, message: str, *, goal_id: UUID, version: int, topic: str,
+                 position: int | None = None) -> None:
+        super().__init__(message)
+        self.goal_id = goal_id
+        self.version = version
+        self.topic = topic
+        self.position = position
+
+
+class UnknownEvent(UnreadableEvent):
+    """A stored event of a type, or a schema version, this goalflow does not know.
+
+    It was written by a newer goalflow (``written_by``, when the store recorded it).
+    Nothing is written to a store holding one; inspection lists it raw.
+    """
+
+    def __init__(self, message: str, *, goal_id: UUID, version: int, topic: str,
+                 class_version: int, position: int | None = None,
+                 written_by: str | None = None) -> None:
+        super().__init__(message, goal_id=goal_id, version=version, topic=topic,
+                         position=position)
+        self.class_version = class_version
+        self.written_by = written_by

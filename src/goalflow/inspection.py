@@ -10,25 +10,75 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
+
+import attrs
 
 from goalflow.application import Goals, parse_goal_id
 from goalflow.domain.goal import Goal
 from goalflow.domain.plain import plain
-from goalflow.errors import GoalNotFound
+from goalflow.errors import GoalNotFound, UnknownEvent, UnreadableEvent
+from goalflow.persistence.codec import loads
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "actor", "occurred_at",
              "originator_topic"}
 
 
-def event_record(position: int, event: Goal.Event) -> dict[str, Any]:
-    """An event as JSON-ready data: where it stands, what it is, who, when, and its fields."""
+@attrs.frozen
+class RawEvent:
+    """A stored event this goalflow cannot decode, as it is in the log.
+
+    ``unknown``: of a type or schema version this goalflow does not know (written by a
+    newer one); otherwise damaged. ``problem`` says which, in words.
+    """
+
+    goal_id: UUID
+    version: int
+    topic: str
+    state: bytes
+    problem: UnreadableEvent
+
+    @property
+    def unknown(self) -> bool:
+        return isinstance(self.problem, UnknownEvent)
+
+
+class Entry(NamedTuple):
+    """An event in the log: its position, the event (or raw, if it cannot be read), and
+    the schema version it was stored in."""
+
+    position: int
+    event: Goal.Event | RawEvent
+    schema_version: int
+
+
+def event_record(position: int, event: Goal.Event | RawEvent, schema_version: int = 1
+                 ) -> dict[str, Any]:
+    """An event as JSON-ready data: where it stands, what it is, who, when, and its fields.
+
+    An event that cannot be read is shown raw: ``unknown`` (written by a newer goalflow)
+    or ``unreadable`` (damaged), with the reason and its stored state as it is.
+    """
+    if isinstance(event, RawEvent):
+        try:
+            state: Any = loads(event.state)
+        except ValueError:
+            state = event.state.decode(errors="replace")
+        return {
+            "position": position, "goal_id": str(event.goal_id), "version": event.version,
+            "type": event.topic.rpartition(".")[2] or event.topic,
+            "schema_version": event.problem.class_version
+            if isinstance(event.problem, UnknownEvent) else None,
+            "unknown": event.unknown, "unreadable": not event.unknown,
+            "problem": event.problem.message, "topic": event.topic, "state": state,
+        }
     return {
         "position": position,
         "goal_id": str(event.originator_id),
         "version": event.originator_version,
         "type": type(event).__name__,
+        "schema_version": schema_version,
         "recorded_at": event.timestamp.isoformat(),
         "occurred_at": event.occurred_at.isoformat(),
         "actor": plain(event.actor),
@@ -45,25 +95,43 @@ def log(
     types: Sequence[str] = (),
     keep: Callable[[Goal.Event], bool] | None = None,
     batch: int = 1000,
-) -> Iterator[tuple[int, Goal.Event]]:
-    """The global log in order from ``after``, as (position, event), filtered."""
+) -> Iterator[Entry]:
+    """The global log in order from ``after``, filtered.
+
+    An event that cannot be read does not stop the log: it comes as a :class:`RawEvent`
+    (and passes ``keep``, which cannot judge it), so the rest can still be inspected.
+    """
     store = goals.store
     topics = [f"goalflow:Goal.{t}" for t in types]
     shown = 0
     for notification in store.scan(after=after, goal_ids=goal_ids, topics=topics, page=batch):
         if limit is not None and shown >= limit:
             return
-        event = store.decode(notification)
+        try:
+            event, schema_version = store.decode_stored(notification)
+        except UnreadableEvent as e:
+            raw = RawEvent(e.goal_id, notification.originator_version,
+                           notification.topic, notification.state, e)
+            yield Entry(notification.id, raw, 0)
+            shown += 1
+            continue
         if keep is None or keep(event):
-            yield notification.id, event
+            yield Entry(notification.id, event, schema_version)
             shown += 1
 
 
-def history(goals: Goals, goal_id: UUID | str) -> list[tuple[int, Goal.Event]]:
-    """Every event of one goal with its position in the log, oldest first."""
+def history(goals: Goals, goal_id: UUID | str) -> list[Entry]:
+    """Every event of one goal with its position in the log, oldest first.
+
+    Events of a type or version this goalflow does not know are listed raw; a damaged
+    one is an error naming its position (the goal's history cannot be trusted past it).
+    """
     events = list(log(goals, goal_ids=[parse_goal_id(goal_id)]))
     if not events:
         raise GoalNotFound(goal_id)
+    for entry in events:
+        if isinstance(entry.event, RawEvent) and not entry.event.unknown:
+            raise entry.event.problem
     return events
 
 
@@ -130,8 +198,16 @@ def stats(goals: Goals) -> dict[str, Any]:
         "goals": len(index),
         "goals_by_status": dict(sorted(by_status.items())),
         "subjects": len({(g["subject_kind"], g["subject_id"]) for g in index}),
-        "first_recorded_at": store.decode(first[0]).timestamp.isoformat() if first else None,
-        "last_recorded_at": store.decode(last[0]).timestamp.isoformat() if last else None,
+        "first_recorded_at": _recorded_at(store, first),
+        "last_recorded_at": _recorded_at(store, last),
         "store_bytes": size,
         "store": str(store.url),
     }
+
+
+def _recorded_at(store: Any, notifications: Sequence[Any]) -> str | None:
+    """When the (one) event was recorded; None if there is none, or it cannot be read."""
+    try:
+        return store.decode(notifications[0]).timestamp.isoformat() if notifications else None
+    except UnreadableEvent:
+        return None

@@ -35,6 +35,7 @@ from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import Goal
 from goalflow.errors import ProjectionError, StoreError
+from goalflow.persistence import formats
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
 from goalflow.persistence.recorders import Tx
@@ -79,6 +80,10 @@ class Projection:
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
+    version: ClassVar[int] = 1
+    """The format of the rows it writes: raise it when its tables or what its handlers
+    write change, and a writer opening a store built by an earlier version rebuilds it
+    (recorded in goalflow_migrations)."""
     _tables: dict[str, Table]  # by name, made on first use
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
@@ -480,14 +485,19 @@ class Tracking:
     position: int
     building_generation: int | None
     building_position: int | None
+    version: int = 1  # of the projection that built the live generation
 
 
-_TRACKING_COLUMNS = "name, mode, generation, position, building_generation, building_position"
+def _trackings(tx: Tx) -> list[Tracking]:
+    """The tracking rows just selected (with ``*``: a store not yet upgraded, as
+    inspection reads it, has no version column; its read models are all version 1)."""
+    names = [d[0] for d in tx.cursor.description]
+    return [Tracking(**dict(zip(names, row, strict=True))) for row in tx.fetchall()]
 
 
 def read_tracking(tx: Tx) -> dict[str, Tracking]:
-    tx.execute(f"SELECT {_TRACKING_COLUMNS} FROM {tx.table(TRACKING_TABLE)}")
-    return {row[0]: Tracking(*row) for row in tx.fetchall()}
+    tx.execute(f"SELECT * FROM {tx.table(TRACKING_TABLE)}")
+    return {t.name: t for t in _trackings(tx)}
 
 
 def claim_tracking(tx: Tx, name: str) -> Tracking:
@@ -498,11 +508,11 @@ def claim_tracking(tx: Tx, name: str) -> Tracking:
     (On SQLite the write lock taken first does the same.)
     """
     lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
-    row = tx.execute(f"SELECT {_TRACKING_COLUMNS} FROM {tx.table(TRACKING_TABLE)}"
-                     f" WHERE name = ?{lock}", (name,)).fetchone()
-    if row is None:
+    found = _trackings(tx.execute(f"SELECT * FROM {tx.table(TRACKING_TABLE)}"
+                                  f" WHERE name = ?{lock}", (name,)))
+    if not found:
         raise ProjectionError(f"projection {name} is not installed in this store")
-    return Tracking(*row)
+    return found[0]
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -534,7 +544,19 @@ class Projections:
                 self._create_generation(tx, projection, 1)
                 self._create_views(tx, projection, 1)
                 tx.execute(f"INSERT INTO {tx.table(TRACKING_TABLE)} (name, mode, generation,"
-                           " position) VALUES (?, 'inline', 1, 0)", (projection.name,))
+                           " position, version) VALUES (?, 'inline', 1, 0, ?)",
+                           (projection.name, projection.version))
+            for name, state in known.items():
+                if name in self.all and state.version > self.all[name].version:
+                    raise ProjectionError(
+                        f"read model {name} in store {self.url} was built by a newer goalflow"
+                        f" (version {state.version}; this one writes {self.all[name].version}):"
+                        " upgrade goalflow; nothing was written")
+        # Read models built by an earlier version of their projection are built again.
+        outdated = [name for name, state in known.items()
+                    if name in self.all and state.version < self.all[name].version]
+        if outdated:
+            self.rebuild_many(outdated)
         # New ones are built now; known inline ones may have been left behind by a
         # process that did not load them (goalflow.open(..., projections=[...])).
         head = self.head()
@@ -745,8 +767,12 @@ class Projections:
             self._create_views(tx, projection, building)
             self._drop_generation(tx, projection, state.generation)
             tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET generation = ?, position = ?,"
-                       " building_generation = NULL, building_position = NULL WHERE name = ?",
-                       (building, state.building_position, projection.name))
+                       " building_generation = NULL, building_position = NULL, version = ?"
+                       " WHERE name = ?",
+                       (building, state.building_position, projection.version, projection.name))
+            if state.version != projection.version:
+                formats.record_migration(tx, f"read model {projection.name}", state.version,
+                                         projection.version)
             return int(self._store.count(tx, upto=state.building_position or 0))
 
     def _apply_batch(self, tx: Tx, targets: Sequence[tuple[Projection, int, int]], *,

@@ -23,11 +23,15 @@ from uuid import UUID
 from goalflow.application import Goals
 from goalflow.domain.goal import EVENT_TYPES
 from goalflow.errors import GoalflowError, StoreError
+from goalflow.persistence import formats
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
 
 FORMAT = "goalflow-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 adds each command record's ``fingerprint_rule``; version 1 files (goalflow
+0.1, every record made by rule 1) still import."""
+READABLE_VERSIONS = (1, 2)
 BATCH = 1000
 
 Progress = Callable[[int, int], None]
@@ -91,13 +95,17 @@ def _events(goals: Goals, head: int, goal_ids: list[UUID] | None, since: datetim
 
 def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict[str, Any]]:
     with goals.store.recorder.transaction(commit=False) as tx:
+        # A store not yet upgraded (inspection never upgrades) made every record by rule 1.
+        rule = "fingerprint_rule" if formats.has_fingerprint_rules(tx) else "1"
         rows = tx.execute(
             "SELECT command_id, goal_id, command, fingerprint, version, event,"
-            f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE notification_id <= ?"
-            " ORDER BY notification_id, command_id", (head,)).fetchall()
+            f" notification_id, {rule} FROM {tx.table(COMMANDS_TABLE)}"
+            " WHERE notification_id <= ? ORDER BY notification_id, command_id", (head,)
+        ).fetchall()
     return [
         {"command_id": r[0], "goal_id": str(UUID(str(r[1]))), "command": r[2],
-         "fingerprint": r[3], "version": r[4], "event": r[5], "position": r[6]}
+         "fingerprint": r[3], "fingerprint_rule": r[7], "version": r[4], "event": r[5],
+         "position": r[6]}
         for r in rows
     ]
 
@@ -139,6 +147,10 @@ def check(source: IO[bytes]) -> dict[str, Any]:
             if _command_sha(fields) != record.get("sha256"):
                 raise ExportFileError(f"line {number}: the command record does not match its"
                                       " SHA-256")
+            if fields.get("fingerprint_rule", 1) not in (1, 2):
+                raise ExportFileError(f"line {number}: fingerprint_rule"
+                                      f" {fields.get('fingerprint_rule')!r} is not one this"
+                                      " goalflow knows (1, 2)")
             if fields.get("position") not in positions:
                 raise ExportFileError(f"line {number}: the command record points at no event"
                                       " in the file")
@@ -157,9 +169,10 @@ def check(source: IO[bytes]) -> dict[str, Any]:
 def _check_header(record: Any) -> dict[str, Any]:
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ExportFileError("line 1: not a goalflow export (no goalflow-export header)")
-    if record.get("format_version") != FORMAT_VERSION:
+    if record.get("format_version") not in READABLE_VERSIONS:
         raise ExportFileError(f"line 1: export format version {record.get('format_version')!r}"
-                           f" is not one this goalflow reads ({FORMAT_VERSION})")
+                              " is not one this goalflow reads"
+                              f" ({', '.join(map(str, READABLE_VERSIONS))})")
     if not record.get("complete"):
         raise ExportFileError("line 1: this is a partial export (of some goals, or since a"
                            " time); only a complete export can rebuild a store")
@@ -248,10 +261,11 @@ def _insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -
     goal_id = UUID(record["goal_id"])
     tx.execute(
         f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command, fingerprint,"
-        " version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " version, event, notification_id, fingerprint_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (record["command_id"], tx.goal_id(goal_id),
          record["command"], record["fingerprint"], record["version"], record["event"],
-         positions.get(record["position"], record["position"])))
+         positions.get(record["position"], record["position"]),
+         record.get("fingerprint_rule", 1)))
 
 
 def digest(goals: Goals, progress: Progress | None = None) -> tuple[int, str]:

@@ -52,8 +52,8 @@ SLEEP = "22222222-2222-4222-8222-222222222222"  # client-9: drafted, agreed: act
 VOIDED = "33333333-3333-4333-8333-333333333333"  # client-8: drafted, entered in error
 UNKNOWN = "99999999-9999-4999-8999-999999999999"
 CLINICIAN = Actor("dr-okafor", "clinician")
-EVENT_KEYS = ["position", "goal_id", "version", "type", "recorded_at", "occurred_at", "actor",
-              "data"]
+EVENT_KEYS = ["position", "goal_id", "version", "type", "schema_version", "recorded_at",
+              "occurred_at", "actor", "data"]
 GOAL_KEYS = ["goal_id", "subject_kind", "subject_id", "status", "terms_version", "statement",
              "version", "drafted_at", "updated_at"]
 ACCEPTED_FORMS = ("sqlite:///relative/path.db, sqlite:////absolute/path.db, memory://,"
@@ -286,7 +286,7 @@ def test_events_json_prints_every_event_decoded_in_full_with_stable_keys(clinic:
     assert [r["position"] for r in records] == list(range(1, EVENTS + 1))
     revised = records[6]
     assert revised == {
-        "position": 7, "goal_id": DEMO_GOAL, "version": 7, "type": "Revised",
+        "position": 7, "goal_id": DEMO_GOAL, "version": 7, "type": "Revised", "schema_version": 2,
         "recorded_at": f"{day(40)}T10:35:00+00:00", "occurred_at": f"{day(40)}T10:00:00+00:00",
         "actor": {"id": "dr-okafor", "role": "clinician", "on_behalf_of": None},
         "data": {
@@ -744,7 +744,7 @@ def test_export_starts_with_a_header_saying_what_was_exported(clinic: str) -> No
 
     assert {k: header[k] for k in ("format", "format_version", "complete", "events",
                                    "commands", "scope")} == {
-        "format": "goalflow-export", "format_version": 1, "complete": True,
+        "format": "goalflow-export", "format_version": 2, "complete": True,
         "events": EVENTS, "commands": COMMANDS, "scope": {"goals": None, "since": None}}
     assert [r["kind"] for r in records] == ["event"] * EVENTS + ["command"] * COMMANDS
     assert [r["position"] for r in records[:EVENTS]] == list(range(1, EVENTS + 1))

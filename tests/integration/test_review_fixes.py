@@ -47,10 +47,8 @@ def test_a_number_beyond_64_bits_with_a_command_id_is_an_invalid_command(
 def _huge_measure() -> Measure:
     # Measure refuses it itself; build one around the check, as a careless caller's
     # subclass or a future field might, to reach the command-id fingerprint.
-    measure = object.__new__(Measure)
-    for name, value in (("name", "GAD-7"), ("baseline", 2**64), ("target", 7),
-                        ("direction", "decrease")):
-        object.__setattr__(measure, name, value)
+    measure = Measure("GAD-7", baseline=7, target=7)
+    object.__setattr__(measure, "baseline", 2**64)
     return measure
 
 

@@ -13,12 +13,12 @@ from uuid import UUID
 
 import orjson
 import pytest
-from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
 from goalflow.domain import Actor, FieldChange, Goal, Measure, Reading, Step, Subject
-from goalflow.errors import InvalidCommand
+from goalflow.errors import InvalidCommand, UnreadableEvent
 from goalflow.persistence.codec import GoalflowMapper
 
 from .builders import (
@@ -366,7 +366,7 @@ def test_an_unreadable_stored_event_is_reported_with_its_goal_and_version() -> N
         topic="goalflow:Goal.ProgressRecorded",
         state=b'{"occurred_at": 7}',
     )
-    with pytest.raises(MapperDeserialisationError, match=f"{ANXIETY_GOAL_ID} at version 4"):
+    with pytest.raises(UnreadableEvent, match=f"goal {ANXIETY_GOAL_ID} version 4: "):
         GoalflowMapper().to_domain_event(stored)
 
 

@@ -493,6 +493,8 @@ def test_a_goal_shows_itself_as_json_ready_data(active_goal: Goal) -> None:
         "baseline": 15,
         "target": 7,
         "direction": "decrease",
+        "instrument": None, "minimum": None, "maximum": None, "sd": None, "reliability": None,
+        "cutoff": None,
         "latest": {"value": 11, "occurred_at": "2024-03-06T09:30:00-05:00"},
     }
     assert view["measures"][1]["latest"] is None

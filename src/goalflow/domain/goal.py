@@ -88,6 +88,9 @@ class Goal(Aggregate):
     """A treatment goal set with a client (or a therapy group) and pursued over time."""
 
     TOPIC = "goalflow:Goal"
+    # The version of the goal's state in snapshots. A snapshot of another version is
+    # ignored and the goal replayed from its events (snapshots are only a cache).
+    class_version = 2  # 2: measures as in Drafted v2
 
     # Declared state; the codec restores snapshots by these annotations.
     subject: Subject
@@ -121,6 +124,10 @@ class Goal(Aggregate):
         """
 
         TOPIC = "goalflow:Goal.Event"
+        # The schema version of each event's stored form; a change to an event's fields
+        # gives it a new version and an upcaster from the one before (README, "Changing
+        # an event"), and src/goalflow/domain/events.lock.json records every version.
+        class_version = 1
         actor: Actor
         occurred_at: datetime
 
@@ -137,6 +144,7 @@ class Goal(Aggregate):
 
     class Drafted(Created):
         TOPIC = "goalflow:Goal.Drafted"
+        class_version = 2  # 2: measures gained instrument, range, sd, reliability, cutoff
         subject: Subject
         statement: str
         client_words: str | None
@@ -145,6 +153,10 @@ class Goal(Aggregate):
         strengths: tuple[str, ...]
         measures: tuple[Measure, ...]
         steps: tuple[Step, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["measures"] = [_measure_v2(m) for m in state["measures"]]
 
     class AgreedByClient(Event):
         TOPIC = "goalflow:Goal.AgreedByClient"
@@ -215,11 +227,19 @@ class Goal(Aggregate):
 
     class Revised(Event):
         TOPIC = "goalflow:Goal.Revised"
+        class_version = 2  # 2: measures (before and after) as in Drafted v2
         reason: str
         changes: tuple[FieldChange, ...]
         steps_added: tuple[Step, ...]
         steps_removed: tuple[Step, ...]  # as they were, so the record shows what went
         steps_reworded: tuple[StepRewording, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            for change in state["changes"]:
+                if change["field"] == "measures":
+                    change["before"] = [_measure_v2(m) for m in change["before"]]
+                    change["after"] = [_measure_v2(m) for m in change["after"]]
 
         def apply(self, goal: Goal) -> None:
             for change in self.changes:
@@ -824,12 +844,20 @@ class Goal(Aggregate):
 STATUSES: Final = (
     "proposed", "active", "on-hold", "completed", "cancelled", "rejected", "entered-in-error"
 )
-EVENT_TYPES: Final = tuple(
-    name for name, value in vars(Goal).items()
+EVENT_CLASSES: Final[tuple[type[Goal.Event], ...]] = tuple(
+    value for name, value in vars(Goal).items()
     if isinstance(value, type) and issubclass(value, Goal.Event)
     and name not in ("Event", "Created")
 )
+"""The goal's events, in the order they are declared."""
+EVENT_TYPES: Final = tuple(cls.__name__ for cls in EVENT_CLASSES)
 """The names of the goal's events, in the order they are declared."""
+
+
+def _measure_v2(measure: dict[str, Any]) -> dict[str, Any]:
+    """A measure stored before event schema 2: it described no scale."""
+    return {"instrument": None, "minimum": None, "maximum": None, "sd": None,
+            "reliability": None, "cutoff": None, **measure}
 
 
 def _check_times(

@@ -233,18 +233,57 @@ class Subject:
 
 @attrs.frozen
 class Measure:
-    """How progress is measured: a named scale with an optional baseline and target."""
+    """How progress is measured: a named scale with an optional baseline and target.
+
+    ``direction`` says which way is better. The rest describe the scale, for judging
+    change: the ``instrument`` it is (e.g. ``"PHQ-9"``), its range (``minimum``,
+    ``maximum``), the standard deviation of the pre-treatment population (``sd``), its
+    reliability (``reliability``, r_xx, from 0 up to but not including 1) and its clinical
+    ``cutoff``. (Since event schema 2: measures stored before have none of them.)
+    """
 
     name: str
     baseline: int | float | None = None
     target: int | float | None = None
     direction: Direction = "decrease"
+    instrument: str | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    sd: int | float | None = None
+    reliability: int | float | None = None
+    cutoff: int | float | None = None
 
     def __attrs_post_init__(self) -> None:
         check_text("measure.name", self.name, limit=MAX_LINE_LENGTH)
-        check_number(f"measure {self.name!r} baseline", self.baseline, optional=True)
-        check_number(f"measure {self.name!r} target", self.target, optional=True)
         check_choice("measure.direction", self.direction, ("decrease", "increase"))
+        check_text(f"measure {self.name!r} instrument", self.instrument, limit=MAX_ID_LENGTH,
+                   optional=True)
+        for part in ("baseline", "target", "minimum", "maximum", "sd", "reliability",
+                     "cutoff"):
+            check_number(f"measure {self.name!r} {part}", getattr(self, part), optional=True)
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None and low >= high:
+            raise InvalidCommand(f"measure {self.name!r} minimum {low} must be below its"
+                                 f" maximum {high}", field="measure.minimum")
+        for part in ("baseline", "target", "cutoff"):
+            value = getattr(self, part)
+            if value is None:
+                continue
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise InvalidCommand(
+                    f"measure {self.name!r} {part} {value} is outside its range"
+                    f" {_range(low, high)}", field=f"measure.{part}")
+        if self.sd is not None and self.sd <= 0:
+            raise InvalidCommand(f"measure {self.name!r} sd must be above 0, not {self.sd}",
+                                 field="measure.sd")
+        if self.reliability is not None and not 0 <= self.reliability < 1:
+            raise InvalidCommand(f"measure {self.name!r} reliability must be from 0 up to 1"
+                                 f" (not 1), not {self.reliability}",
+                                 field="measure.reliability")
+
+
+def _range(low: float | None, high: float | None) -> str:
+    return f"{'-inf' if low is None else low} to {'inf' if high is None else high}"
 
 
 @attrs.frozen

@@ -19,22 +19,19 @@ import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal, Union
+from typing import Any, Final, Literal, Union
 from uuid import UUID
 
 import attrs
 import orjson
 from eventsourcing.domain import CanSnapshotAggregate
-from eventsourcing.persistence import (
-    Mapper,
-    MapperDeserialisationError,
-    StoredEvent,
-    Transcoder,
-)
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic
 
-from goalflow.domain.goal import REVISABLE_FIELDS
+from goalflow.domain.goal import EVENT_CLASSES, REVISABLE_FIELDS, Goal
 from goalflow.domain.values import FieldChange
+from goalflow.errors import UnknownEvent, UnreadableEvent
+from goalflow.version import goalflow_version
 
 Decoder = Callable[[Any], Any]
 
@@ -79,6 +76,7 @@ class GoalflowMapper(Mapper[UUID]):
 
     def __init__(self) -> None:
         super().__init__(transcoder=OrjsonTranscoder())
+        self.written_by: str | None = None  # the newest goalflow that wrote the store
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(domain_event.__dict__)
@@ -108,29 +106,92 @@ class GoalflowMapper(Mapper[UUID]):
     def decode_event(self, originator_id: UUID, originator_version: int, topic: str,
                      data: bytes) -> Any:
         """The domain event stored as ``data`` under ``topic``, of that goal and version."""
-        cls = resolve_topic(topic)
+        return self.decode_stored(originator_id, originator_version, topic, data)[0]
+
+    def decode_stored(self, originator_id: UUID, originator_version: int, topic: str,
+                      data: bytes) -> tuple[Any, int]:
+        """The domain event and the schema version it was stored in.
+
+        The one place stored events become objects: the state is upcast from its stored
+        version to the class's current one here, so every reader sees the current shape.
+        Raises :class:`UnknownEvent` for a type or version this goalflow does not know
+        (written by a newer one), :class:`UnreadableEvent` for anything else it cannot read.
+        """
+        def where() -> str:
+            return f"goal {originator_id} version {originator_version}"
+
+        cls = KNOWN_TOPICS.get(topic)
         try:
             if self.cipher:
                 data = self.cipher.decrypt(data)
             if self.compressor:
                 data = self.compressor.decompress(data)
             state: dict[str, Any] = loads(data)
-            from_version = state.pop("class_version", 1)
-            class_version = getattr(cls, "class_version", 1)
-            while from_version < class_version:
+            stored_version = state.pop("class_version", 1)
+            if cls is Goal.Snapshot:  # versioned by the goal's state within
+                stored_version = state["state"].get("class_version", 1)
+            if not isinstance(stored_version, int) or isinstance(stored_version, bool):
+                raise ValueError(f"class_version {stored_version!r} is not a number")
+        except Exception as e:
+            raise UnreadableEvent(
+                f"cannot read stored event {topic} of {where()}: {_first_line(e)}",
+                goal_id=originator_id, version=originator_version, topic=topic) from e
+        class_version = 1 if cls is None else _class_version(cls)
+        if cls is None or stored_version > class_version:
+            known = "" if cls is None else f" (it knows up to version {class_version})"
+            ours = goalflow_version()
+            if self.written_by not in (None, ours):
+                newer = (f"a newer goalflow (the store was last written by goalflow"
+                         f" {self.written_by}: use that or later)")
+            else:
+                newer = f"a newer goalflow than {ours}"
+            raise UnknownEvent(
+                f"stored event {topic} version {stored_version} of {where()} is not known to"
+                f" this goalflow{known}: it was written by {newer}",
+                goal_id=originator_id, version=originator_version, topic=topic,
+                class_version=stored_version, written_by=self.written_by)
+        try:
+            from_version = 1 if cls is Goal.Snapshot else stored_version
+            while from_version < _class_version(cls, own=True):
                 getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
                 from_version += 1
             state = event_decoder(cls)(state)
+        except StaleSnapshot:
+            raise
         except Exception as e:
-            raise MapperDeserialisationError(
-                f"cannot read stored event {topic} of goal {originator_id} at version"
-                f" {originator_version}: {e}"
-            ) from e
+            raise UnreadableEvent(
+                f"cannot read stored event {topic} of {where()}: {_first_line(e)}",
+                goal_id=originator_id, version=originator_version, topic=topic) from e
         state["originator_id"] = originator_id
         state["originator_version"] = originator_version
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
-        return event
+        return event, stored_version
+
+
+def _class_version(cls: type, *, own: bool = False) -> int:
+    """The schema version a class writes; a snapshot's is its aggregate's (unless ``own``)."""
+    if cls is Goal.Snapshot and not own:
+        cls = Goal
+    return int(getattr(cls, "class_version", 1))
+
+
+class StaleSnapshot(Exception):
+    """A snapshot of an older version of the aggregate's state: ignored, and the
+    aggregate is replayed from its events instead (snapshots are a cache)."""
+
+
+# Stored topics are read only from this table: a topic naming any other module is not
+# imported (eventsourcing's resolve_topic would), it is an unknown event.
+KNOWN_TOPICS: Final[dict[str, type]] = {
+    cls.TOPIC: cls for cls in (*EVENT_CLASSES, Goal.Snapshot)  # type: ignore[attr-defined,misc]
+}
+_AGGREGATES: Final[dict[str, type]] = {Goal.TOPIC: Goal}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
 
 
 @cache
@@ -149,7 +210,12 @@ def event_decoder(cls: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
         # A snapshot's state is its aggregate's __dict__, typed by the annotations
         # of the aggregate class that the snapshot's "topic" names.
         restored = decode(state)
-        aggregate_class = resolve_topic(restored["topic"])
+        aggregate_class = _AGGREGATES.get(restored["topic"])
+        if aggregate_class is None:
+            raise ValueError(f"a snapshot of {restored['topic']!r}, not of a goal")
+        taken_at = restored["state"].get("class_version", 1)
+        if taken_at != getattr(aggregate_class, "class_version", 1):
+            raise StaleSnapshot(taken_at)
         restored["state"] = aggregate_state_decoder(aggregate_class)(restored["state"])
         return restored
 
@@ -225,12 +291,17 @@ def decoder_for(hint: Any) -> Decoder:
 
 def _attrs_decoder(cls: type) -> Decoder:
     attrs.resolve_types(cls)
-    fields = [(f.name, decoder_for(f.type)) for f in attrs.fields(cls)]
+    fields = [(f.name, decoder_for(f.type), f.default) for f in attrs.fields(cls)]
 
     def decode(data: dict[str, Any]) -> Any:
         value: Any = object.__new__(cls)
-        for name, field_decoder in fields:
-            object.__setattr__(value, name, field_decoder(data.get(name)))
+        for name, field_decoder, default in fields:
+            if name in data:
+                object.__setattr__(value, name, field_decoder(data[name]))
+            elif default is attrs.NOTHING:
+                raise ValueError(f"{cls.__name__} has no {name}")
+            else:  # a field added after the value was stored reads as its default
+                object.__setattr__(value, name, default)
         return value
 
     return decode

@@ -100,6 +100,8 @@ def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
 
     ``goalflow_commands`` is the idempotency record of commands that carried a
     command id; ``goalflow_projections`` is each read model's mode and position.
+    These are the current formats (:mod:`goalflow.persistence.formats` upgrades older
+    stores to them).
     """
 
     def name(table: str) -> str:
@@ -113,11 +115,11 @@ def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {name(COMMANDS_TABLE)} ("
         f"command_id {text} PRIMARY KEY, goal_id {uuid} NOT NULL, command {text} NOT NULL,"
         f" fingerprint {text} NOT NULL, version {integer} NOT NULL, event {text} NOT NULL,"
-        f" notification_id {integer} NOT NULL){suffix}",
+        f" notification_id {integer} NOT NULL, fingerprint_rule {integer} NOT NULL){suffix}",
         f"CREATE TABLE IF NOT EXISTS {name(PROJECTIONS_TABLE)} ("
         f"name {text} PRIMARY KEY, mode {text} NOT NULL, generation {integer} NOT NULL,"
         f" position {integer} NOT NULL, building_generation {integer},"
-        f" building_position {integer}){suffix}",
+        f" building_position {integer}, version {integer} NOT NULL DEFAULT 1){suffix}",
     ]
 
 

@@ -22,8 +22,15 @@ from eventsourcing.persistence import IntegrityError, Notification, PersistenceE
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from goalflow.domain.goal import Goal
-from goalflow.errors import GoalflowError, GoalNotFound, StoreError, VersionNotFound
-from goalflow.persistence.codec import GoalflowMapper
+from goalflow.errors import (
+    GoalflowError,
+    GoalNotFound,
+    StoreError,
+    UnreadableEvent,
+    VersionNotFound,
+)
+from goalflow.persistence import formats
+from goalflow.persistence.codec import GoalflowMapper, StaleSnapshot
 from goalflow.persistence.recorders import (
     COMMANDS_TABLE,
     PROJECTIONS_TABLE,
@@ -35,6 +42,7 @@ from goalflow.persistence.recorders import (
     Write,
 )
 from goalflow.persistence.urls import StoreUrl
+from goalflow.version import goalflow_version
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,6 +92,7 @@ class CommandRecord:
     version: int
     event: str
     notification_id: int
+    fingerprint_rule: int
 
 
 # Faults of the database under a store, as the drivers and eventsourcing raise them.
@@ -163,6 +172,27 @@ class GoalStore:
         self.inline_writes: Callable[[Sequence[Goal.Event], Sequence[Goal]], Write] | None = None
         self._recent: dict[UUID, Goal] = {}
         self._recent_lock = threading.Lock()
+        try:
+            self.written_by = self.mapper.written_by = self._check_formats()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_formats(self) -> str | None:
+        """Refuse formats this goalflow cannot read (or write); a writer upgrades older
+        ones. Returns the newest goalflow known to have written the store."""
+        with storage_errors(self.url, "cannot open store"):
+            with self.recorder.transaction(commit=False) as tx:
+                if self.readonly:
+                    return formats.check_readable(tx, self.url)
+                current = formats.versions(tx)
+            if current == (formats.TABLES_FORMAT, formats.EVENTS_SCHEMA,
+                           goalflow_version()):
+                return current[2]
+            with self.recorder.transaction(commit=True) as tx:
+                self.lock_writers(tx)  # one writer upgrades; the others then find it done
+                formats.upgrade(tx, self.url)
+            return goalflow_version()
 
     def _check_is_goalflow_store(self) -> None:
         """Refuse, in one clear line, a store without goalflow's tables.
@@ -225,8 +255,7 @@ class GoalStore:
                    f" {tx.table(self._events_table)} WHERE originator_id IN ({marks})"
                    " GROUP BY originator_id",
                    [tx.goal_id(g) for g in goal_ids])
-        return {row[0] if isinstance(row[0], UUID) else UUID(row[0]): row[1]
-                for row in tx.fetchall()}
+        return {_uuid(row[0]): row[1] for row in tx.fetchall()}
 
     def remember(self, goals: Iterable[Goal]) -> None:
         """Keep goals as recorded (appended, or taken and unchanged) for the next take."""
@@ -287,10 +316,14 @@ class GoalStore:
                 " COALESCE((SELECT originator_version FROM s), 0)"
                 " ORDER BY 1, 2",
                 [goal, *([lte] if upto else []), goal, *([lte] if upto else [])]).fetchall()
-        decoded = self._decoded(goal_id, [row[1:] for row in rows])
         if rows and rows[0][0] == 0:
-            return cast(Goal.Snapshot, decoded[0]), decoded[1:]
-        return None, decoded
+            try:
+                snapshot = self._decoded(goal_id, [rows[0][1:]])[0]
+            except StaleSnapshot:  # of an older Goal: replay from the first event
+                return None, self._events_of(goal_id, lte=lte)
+            return cast(Goal.Snapshot, snapshot), self._decoded(goal_id,
+                                                                [row[1:] for row in rows[1:]])
+        return None, self._decoded(goal_id, [row[1:] for row in rows])
 
     def _events_of(self, goal_id: UUID, *, gt: int | None = None, lte: int | None = None
                    ) -> list[Goal.Event]:
@@ -324,8 +357,7 @@ class GoalStore:
             for start in range(0, len(command_ids), 500):
                 chunk = command_ids[start:start + 500]
                 tx.execute(
-                    "SELECT command_id, goal_id, command, fingerprint, version, event,"
-                    f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE command_id IN"
+                    f"SELECT {_COMMAND_COLUMNS} FROM {tx.table(COMMANDS_TABLE)} WHERE command_id IN"
                     f" ({', '.join('?' for _ in chunk)})", chunk)
                 for row in tx.fetchall():
                     found[row[0]] = _command_record(row)
@@ -335,8 +367,7 @@ class GoalStore:
     def find_command(self, command_id: str) -> CommandRecord | None:
         with self.recorder.transaction(commit=False) as tx:
             row = tx.execute(
-                "SELECT command_id, goal_id, command, fingerprint, version, event,"
-                f" notification_id FROM {tx.table(COMMANDS_TABLE)} WHERE command_id = ?",
+                f"SELECT {_COMMAND_COLUMNS} FROM {tx.table(COMMANDS_TABLE)} WHERE command_id = ?",
                 (command_id,),
             ).fetchone()
         return None if row is None else _command_record(row)
@@ -410,9 +441,8 @@ class GoalStore:
             f" {tx.table(self._events_table)} WHERE {' AND '.join(where)}"
             f" ORDER BY {position} LIMIT ?", [*params, limit]).fetchall()
         return [
-            Notification(id=row[0], originator_id=row[1] if isinstance(row[1], UUID)
-                         else UUID(row[1]), originator_version=row[2], topic=row[3],
-                         state=bytes(row[4]))
+            Notification(id=row[0], originator_id=_uuid(row[1]), originator_version=row[2],
+                         topic=row[3], state=bytes(row[4]))
             for row in rows
         ]
 
@@ -430,7 +460,19 @@ class GoalStore:
             after = notifications[-1].id
 
     def decode(self, notification: Notification) -> Goal.Event:
-        return cast(Goal.Event, self.mapper.to_domain_event(notification))
+        return self.decode_stored(notification)[0]
+
+    def decode_stored(self, notification: Notification) -> tuple[Goal.Event, int]:
+        """An event from the log and the schema version it was stored in; an error
+        reading it names its position."""
+        try:
+            return cast(tuple[Goal.Event, int], self.mapper.decode_stored(
+                _uuid(notification.originator_id), notification.originator_version,
+                notification.topic, notification.state))
+        except UnreadableEvent as e:
+            e.position = notification.id
+            e.message = f"position {notification.id}: {e.message}"
+            raise
 
     def count(self, tx: Tx, *, upto: int) -> int:
         """How many events the log holds up to position ``upto``."""
@@ -515,14 +557,21 @@ class GoalStore:
         self._app.close()
 
 
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
 def _position_column(tx: Tx) -> str:
     """The column that holds an event's position in the log (its notification id)."""
     return "rowid" if tx.dialect == "sqlite" else "notification_id"
 
 
+_COMMAND_COLUMNS = ("command_id, goal_id, command, fingerprint, version, event, notification_id,"
+                    " fingerprint_rule")
+
+
 def _command_record(row: Sequence[Any]) -> CommandRecord:
-    goal_id = row[1] if isinstance(row[1], UUID) else UUID(row[1])
-    return CommandRecord(row[0], goal_id, row[2], row[3], row[4], row[5], row[6])
+    return CommandRecord(row[0], _uuid(row[1]), *row[2:])
 
 
 def _command_writes(commands: Sequence[tuple[CommandRecord, int]]) -> Write:
@@ -530,10 +579,10 @@ def _command_writes(commands: Sequence[tuple[CommandRecord, int]]) -> Write:
 
     def write(tx: Tx, notification_ids: Sequence[int]) -> None:
         tx.executemany(
-            f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command,"
-            " fingerprint, version, event, notification_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(c.command_id, tx.goal_id(c.goal_id), c.command,
-              c.fingerprint, c.version, c.event, notification_ids[index])
+            f"INSERT INTO {tx.table(COMMANDS_TABLE)} ({_COMMAND_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.command_id, tx.goal_id(c.goal_id), c.command, c.fingerprint, c.version,
+              c.event, notification_ids[index], c.fingerprint_rule)
              for c, index in commands],
         )
 

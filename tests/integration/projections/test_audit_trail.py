@@ -195,7 +195,8 @@ def test_a_revision_records_exactly_what_changed(
     # The revision that replaced meditation with yoga.
     assert [(c["change"], c["step_id"], c["before"], c["after"]) for c in first["changes"]] \
         == [("step removed", "s2", MEDITATION, None), ("step added", "s4", None, YOGA)]
-    gad7 = {"name": "GAD-7", "baseline": 15, "target": 7, "direction": "decrease"}
+    scale = dict.fromkeys(("instrument", "minimum", "maximum", "sd", "reliability", "cutoff"))
+    gad7 = {"name": "GAD-7", "baseline": 15, "target": 7, "direction": "decrease", **scale}
     assert second["changes"] == [
         {"change": "changed", "field": "statement", "step_id": None, "before": STATEMENT,
          "after": "Maya uses yoga and breathing to manage anxiety"},
@@ -205,7 +206,7 @@ def test_a_revision_records_exactly_what_changed(
          "before": "2025-04-03", "after": "2025-05-03"},
         {"change": "changed", "field": "measures", "step_id": None, "before": [gad7],
          "after": [gad7 | {"target": 5}, {"name": "PHQ-9", "baseline": 14, "target": 5,
-                                           "direction": "decrease"}]},
+                                           "direction": "decrease", **scale}]},
         {"change": "step removed", "field": "steps", "step_id": "s3", "before": EXPRESSING,
          "after": None},
         {"change": "step reworded", "field": "steps", "step_id": "s1", "before": BREATHING,
