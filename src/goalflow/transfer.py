@@ -14,6 +14,7 @@ truncated file leaves the target untouched.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -21,11 +22,12 @@ from typing import IO, Any
 from uuid import UUID
 
 from goalflow.application import Goals
-from goalflow.domain.goal import EVENT_TYPES
-from goalflow.errors import GoalflowError, StoreError
+from goalflow.domain.goal import Goal
+from goalflow.errors import GoalflowError, StoreError, UnreadableEvent
 from goalflow.persistence import formats
-from goalflow.persistence.codec import dumps, loads
+from goalflow.persistence.codec import KNOWN_TOPICS, dumps, loads
 from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
+from goalflow.version import goalflow_version
 
 FORMAT = "goalflow-export"
 FORMAT_VERSION = 2
@@ -68,15 +70,20 @@ def export(
     out.write(dumps(header) + b"\n")
     for done, (position, notification) in enumerate(_events(goals, head, goal_ids, since),
                                                     start=1):
-        out.write(dumps({
+        record: dict[str, Any] = {
             "kind": "event", "position": position,
             "goal_id": str(notification.originator_id),
             "version": notification.originator_version, "topic": notification.topic,
-            "state": loads(notification.state),
             "sha256": _event_sha(str(notification.originator_id),
                                  notification.originator_version, notification.topic,
                                  notification.state),
-        }) + b"\n")
+        }
+        try:
+            record["state"] = loads(notification.state)
+        except ValueError:  # damaged in the store: exported as it is, marked, not imported
+            record["state"] = None
+            record["unreadable_state"] = base64.b64encode(notification.state).decode()
+        out.write(dumps(record) + b"\n")
         if progress and (done % BATCH == 0 or done == events):
             progress(done, events)
     for command in commands:
@@ -89,8 +96,17 @@ def _events(goals: Goals, head: int, goal_ids: list[UUID] | None, since: datetim
             ) -> Iterator[tuple[int, Any]]:
     store = goals.store
     for notification in store.scan(upto=head, goal_ids=goal_ids, page=BATCH):
-        if since is None or store.decode(notification).timestamp >= since:
+        if since is None or _recorded_since(store, notification, since):
             yield notification.id, notification
+
+
+def _recorded_since(store: Any, notification: Any, since: datetime) -> bool:
+    """Whether the event was recorded at or after ``since``; one that cannot be read is
+    kept (a partial export must not silently drop what it cannot judge)."""
+    try:
+        return bool(store.decode(notification).timestamp >= since)
+    except UnreadableEvent:
+        return True
 
 
 def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict[str, Any]]:
@@ -181,6 +197,10 @@ def _check_header(record: Any) -> dict[str, Any]:
 
 def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
                  last_position: int) -> None:
+    if "unreadable_state" in record:
+        raise ExportFileError(f"line {number}: the event at position {record.get('position')}"
+                              " was unreadable in the store it came from (damaged); it cannot"
+                              " be imported")
     try:
         state = dumps(record["state"])
         goal_id, version, position = record["goal_id"], record["version"], record["position"]
@@ -191,8 +211,19 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
                               " topic, state and sha256") from None
     if _event_sha(goal_id, version, topic, state) != record.get("sha256"):
         raise ExportFileError(f"line {number}: the event's content does not match its SHA-256")
-    if not topic.startswith("goalflow:Goal.") or topic.rpartition(".")[2] not in EVENT_TYPES:
-        raise ExportFileError(f"line {number}: {topic!r} is not a goalflow event")
+    cls = KNOWN_TOPICS.get(topic)
+    if cls is None or cls is Goal.Snapshot:
+        newer = " this goalflow knows (exported by a newer goalflow?)" \
+            if topic.startswith("goalflow:Goal.") else ""
+        raise ExportFileError(f"line {number}: {topic!r} is not a goalflow event{newer}")
+    stored_version = record["state"].get("class_version", 1) \
+        if isinstance(record["state"], dict) else 1
+    if stored_version != 1 and (not isinstance(stored_version, int)
+                                or stored_version > cls.class_version):  # type: ignore[attr-defined]
+        raise ExportFileError(
+            f"line {number}: {topic} version {stored_version!r} is newer than this goalflow"
+            f" {goalflow_version()} knows ({cls.class_version}): it was exported by a newer"  # type: ignore[attr-defined]
+            " goalflow")
     if not isinstance(position, int) or position <= last_position:
         raise ExportFileError(f"line {number}: positions must increase")
     expected = versions.get(goal_id, 0) + 1

@@ -169,3 +169,37 @@ def _log_and_positions(url: str) -> tuple[int, list[Any]]:
             goals.store.recorder.transaction(commit=False) as tx:
         return goals.store.head(tx), sorted(
             (t.name, t.position) for t in goals.projections.tracking().values())
+
+
+def test_a_damaged_event_is_marked_where_it_is_and_named_by_position(tmp_path: Any,
+                                                                      clock: Any) -> None:
+    url = f"sqlite:///{tmp_path}/goals.db"
+    with goalflow.open(url, clock=clock) as goals:
+        damaged = agreed_anxiety_goal(goals)
+        other = agreed_anxiety_goal(goals)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "goals.db") as conn:  # someone edits a row by hand
+        conn.execute("UPDATE stored_events SET state = X'00ff' WHERE originator_id = ? AND"
+                     " originator_version = 2", (damaged.hex,))
+        position = conn.execute("SELECT rowid FROM stored_events WHERE originator_id = ? AND"
+                                " originator_version = 2", (damaged.hex,)).fetchone()[0]
+    events = run(url, "events", "--json")
+    assert events.exit_code == 0
+    marked = [orjson.loads(line) for line in events.output.splitlines()
+              if orjson.loads(line).get("unreadable")]
+    assert [m["position"] for m in marked] == [position]
+    for command in (["show", str(damaged)], ["history", str(damaged)]):
+        result = run(url, *command)
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"Error: position {position}: cannot read stored event")
+    assert run(url, "show", str(other)).exit_code == 0
+    exported = run(url, "export", "--output", str(tmp_path / "out.jsonl"))
+    assert exported.exit_code == 0
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert sum('"unreadable_state"' in line for line in lines) == 1
+    refused = run(f"sqlite:///{tmp_path}/copy.db", "import", str(tmp_path / "out.jsonl"))
+    assert refused.exit_code == 1
+    assert f"the event at position {position} was unreadable" in refused.stderr
+    with goalflow.open(url) as goals:  # commands on other goals go on
+        goals.hold(other, by=DR, reason="away")

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -343,9 +344,26 @@ class GoalStore:
         return self._decoded(goal_id, rows)
 
     def _decoded(self, goal_id: UUID, rows: Sequence[Sequence[Any]]) -> list[Any]:
-        """Decode a goal's (version, topic, state) rows."""
+        """Decode a goal's (version, topic, state) rows; an error names the position."""
         decode = self.mapper.decode_event
-        return [decode(goal_id, version, topic, bytes(state)) for version, topic, state in rows]
+        try:
+            return [decode(goal_id, version, topic, bytes(state))
+                    for version, topic, state in rows]
+        except UnreadableEvent as e:
+            if e.topic != Goal.Snapshot.TOPIC:
+                self._locate(e)
+            raise
+
+    def _locate(self, error: UnreadableEvent) -> None:
+        """Name the log position of the event an error is about (looked up only then)."""
+        with self.recorder.transaction(commit=False) as tx:
+            row = tx.execute(f"SELECT {_position_column(tx)} FROM"
+                             f" {tx.table(self._events_table)} WHERE originator_id = ? AND"
+                             " originator_version = ?",
+                             (tx.goal_id(error.goal_id), error.version)).fetchone()
+        if row is not None:
+            error.position = int(row[0])
+            error.message = f"position {error.position}: {error.message}"
 
     @guarded
     def find_commands(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
@@ -631,9 +649,10 @@ def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
             raise StoreError(f"no goalflow store at {path}")
         name = f"file:{path.as_uri()[len('file://'):]}?mode=ro"
         wal = path.with_name(path.name + "-wal")
-        if _on_read_only_filesystem(path) and not (wal.exists() and wal.stat().st_size):
-            # SQLite cannot make the -shm file a WAL database needs to be read there;
-            # nothing can change the file meanwhile, so it may read it as immutable.
+        if _cannot_write_beside(path) and not (wal.exists() and wal.stat().st_size):
+            # SQLite cannot make the -shm file a WAL database needs to be read there (a
+            # read-only filesystem, or an auditor's read-only copy in a directory they
+            # cannot write); with no WAL to apply, it may read the file as immutable.
             name += "&immutable=1"
         _check_sqlite_file(path, name)
         return name
@@ -644,11 +663,41 @@ def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
     if _on_read_only_filesystem(path):
         raise StoreError(f"cannot open store {path} for writing: {path.parent} is on a"
                          " read-only filesystem (inspection commands can still read it)")
+    if path.exists() and path.stat().st_size:
+        _refuse_foreign_file(path)
     return str(path)
 
 
 def _on_read_only_filesystem(path: Path) -> bool:
     return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+
+
+def _cannot_write_beside(path: Path) -> bool:
+    return _on_read_only_filesystem(path) or not os.access(path.parent, os.W_OK)
+
+
+# The tables a goalflow store may hold besides SQLite's own: eventsourcing's, goalflow's,
+# and read models' (whose names projections choose, by convention gf_*).
+_OURS = re.compile(r"(stored_events|stored_snapshots|goalflow_\w+|gf_\w+|sqlite_\w+)")
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """Refuse to add goalflow's tables to another application's SQLite file."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path.as_uri()[len('file://'):]}"
+                                                "?mode=ro", uri=True)) as conn:
+            tables = [row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    except sqlite3.Error as e:
+        raise StoreError(f"{path} is not a goalflow store (corrupt, or not a database:"
+                         f" {_first_line(e)})") from e
+    foreign = sorted(t for t in tables if not _OURS.fullmatch(t))
+    if "stored_events" in tables and COMMANDS_TABLE not in tables:
+        foreign.insert(0, "stored_events")  # another eventsourcing application's events
+    if foreign:
+        raise StoreError(f"{path} is not a goalflow store: it holds another application's"
+                         f" tables ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''});"
+                         " goalflow will not add its own to it")
 
 
 def _check_sqlite_file(path: Path, name: str) -> None:
