@@ -366,7 +366,7 @@ class Goals:
                 _backoff(attempt)
                 continue
             return outcome
-        raise ConcurrencyError(call.goal_id, goal.version - 1, None)
+        raise ConcurrencyError(call.goal_id, None, None, attempts=MAX_ATTEMPTS)
 
     def _replayed(self, call: _Call, retries: int) -> Outcome | None:
         """The outcome of the command, if its command id was recorded already."""

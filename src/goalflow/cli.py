@@ -89,8 +89,10 @@ class GoalflowGroup(click.Group):
         except Exception as e:  # a bug or an unforeseen fault: still one line
             if _debug(ctx):
                 traceback.print_exc()
+            # Only the kind of error: its text may quote internals or a client's data.
             raise click.ClickException(
-                f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)"
+                f"goalflow failed unexpectedly ({type(e).__name__}); run with --debug for"
+                " the traceback"
             ) from e
 
 

@@ -110,15 +110,20 @@ class ConcurrencyError(GoalflowError):
     A storage conflict, not a domain refusal: reload the goal and decide again.
     """
 
-    def __init__(self, goal_id: UUID, expected: int, actual: int | None) -> None:
+    def __init__(self, goal_id: UUID, expected: int | None, actual: int | None, *,
+                 attempts: int | None = None) -> None:
         found = "a newer version" if actual is None else f"version {actual}"
-        super().__init__(
-            f"goal {goal_id} is at {found}, not the expected version {expected};"
-            " nothing was recorded"
-        )
+        if expected is None:  # the caller expected nothing: it lost every race
+            message = (f"goal {goal_id} was changed by other writers {attempts} times while"
+                       " this command was being recorded; nothing was recorded: try again")
+        else:
+            message = (f"goal {goal_id} is at {found}, not the expected version {expected};"
+                       " nothing was recorded")
+        super().__init__(message)
         self.goal_id = goal_id
         self.expected = expected
         self.actual = actual
+        self.attempts = attempts
 
 
 class ProjectionError(GoalflowError):

@@ -34,7 +34,7 @@ import attrs
 from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import Goal
-from goalflow.errors import ProjectionError, StoreError
+from goalflow.errors import ProjectionError, StoreError, UnreadableEvent
 from goalflow.persistence import formats
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
@@ -635,10 +635,11 @@ class Projections:
                         self._write_inline(tx, projection, state, events, notification_ids,
                                            known)
                         moved.setdefault(state.position, []).append(name)
-            except ProjectionError:
+            except (ProjectionError, UnreadableEvent):
                 raise
             except Exception as e:  # an answer that came when the pipeline was synced
-                raise ProjectionError(f"read models failed: {e}; nothing was recorded") from e
+                raise ProjectionError(f"read models failed: {_first_line(e)}; nothing was"
+                                      " recorded") from e
             for before, names in moved.items():
                 marks = ", ".join("?" for _ in names)
                 tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET position = ? WHERE name IN"
@@ -662,10 +663,13 @@ class Projections:
                 w.position = notification_id
                 projection.handle(w, event)
             w.flush()
+        except UnreadableEvent:  # the log, not the read model: said as it is
+            raise
         except Exception as e:
             # A read model's fault, not a lost race: say so, and record nothing.
             raise ProjectionError(f"read model {projection.name} failed at position"
-                                  f" {w.position}: {e}; nothing was recorded") from e
+                                  f" {w.position}: {_first_line(e)}; nothing was recorded"
+                                  ) from e
 
     def _apply_backlog(self, w: Writer, position: int, before: int) -> int:
         """Apply events the projection has not seen that precede ``before``."""
@@ -890,3 +894,9 @@ def _pipelined(tx: Tx) -> Iterator[None]:
 
 def _quote(identifier: str) -> str:
     return f'"{identifier}"'
+
+
+def _first_line(error: BaseException) -> str:
+    """An error's first line: a database's DETAIL lines quote key values (other clients')."""
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]

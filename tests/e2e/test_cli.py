@@ -374,3 +374,19 @@ def test_a_database_fault_anywhere_is_one_error_line_naming_the_store(
 
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [f"Error: store {demo_store}: disk I/O error"]
+
+
+def test_an_unforeseen_fault_is_one_line_that_quotes_no_internals(
+    demo_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from goalflow import inspection
+
+    def buggy_log(*args: object, **kwargs: object) -> object:
+        raise TypeError("'NoneType' at client-7's statement 'I want to stop panicking'")
+
+    monkeypatch.setattr(inspection, "log", buggy_log)
+    result = run(demo_store, "events")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: goalflow failed unexpectedly (TypeError); run with --debug for the traceback"]

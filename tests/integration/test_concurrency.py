@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from typing import Any
 
 import pytest
 from anxiety_goal import (
@@ -198,3 +199,26 @@ def test_a_refusal_by_a_kept_goal_is_judged_again_on_the_goal_as_stored(
 
     assert (outcome.version, outcome.event) == (5, "StepCompleted")
     assert recorded_event_count(goals) == 5
+
+
+def test_a_command_that_loses_every_race_says_so_without_an_expected_version(
+        monkeypatch: pytest.MonkeyPatch, clock: Any) -> None:
+    from eventsourcing.persistence import IntegrityError
+
+    import goalflow.application
+
+    goals = goalflow.open("memory://", clock=clock)
+    goal_id = agreed_anxiety_goal(goals)
+
+    def always_beaten(*args: object, **kwargs: object) -> None:
+        raise IntegrityError("another writer got there first")
+
+    monkeypatch.setattr(goals.store, "append_many", always_beaten)
+    monkeypatch.setattr(goalflow.application, "_backoff", lambda attempt: None)
+    with pytest.raises(goalflow.ConcurrencyError) as raised:
+        goals.hold(goal_id, by=DR_LEE, reason="away")
+    assert str(raised.value) == (
+        f"goal {goal_id} was changed by other writers 20 times while this command was being"
+        " recorded; nothing was recorded: try again")
+    assert raised.value.expected is None
+    goals.close()

@@ -106,7 +106,7 @@ def assert_clear(error: BaseException, says: str, where: str) -> None:
     (``says``, a regular expression) and where (the store's file or server)."""
     message = str(error)
     assert isinstance(error, StoreError), f"{type(error).__name__}: {message}"
-    assert not message.startswith("unexpected "), message
+    assert "failed unexpectedly" not in message, message
     assert "\n" not in message.strip(), message
     assert re.search(says, message, re.IGNORECASE), message
     assert where in message, message
@@ -120,7 +120,7 @@ def assert_one_clear_error(result: Result, says: str, where: str) -> str:
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    assert not errors[0].startswith("Error: unexpected "), errors[0]
+    assert "failed unexpectedly" not in errors[0], errors[0]
     assert "--debug" not in errors[0], errors[0]
     assert re.search(says, errors[0], re.IGNORECASE), errors[0]
     assert where in errors[0], errors[0]

@@ -147,8 +147,15 @@ def test_a_guardian_for_another_client_may_not_agree(anxiety_goal: Goal) -> None
 
 def test_a_client_who_is_not_in_the_group_may_not_agree_for_it(group_goal: Goal) -> None:
     outsider = Actor("sam", "client")
-    with refused(group_goal, NotPermitted, match="client sam.*members of group"):
+    with refused(group_goal, NotPermitted, match="client sam.*the group's members") as e:
         group_goal.agree(by=outsider, terms_version=1, method="signature", **LATER)
+    assert TUESDAY_GROUP.id not in str(e.value)  # whose goal it is is not theirs to know
+
+
+def test_refusing_another_client_does_not_say_whose_goal_it_is(anxiety_goal: Goal) -> None:
+    with refused(anxiety_goal, NotPermitted, match="only its client") as e:
+        anxiety_goal.agree(by=JONAHS_FATHER, terms_version=1, method="signature", **LATER)
+    assert anxiety_goal.subject.id not in str(e.value)
 
 
 def test_the_group_itself_is_not_a_member_who_can_agree(group_goal: Goal) -> None:

@@ -804,10 +804,8 @@ class Goal(Aggregate):
         """The client an agreement or disagreement is for, if this actor may give it."""
         if by.role in ("client", "guardian") and by.acts_for in self.subject.required_parties:
             return by.acts_for
-        whose = (
-            f"the members of group {self.subject.id}" if self.subject.kind == "group"
-            else f"client {self.subject.id}"
-        )
+        # Whose goal it is stays unsaid: the actor may have no right to know.
+        whose = "the group's members" if self.subject.kind == "group" else "its client"
         raise NotPermitted(
             f"{by.describe()} may not {command} to goal {self.id}; only {whose}"
             " (or a guardian on their behalf) may",

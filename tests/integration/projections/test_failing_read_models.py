@@ -9,7 +9,7 @@ usable. On PostgreSQL this matters most: eventsourcing's own insert path commits
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from anxiety_goal import GAD7, MAYA, recorded_event_count
@@ -20,7 +20,7 @@ from read_models import dump_all
 
 import goalflow
 from goalflow import Goal
-from goalflow.projection import ProjectionError, Writer, discover
+from goalflow.projection import Projection, ProjectionError, Table, Writer, discover
 
 
 def everything_recorded(goals: goalflow.Goals, goal_id: UUID) -> dict[str, Any]:
@@ -113,3 +113,25 @@ def test_a_built_in_read_model_failing_takes_the_audit_entry_already_written_wit
     goals.complete_step(month.anxiety_goal, by=MAYA, step_id=YOGA_STEP, command_id="ehr-8814")
     assert goals.audit(month.anxiety_goal, event="StepCompleted")[-1]["details"] == {
         "note": None, "step_id": YOGA_STEP}
+
+
+def test_a_read_model_s_database_error_is_told_without_the_keys_it_quotes(
+        store_url: str, clock: Any) -> None:
+    class Duplicating(Projection):
+        name = "duplicating"
+        tables = (Table("gf_dup_rows", (("goal_id", "uuid"),), ("goal_id",)),)
+
+        def on_Drafted(self, w: Writer, event: Goal.Drafted) -> None:
+            for _ in range(2):  # straight to the database: the second violates the key
+                w.tx.execute(f"INSERT INTO {w.tx.table('gf_dup_rows__g1')} (goal_id)"
+                             " VALUES (?)", (w.tx.goal_id(event.originator_id),))
+
+    goals = goalflow.open(store_url, clock=clock, projections=[Duplicating()])
+    goal_id = uuid4()
+    with pytest.raises(goalflow.ProjectionError) as raised:
+        goals.draft(goalflow.Subject.client("client-7"), "Sleep better", goal_id=goal_id,
+                    by=goalflow.Actor("dr-lee", "clinician"))
+    goals.close()
+    assert "DETAIL" not in str(raised.value)
+    assert "Key (" not in str(raised.value), str(raised.value)
+    assert str(raised.value).endswith("; nothing was recorded"), str(raised.value)
