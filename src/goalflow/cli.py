@@ -145,10 +145,21 @@ def apply(obj: Context, file: IO[bytes], batch: int | None) -> None:
         batch = 1 if file is sys.stdin.buffer or not _is_regular(file) else 100
     goals = obj.goals()
     numbers: list[int] = []
+    interrupted = False
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        # Ctrl-C stops the run between commands, never inside one (an interrupt raised
+        # inside orjson comes out as a TypeError, which would blame a valid line). A
+        # second Ctrl-C stops at once.
+        nonlocal interrupted
+        interrupted = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def commands() -> Iterator[tuple[str, dict[str, Any]]]:
         warned = False
         for line in read_lines(file):
+            if interrupted:
+                return
             if line.command_id is None and not warned:
                 click.echo(f"Warning: line {line.number} has no command_id; re-running this"
                            " file would apply such lines again", err=True)
@@ -157,6 +168,7 @@ def apply(obj: Context, file: IO[bytes], batch: int | None) -> None:
             yield line.command, line.arguments
 
     done = 0
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         for outcome in goals.execute_many(commands(), batch=batch):
             click.echo(orjson.dumps({"line": numbers[done], **outcome.to_dict()}).decode())
@@ -165,6 +177,13 @@ def apply(obj: Context, file: IO[bytes], batch: int | None) -> None:
         raise
     except GoalflowError as e:  # the command after the last one printed
         raise LineError(numbers[done], str(e)) from e
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        last = f"line {numbers[done - 1]}" if done else "no line"
+        click.echo(f"Interrupted after {last}: the lines up to it are recorded, none after"
+                   " it; re-run the file to go on", err=True)
+        sys.exit(130)
 
 
 @cli.command()
