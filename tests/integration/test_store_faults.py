@@ -8,9 +8,10 @@ at the head of the log), and (c) once the fault clears, the same command (same
 ``command_id``) is recorded exactly once and the store is fully usable.
 
 Faults that need mounts (a tiny tmpfs, a read-only remount) skip where mounting is not
-permitted; a full disk is also simulated without a mount, so that guarantee is always
-tested. PostgreSQL is never stopped (other tests share it): goalflow reaches it through a
-TCP proxy (``tcp_proxy.py``) that the tests stop, start again and cut.
+permitted, and fail there instead when GOALFLOW_REQUIRE_MOUNT=1 (as on CI); a full disk is
+also simulated without a mount, so that guarantee is always tested. PostgreSQL is never
+stopped (other tests share it): goalflow reaches it through a TCP proxy (``tcp_proxy.py``)
+that the tests stop, start again and cut.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
@@ -239,10 +240,10 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
     where mounting is not permitted."""
     where.mkdir()
     if shutil.which("mount") is None:
-        pytest.skip("no mount command here")
+        cannot("no mount command here")
     done = _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where))
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {_why(done)}")
+        cannot(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {_why(done)}")
     try:
         yield where
     finally:
@@ -255,7 +256,19 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
 def remount(where: Path, mode: str) -> None:
     done = _mount("-o", f"remount,{mode}", str(where))
     if done.returncode != 0:
-        pytest.skip(f"cannot remount {where} {mode} here: {_why(done)}")
+        cannot(f"cannot remount {where} {mode} here: {_why(done)}")
+
+
+REQUIRE_MOUNT_ENV = "GOALFLOW_REQUIRE_MOUNT"
+
+
+def cannot(reason: str) -> NoReturn:
+    """Skip a test that needs mounts where there are none, unless they are required (CI,
+    which runs as root, sets GOALFLOW_REQUIRE_MOUNT=1): then it fails, so its evidence is
+    never silently lost."""
+    if os.environ.get(REQUIRE_MOUNT_ENV) == "1":
+        pytest.fail(f"{reason}, but {REQUIRE_MOUNT_ENV}=1")
+    pytest.skip(reason)
 
 
 def fill_up(where: Path) -> Path:
