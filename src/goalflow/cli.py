@@ -682,7 +682,8 @@ def projections_mode(obj: Context, name: str, mode: str) -> None:
     Example:
       goalflow projections mode plans worker
     """
-    obj.goals().projections.set_mode(name, mode)
+    with _progress(f"catching {name} up") as progress:
+        obj.goals().projections.set_mode(name, mode, progress)
     click.echo(f"{name} now runs {mode}")
 
 

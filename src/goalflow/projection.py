@@ -607,11 +607,28 @@ class Projections:
         return rows
 
     @guarded
-    def set_mode(self, name: str, mode: str) -> None:
-        self.get(name)
+    def set_mode(self, name: str, mode: str,
+                 progress: ProgressCallback | None = None) -> None:
+        """Keep the projection current ``inline`` or by a ``worker``.
+
+        Back to inline, a worker's backlog is applied first, in batches of its own, and
+        the last few events under the writers' lock as the mode changes: else the next
+        command would apply the whole backlog inside its own transaction and hold every
+        other writer up.
+        """
+        projection = self.get(name)
         if mode not in MODES:
             raise ProjectionError(f"mode must be inline or worker, not {mode!r}")
+        if mode == "inline":
+            self.catch_up(name, progress)
         with self._store.recorder.transaction(commit=True) as tx:
+            if mode == "inline":
+                self._store.lock_writers(tx)
+                state = claim_tracking(tx, name)
+                while state.mode != "inline" and self._apply_batch(
+                        tx, [(projection, state.generation, state.position)],
+                        column="position")[0]:
+                    state = claim_tracking(tx, name)
             tx.execute(f"UPDATE {tx.table(TRACKING_TABLE)} SET mode = ? WHERE name = ?",
                        (mode, name))
 

@@ -140,13 +140,14 @@ def test_two_workers_catching_up_at_once_apply_each_event_exactly_once(
         f".{failures[0]!r}")
 
 
-def test_a_read_model_set_back_to_inline_takes_its_backlog_with_the_next_command(
+def test_a_read_model_set_back_to_inline_takes_its_backlog_before_the_next_command(
     goals: goalflow.Goals, clock: ClinicClock
 ) -> None:
     month = record_mayas_month(goals, clock)
     goals.projections.set_mode("plans", "worker")
     goals.record_progress(month.anxiety_goal, by=MAYA, measure="GAD-7", value=9)
     goals.projections.set_mode("plans", "inline")
+    assert goals.projections.tracking()["plans"].position == goals.projections.head()
 
     goals.complete_step(month.anxiety_goal, by=MAYA, step_id=YOGA_STEP)
 
@@ -192,3 +193,26 @@ def test_a_worker_waits_out_a_database_fault_and_resumes_where_it_was(
     assert "server closed the connection" in heard[0][0]
     assert waits == [1.0, 2.0]
     assert goals.projections.tracking()["plans"].position == goals.projections.head()
+
+
+@pytest.mark.slow
+def test_a_backlog_of_50000_events_is_applied_by_the_switch_to_inline_not_by_a_command(
+    goals: goalflow.Goals, clock: ClinicClock
+) -> None:
+    goal_ids = [agreed_anxiety_goal(goals) for _ in range(50)]
+    goals.projections.set_mode("reviews", "worker")
+    commands = (("record_progress", {"goal_id": goal_ids[n % 50], "by": MAYA,
+                                     "measure": "GAD-7", "value": n % 21})
+                for n in range(50_000))
+    for _ in goals.execute_many(commands, batch=500):
+        pass
+    tracking = goals.projections.tracking()["reviews"]
+    assert goals.projections.head() - tracking.position >= 50_000
+    seen: list[tuple[int, int]] = []
+    goals.projections.set_mode("reviews", "inline", progress=lambda d, t: seen.append((d, t)))
+
+    assert goals.projections.tracking()["reviews"].position == goals.projections.head()
+    assert len(seen) >= 50  # in batches of its own (1,000 events each)
+    assert seen[-1][0] >= 50_000
+    goals.hold(goal_ids[0], by=goalflow.Actor("dr-lee", "clinician"), reason="away")
+    assert dump(goals, "reviews") == rebuilt(goals, "reviews")
