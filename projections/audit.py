@@ -23,8 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from goalflow import Goal
-from goalflow.domain.plain import plain
-from goalflow.projection import Json, Projection, Reader, Table, Writer
+from goalflow.projection import Json, Projection, Reader, Table, Writer, plain
 
 from . import _parties
 

@@ -34,6 +34,7 @@ import attrs
 from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import Goal
+from goalflow.domain.plain import plain as plain  # for read models: part of this interface
 from goalflow.errors import ProjectionError, StoreError, UnreadableEvent
 from goalflow.persistence import formats
 from goalflow.persistence.codec import dumps, loads

@@ -267,6 +267,7 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
                     progress(done, header["events"])
             else:
                 _insert_command(tx, record, positions)
+        store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake
     for name in sorted(goals.projections.all):
         goals.projections.catch_up(name)
     return header

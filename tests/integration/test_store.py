@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import timedelta, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -414,3 +415,28 @@ def test_a_listener_whose_connection_died_waits_and_listens_again_next_time(post
         store.wait_for_events(0.01)  # and listens on a new connection
         assert store._listener is not None
         assert not store._listener.closed
+
+
+@pytest.mark.postgres
+def test_an_import_wakes_followers_as_the_recorders_own_inserts_do(
+        postgres_url: str, tmp_path: Path, clock: Any) -> None:
+    import psycopg
+
+    from goalflow import transfer
+
+    source = goalflow.open("memory://", clock=clock)
+    agreed_anxiety_goal(source)
+    export = tmp_path / "export.jsonl"
+    with export.open("wb") as out:
+        transfer.export(source, out)
+    source.close()
+    target = goalflow.open(postgres_url)
+    channel = target.store.recorder.channel_name  # type: ignore[attr-defined]
+    server = postgres_url.partition("?")[0]
+    with psycopg.connect(server, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{channel}"')  # type: ignore[arg-type]
+        with export.open("rb") as file:
+            transfer.import_(target, file)
+        heard = list(listener.notifies(timeout=10, stop_after=1))
+    target.close()
+    assert [n.channel for n in heard] == [channel]

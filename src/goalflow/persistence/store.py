@@ -506,6 +506,13 @@ class GoalStore:
                          ).fetchone()
         return int(row[0] or 0) if row else 0
 
+    def notify_listeners(self, tx: Tx) -> None:
+        """Wake whoever waits for new events (:meth:`wait_for_events`) when ``tx``
+        commits: for events written other than through the recorder, whose inserts
+        notify by themselves. (SQLite followers poll: nothing to do.)"""
+        if tx.dialect == "postgresql":
+            tx.execute(f'NOTIFY "{self.recorder.channel_name}"')  # type: ignore[attr-defined]
+
     def wait_for_events(self, timeout: float) -> None:
         """Return when new events may have been recorded, or after ``timeout`` seconds.
 

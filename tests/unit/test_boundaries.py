@@ -1,0 +1,44 @@
+"""The house's arrows point one way: read models see only goalflow's public face and the
+projection interface; the domain sees nothing but itself, its errors and eventsourcing's
+domain module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "projections").glob("*.py")), ids=str)
+def test_read_models_import_only_the_public_api_and_the_projection_interface(path: Path
+                                                                            ) -> None:
+    ours = {m for m in imported_modules(path) if m.split(".")[0] == "goalflow"}
+    assert ours <= {"goalflow", "goalflow.projection"}, f"{path.name} imports {ours}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "src" / "goalflow" / "domain").glob("*.py")),
+                         ids=str)
+def test_the_domain_imports_no_io_and_nothing_outside_itself(path: Path) -> None:
+    for module in imported_modules(path):
+        top = module.split(".")[0]
+        assert top not in {"sqlite3", "psycopg", "os", "time", "socket", "pathlib", "io"}, (
+            f"{path.name} imports {module}")
+        if top == "goalflow":
+            assert module.startswith(("goalflow.domain", "goalflow.errors")), (
+                f"{path.name} imports {module}")
+        if top == "eventsourcing":
+            assert module == "eventsourcing.domain", f"{path.name} imports {module}"
