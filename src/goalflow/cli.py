@@ -426,7 +426,11 @@ def import_command(obj: Context, file: Path) -> None:
         # The file first: a bad export must not even create the target store.
         header = transfer.check(source)
         source.seek(0)
-        transfer.import_(obj.goals(), source, progress=progress, header=header)
+        done = transfer.import_(obj.goals(), source, progress=progress, header=header)
+    if done.get("resumed"):
+        click.echo(f"the store already holds these {header['events']} events and"
+                   f" {header['commands']} command ids (an earlier import); read models built")
+        return
     click.echo(f"imported {header['events']} events and {header['commands']} command ids")
 
 

@@ -237,6 +237,9 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             header: dict[str, Any] | None = None) -> dict[str, Any]:
     """Load a complete export into an empty store, in one transaction.
 
+    A store that already holds exactly this export (an import stopped while its read
+    models were built) is finished instead of refused, so an import can be run again.
+
     The whole file is checked first, unless the caller just did and passes the
     ``header`` that :func:`check` returned.
     """
@@ -244,6 +247,15 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
         header = check(source)
     source.seek(0)
     store = goals.store
+    if _holds_anything(goals):
+        # Imported before (the run was stopped while the read models were built)?
+        # Then finish that; anything else is refused.
+        if digest(goals) != _file_digest(source) or _command_count(goals) != header["commands"]:
+            raise StoreError(f"store {store.url} is not empty (and does not hold this export);"
+                             " import only into an empty store")
+        _finish_read_models(goals)
+        return {**header, "resumed": True}
+    source.seek(0)
     positions: dict[int, int] = {}
     with store.recorder.transaction(commit=True) as tx:
         store.lock_writers(tx)
@@ -268,9 +280,47 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             else:
                 _insert_command(tx, record, positions)
         store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake
+    _finish_read_models(goals)
+    return header
+
+
+def _finish_read_models(goals: Goals) -> None:
     for name in sorted(goals.projections.all):
         goals.projections.catch_up(name)
-    return header
+
+
+def _holds_anything(goals: Goals) -> bool:
+    with goals.store.recorder.transaction(commit=False) as tx:
+        return bool(goals.store.head(tx)) or _command_count(goals, tx) > 0
+
+
+def _command_count(goals: Goals, tx: Tx | None = None) -> int:
+    if tx is None:
+        with goals.store.recorder.transaction(commit=False) as tx:
+            return _command_count(goals, tx)
+    row = tx.execute(f"SELECT COUNT(*) FROM {tx.table(COMMANDS_TABLE)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _file_digest(source: IO[bytes]) -> tuple[int, str]:
+    """:func:`digest` of the events in a (checked) export, as they would be stored."""
+    sha = hashlib.sha256()
+    count = 0
+    source.seek(0)
+    for number, line in enumerate(source):
+        if number == 0 or not line.strip():
+            continue
+        record = loads(line)
+        if record["kind"] == "event":
+            _digest_event(sha, UUID(record["goal_id"]), record["version"], record["topic"],
+                          dumps(record["state"]))
+            count += 1
+    return count, sha.hexdigest()
+
+
+def _digest_event(sha: Any, goal_id: UUID, version: int, topic: str, state: bytes) -> None:
+    sha.update(goal_id.bytes + version.to_bytes(8, "big") + topic.encode() + b"\0"
+               + len(state).to_bytes(8, "big") + state)
 
 
 def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> int:
@@ -312,8 +362,7 @@ def digest(goals: Goals, progress: Progress | None = None) -> tuple[int, str]:
     with store.recorder.transaction(commit=False) as tx:
         head = store.head(tx)
     for n in store.scan(upto=head, page=BATCH):
-        sha.update(UUID(str(n.originator_id)).bytes + n.originator_version.to_bytes(8, "big")
-                   + n.topic.encode() + b"\0" + len(n.state).to_bytes(8, "big") + n.state)
+        _digest_event(sha, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
         count += 1
         if progress and count % BATCH == 0:
             progress(n.id, head)

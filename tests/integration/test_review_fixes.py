@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import OperationalError
@@ -117,3 +118,46 @@ def test_an_export_starting_with_a_blank_line_imports(memory: goalflow.Goals) ->
     transfer.import_(target, as_file(export_of(memory), prefix=b"\n"))
 
     assert target.get(goal_id) == memory.get(goal_id)
+
+
+def test_an_import_stopped_while_its_read_models_were_built_can_be_run_again(
+        tmp_path: Any, clock: Any) -> None:
+    from click.testing import CliRunner
+
+    from goalflow.cli import cli
+
+    source = goalflow.open(f"sqlite:///{tmp_path}/source.db", clock=clock)
+    goal = source.draft(Subject.client("maya"), "Manage anxiety", by=DR, command_id="ehr-1")
+    source.close()
+    export = tmp_path / "export.jsonl"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", f"sqlite:///{tmp_path}/source.db", "export",
+                               "--output", str(export)]).exit_code == 0
+    target = f"sqlite:///{tmp_path}/target.db"
+    with goalflow.open(target, projections=[]) as goals, export.open("rb") as file:
+        transfer.import_(goals, file)  # the events are in; the read models never ran
+
+    again = runner.invoke(cli, ["--db", target, "import", str(export)])
+    assert again.exit_code == 0, again.output
+    assert "already holds these 1 events and 1 command ids" in again.output
+    with goalflow.open(target, readonly=True) as goals:
+        assert [g["goal_id"] for g in goals.goal_index()] == [str(goal)]
+    migrated = runner.invoke(cli, ["--db", f"sqlite:///{tmp_path}/source.db", "migrate",
+                                   "--to", target])
+    assert migrated.exit_code == 0, migrated.output
+    assert "counts and content digest match" in migrated.output
+
+
+def test_an_import_into_a_store_holding_other_events_is_still_refused(tmp_path: Any,
+                                                                      clock: Any) -> None:
+    one = goalflow.open(f"sqlite:///{tmp_path}/one.db", clock=clock)
+    one.draft(Subject.client("maya"), "Manage anxiety", by=DR)
+    export = io.BytesIO()
+    transfer.export(one, export)
+    other = goalflow.open(f"sqlite:///{tmp_path}/other.db", clock=clock)
+    other.draft(Subject.client("jonah"), "Sleep better", by=DR)
+    export.seek(0)
+    with pytest.raises(StoreError, match="is not empty"):
+        transfer.import_(other, export)
+    one.close()
+    other.close()
