@@ -165,3 +165,10 @@ class UnknownEvent(UnreadableEvent):
                          position=position)
         self.class_version = class_version
         self.written_by = written_by
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line, for one-line messages (a database's DETAIL lines, which
+    quote key values, are left out)."""
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]

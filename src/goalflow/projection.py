@@ -35,7 +35,7 @@ from eventsourcing.persistence import IntegrityError
 
 from goalflow.domain.goal import Goal
 from goalflow.domain.plain import plain as plain  # for read models: part of this interface
-from goalflow.errors import ProjectionError, StoreError, UnreadableEvent
+from goalflow.errors import ProjectionError, StoreError, UnreadableEvent, first_line
 from goalflow.persistence import formats
 from goalflow.persistence.codec import dumps, loads
 from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
@@ -656,7 +656,7 @@ class Projections:
             except (ProjectionError, UnreadableEvent):
                 raise
             except Exception as e:  # an answer that came when the pipeline was synced
-                raise ProjectionError(f"read models failed: {_first_line(e)}; nothing was"
+                raise ProjectionError(f"read models failed: {first_line(e)}; nothing was"
                                       " recorded") from e
             for before, names in moved.items():
                 marks = ", ".join("?" for _ in names)
@@ -686,7 +686,7 @@ class Projections:
         except Exception as e:
             # A read model's fault, not a lost race: say so, and record nothing.
             raise ProjectionError(f"read model {projection.name} failed at position"
-                                  f" {w.position}: {_first_line(e)}; nothing was recorded"
+                                  f" {w.position}: {first_line(e)}; nothing was recorded"
                                   ) from e
 
     def _apply_backlog(self, w: Writer, position: int, before: int) -> int:
@@ -912,9 +912,3 @@ def _pipelined(tx: Tx) -> Iterator[None]:
 
 def _quote(identifier: str) -> str:
     return f'"{identifier}"'
-
-
-def _first_line(error: BaseException) -> str:
-    """An error's first line: a database's DETAIL lines quote key values (other clients')."""
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]

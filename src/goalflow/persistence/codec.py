@@ -30,7 +30,7 @@ from eventsourcing.utils import get_topic
 
 from goalflow.domain.goal import EVENT_CLASSES, REVISABLE_FIELDS, Goal
 from goalflow.domain.values import FieldChange
-from goalflow.errors import UnknownEvent, UnreadableEvent
+from goalflow.errors import UnknownEvent, UnreadableEvent, first_line
 from goalflow.version import goalflow_version
 
 Decoder = Callable[[Any], Any]
@@ -134,7 +134,7 @@ class GoalflowMapper(Mapper[UUID]):
                 raise ValueError(f"class_version {stored_version!r} is not a number")
         except Exception as e:
             raise UnreadableEvent(
-                f"cannot read stored event {topic} of {where()}: {_first_line(e)}",
+                f"cannot read stored event {topic} of {where()}: {first_line(e)}",
                 goal_id=originator_id, version=originator_version, topic=topic) from e
         class_version = 1 if cls is None else _class_version(cls)
         if cls is None or stored_version > class_version:
@@ -151,16 +151,15 @@ class GoalflowMapper(Mapper[UUID]):
                 goal_id=originator_id, version=originator_version, topic=topic,
                 class_version=stored_version, written_by=self.written_by)
         try:
-            from_version = 1 if cls is Goal.Snapshot else stored_version
-            while from_version < _class_version(cls, own=True):
-                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
-                from_version += 1
+            if cls is not Goal.Snapshot:  # whose goal state is versioned within, and an
+                for version in range(stored_version, class_version):  # old one is stale
+                    getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
             state = event_decoder(cls)(state)
         except StaleSnapshot:
             raise
         except Exception as e:
             raise UnreadableEvent(
-                f"cannot read stored event {topic} of {where()}: {_first_line(e)}",
+                f"cannot read stored event {topic} of {where()}: {first_line(e)}",
                 goal_id=originator_id, version=originator_version, topic=topic) from e
         state["originator_id"] = originator_id
         state["originator_version"] = originator_version
@@ -169,11 +168,9 @@ class GoalflowMapper(Mapper[UUID]):
         return event, stored_version
 
 
-def _class_version(cls: type, *, own: bool = False) -> int:
-    """The schema version a class writes; a snapshot's is its aggregate's (unless ``own``)."""
-    if cls is Goal.Snapshot and not own:
-        cls = Goal
-    return int(getattr(cls, "class_version", 1))
+def _class_version(cls: type) -> int:
+    """The schema version a class writes (a snapshot's: its aggregate's)."""
+    return int(getattr(Goal if cls is Goal.Snapshot else cls, "class_version", 1))
 
 
 class StaleSnapshot(Exception):
@@ -187,11 +184,6 @@ KNOWN_TOPICS: Final[dict[str, type]] = {
     cls.TOPIC: cls for cls in (*EVENT_CLASSES, Goal.Snapshot)  # type: ignore[attr-defined,misc]
 }
 _AGGREGATES: Final[dict[str, type]] = {Goal.TOPIC: Goal}
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
 
 
 @cache

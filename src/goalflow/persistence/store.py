@@ -29,6 +29,7 @@ from goalflow.errors import (
     StoreError,
     UnreadableEvent,
     VersionNotFound,
+    first_line,
 )
 from goalflow.persistence import formats
 from goalflow.persistence.codec import GoalflowMapper, StaleSnapshot
@@ -117,7 +118,7 @@ def storage_errors(url: object, doing: str = "") -> Iterator[None]:
 
 def describe_fault(error: BaseException) -> str:
     """The first line of a database error, said plainly where we know what it means."""
-    message = _first_line(error)
+    message = first_line(error)
     if "database is locked" in message:
         return f"{message} (another process holds a write lock; waited {LOCK_TIMEOUT} s)"
     if "couldn't get a connection" in message:
@@ -208,7 +209,7 @@ class GoalStore:
                 tx.execute(f"SELECT 1 FROM {tx.table(COMMANDS_TABLE)} LIMIT 1")
         except PersistenceError as e:
             self.close()
-            message = _first_line(e)
+            message = first_line(e)
             if "no such table" in message or "does not exist" in message:
                 raise StoreError(f"{self.url} is not a goalflow store (it has no goalflow"
                                  " tables)") from e
@@ -697,7 +698,7 @@ def _refuse_foreign_file(path: Path) -> None:
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
     except sqlite3.Error as e:
         raise StoreError(f"{path} is not a goalflow store (corrupt, or not a database:"
-                         f" {_first_line(e)})") from e
+                         f" {first_line(e)})") from e
     foreign = sorted(t for t in tables if not _OURS.fullmatch(t))
     if "stored_events" in tables and COMMANDS_TABLE not in tables:
         foreign.insert(0, "stored_events")  # another eventsourcing application's events
@@ -715,7 +716,7 @@ def _check_sqlite_file(path: Path, name: str) -> None:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.Error as e:
         raise StoreError(f"{path} is not a goalflow store (corrupt, or not a database:"
-                         f" {_first_line(e)})") from e
+                         f" {first_line(e)})") from e
     if not {"stored_events", COMMANDS_TABLE} <= tables:
         raise StoreError(f"{path} is not a goalflow store (it has no goalflow tables)")
 
@@ -727,7 +728,7 @@ def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
             dbname=url.dbname, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
         )
     except psycopg.Error as e:
-        raise StoreError(f"cannot connect to {url}: {_first_line(e)}") from e
+        raise StoreError(f"cannot connect to {url}: {first_line(e)}") from e
 
 
 @contextlib.contextmanager
@@ -747,7 +748,3 @@ def _create_lock(url: StoreUrl) -> Iterator[None]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
 
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
