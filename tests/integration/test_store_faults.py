@@ -752,3 +752,59 @@ def test_connections_dropped_while_idle_do_not_fail_the_next_command(
     after = store_state(postgres_url)
     assert after.versions_of(goal_id) == [1, 2, 3]
     assert after.commands["idle-1"][:2] == (goal_id, 3)
+
+
+# -- PostgreSQL: an insert whose connection failed is tried again ---------------------------
+
+
+@pytest.mark.postgres
+def test_an_insert_whose_connection_failed_is_tried_again(postgres_url: str, clock: Any,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from eventsourcing.persistence import OperationalError
+
+    from goalflow.persistence.recorders import PostgresRecorder
+
+    goals = goalflow.open(postgres_url, clock=clock)
+    real = PostgresRecorder._insert_with_writes
+    calls = []
+
+    def flaky(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(self, *args)
+
+    monkeypatch.setattr(PostgresRecorder, "_insert_with_writes", flaky)
+    goal_id = goals.draft(goalflow.Subject.client("client-7"), "Sleep better",
+                          by=goalflow.Actor("dr-lee", "clinician"), command_id="ehr-1")
+    assert len(calls) == 2
+    assert goals.get(goal_id).version == 1
+    goals.close()
+
+
+@pytest.mark.postgres
+def test_an_insert_that_timed_out_on_a_lock_is_not_tried_again(postgres_url: str, clock: Any,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    import psycopg
+    from eventsourcing.persistence import OperationalError
+
+    from goalflow.persistence.recorders import PostgresRecorder
+
+    goals = goalflow.open(postgres_url, clock=clock)
+    calls = []
+
+    def locked(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        try:
+            raise psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
+        except psycopg.Error as e:
+            raise OperationalError(str(e)) from e
+
+    monkeypatch.setattr(PostgresRecorder, "_insert_with_writes", locked)
+    with pytest.raises(goalflow.StoreError, match="lock timeout"):
+        goals.draft(goalflow.Subject.client("client-7"), "Sleep better",
+                    by=goalflow.Actor("dr-lee", "clinician"))
+    assert len(calls) == 1
+    goals.close()

@@ -12,12 +12,15 @@ which commits the transaction when code after the insert raises.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -171,7 +174,20 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        writes: Sequence[Write] = kwargs.get("writes", ())
+        """Insert in one transaction with the writes, tried again (as eventsourcing's own
+        insert_events is) when the connection failed: a transaction that failed wrote
+        nothing. A lock not had in time is not tried again: the caller is told at once."""
+        for attempt in range(1, INSERT_ATTEMPTS + 1):
+            try:
+                return self._insert_with_writes(stored_events, kwargs.get("writes", ()))
+            except (InterfaceError, OperationalError) as e:
+                if attempt == INSERT_ATTEMPTS or _is_lock_timeout(e):
+                    raise
+                time.sleep(0.2 * (1 + 0.1 * (random.random() - 0.5)))  # as eventsourcing
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _insert_with_writes(self, stored_events: Sequence[StoredEvent],
+                            writes: Sequence[Write]) -> Sequence[int] | None:
         with self.datastore.transaction(commit=True) as curs:
             if not stored_events:
                 return []
@@ -187,6 +203,15 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     def transaction(self, *, commit: bool) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as curs:
             yield Tx(curs, "postgresql", self.datastore.schema)
+
+
+INSERT_ATTEMPTS = 10
+"""How often an insert whose connection failed is tried (eventsourcing's own number)."""
+
+
+def _is_lock_timeout(error: BaseException) -> bool:
+    cause = error.__cause__ or error
+    return isinstance(cause, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled)
 
 
 class ReadOnlyPostgresFactory(PostgresFactory):
