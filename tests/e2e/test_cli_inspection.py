@@ -856,8 +856,8 @@ def test_import_refuses_a_store_that_is_not_empty(
 
     error = fails(target, "import", str(clinic_export))
 
-    assert error == f"Error: store {parse_url(target)} is not empty; import only into an" \
-        " empty store\n"
+    assert error == f"Error: store {parse_url(target)} is not empty (and does not hold this" \
+        " export); import only into an empty store\n"
     assert store_contents(target) == before == ((15, before[0][1]), 15)
 
 
@@ -1053,14 +1053,21 @@ def test_migrate_copies_a_sqlite_store_to_postgresql_and_checks_counts_and_diges
 
 
 @pytest.mark.postgres
-def test_migrate_refuses_a_target_that_is_not_empty(clinic: str, postgres_url: str) -> None:
+def test_migrate_refuses_a_target_that_is_not_empty(clinic: str, postgres_url: str,
+                                                    tmp_path: Path) -> None:
     ok(clinic, "migrate", "--to", postgres_url)
     before = store_contents(postgres_url)
+    # Run again (as after an interruption): the target holds the copy; checked, not redone.
+    assert "counts and content digest match" in ok(clinic, "migrate", "--to", postgres_url).stdout
+    assert store_contents(postgres_url) == before
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    demo_scenario.run(other, TODAY).close()
 
-    error = fails(clinic, "migrate", "--to", postgres_url)
+    error = fails(other, "migrate", "--to", postgres_url)
 
     assert error.startswith("Error: store postgresql://")
-    assert error.endswith(" is not empty; import only into an empty store\n")
+    assert error.endswith(" is not empty (and does not hold this export); import only into an"
+                          " empty store\n")
     assert store_contents(postgres_url) == before
 
 

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import functools
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -684,11 +683,6 @@ def _cannot_write_beside(path: Path) -> bool:
     return _on_read_only_filesystem(path) or not os.access(path.parent, os.W_OK)
 
 
-# The tables a goalflow store may hold besides SQLite's own: eventsourcing's, goalflow's,
-# and read models' (whose names projections choose, by convention gf_*).
-_OURS = re.compile(r"(stored_events|stored_snapshots|goalflow_\w+|gf_\w+|sqlite_\w+)")
-
-
 def _refuse_foreign_file(path: Path) -> None:
     """Refuse to add goalflow's tables to another application's SQLite file."""
     try:
@@ -699,9 +693,11 @@ def _refuse_foreign_file(path: Path) -> None:
     except sqlite3.Error as e:
         raise StoreError(f"{path} is not a goalflow store (corrupt, or not a database:"
                          f" {first_line(e)})") from e
-    foreign = sorted(t for t in tables if not _OURS.fullmatch(t))
-    if "stored_events" in tables and COMMANDS_TABLE not in tables:
-        foreign.insert(0, "stored_events")  # another eventsourcing application's events
+    # goalflow creates its command table with the events' table, in one transaction: a
+    # file with tables but not that one is another application's (maybe another
+    # eventsourcing application's, with a stored_events table of its own).
+    foreign = [] if COMMANDS_TABLE in tables else sorted(
+        t for t in tables if not t.startswith("sqlite_"))
     if foreign:
         raise StoreError(f"{path} is not a goalflow store: it holds another application's"
                          f" tables ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''});"
