@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -568,3 +569,27 @@ def test_a_value_the_domain_accepts_is_stored_exactly(make: Any) -> None:
         return  # refusing it up front, with a clear error, is just as good
     for event in goal.collect_events():
         assert_same_event(round_trip(event), event)
+
+
+def test_a_value_object_field_missing_from_a_stored_event_reads_as_its_default() -> None:
+    # As if Measure.direction had been added after this event was stored.
+    fixture = orjson.loads((Path(__file__).resolve().parent.parent / "fixtures" / "events"
+                            / "Drafted.v2.json").read_bytes())["instances"][0]
+    state = orjson.loads(fixture["state"])
+    for measure in state["measures"]:
+        del measure["direction"]
+    del state["steps"][0]["status"]
+    event = GoalflowMapper().decode_event(UUID(fixture["goal_id"]), fixture["version"],
+                                          fixture["topic"], orjson.dumps(state))
+    assert {m.direction for m in event.measures} == {"decrease"}
+    assert event.steps[0].status == "open"
+
+
+def test_a_value_object_missing_a_field_it_cannot_do_without_is_unreadable() -> None:
+    fixture = orjson.loads((Path(__file__).resolve().parent.parent / "fixtures" / "events"
+                            / "Drafted.v2.json").read_bytes())["instances"][0]
+    state = orjson.loads(fixture["state"])
+    del state["measures"][0]["name"]
+    with pytest.raises(UnreadableEvent, match="Measure has no name"):
+        GoalflowMapper().decode_event(UUID(fixture["goal_id"]), fixture["version"],
+                                      fixture["topic"], orjson.dumps(state))
