@@ -761,6 +761,7 @@ def test_connections_dropped_while_idle_do_not_fail_the_next_command(
 def test_an_insert_whose_connection_failed_is_tried_again(postgres_url: str, clock: Any,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
+    import psycopg
     from eventsourcing.persistence import OperationalError
 
     from goalflow.persistence.recorders import PostgresRecorder
@@ -772,7 +773,10 @@ def test_an_insert_whose_connection_failed_is_tried_again(postgres_url: str, clo
     def flaky(self: Any, *args: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
-            raise OperationalError("server closed the connection unexpectedly")
+            try:  # as psycopg says it: a client-side fault, no SQLSTATE
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            except psycopg.Error as e:
+                raise OperationalError(str(e)) from e
         return real(self, *args)
 
     monkeypatch.setattr(PostgresRecorder, "_insert_with_writes", flaky)

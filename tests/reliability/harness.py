@@ -268,7 +268,11 @@ def crash_apply(url: str, *, goals: int, commands: int, kills: int, seed: int,
     source = workdir / "commands.jsonl"
     write_lines(source, sequence)
     tally = Tally()
-    for attempt in range(kills):
+    # Until it has been killed ``kills`` times: a run that finished before its kill landed
+    # is not counted, and the next one (replaying what is recorded) is killed instead.
+    for attempt in range(kills * 10):
+        if tally.kills == kills:
+            break
         output = workdir / f"apply-{attempt}.out"
         # Kill somewhere after a random number of lines (this run replays the earlier ones).
         target = rng.randint(1, len(sequence))
@@ -278,8 +282,6 @@ def crash_apply(url: str, *, goals: int, commands: int, kills: int, seed: int,
                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
             if _kill_when(process, lambda: _lines(output) >= target, rng):  # noqa: B023
                 tally.kills += 1
-            else:
-                break
     finished = subprocess.run([*GOALFLOW, "--db", url, "apply", str(source)],
                               capture_output=True, check=False)
     if finished.returncode != 0:

@@ -175,19 +175,24 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Insert in one transaction with the writes, tried again (as eventsourcing's own
-        insert_events is) when the connection failed: a transaction that failed wrote
-        nothing. A lock not had in time is not tried again: the caller is told at once."""
+        insert_events is) when the connection failed before the commit was sent: such a
+        transaction wrote nothing. Never after (the commit may have landed: the caller
+        must judge, by its command id), nor for the server's refusals (a lock not had in
+        time, a full disk), which the caller is told at once."""
+        sent_commit: list[bool] = []
         for attempt in range(1, INSERT_ATTEMPTS + 1):
             try:
-                return self._insert_with_writes(stored_events, kwargs.get("writes", ()))
+                return self._insert_with_writes(stored_events, kwargs.get("writes", ()),
+                                                sent_commit)
             except (InterfaceError, OperationalError) as e:
-                if attempt == INSERT_ATTEMPTS or _is_lock_timeout(e):
+                if attempt == INSERT_ATTEMPTS or sent_commit or not _connection_lost(e):
                     raise
                 time.sleep(0.2 * (1 + 0.1 * (random.random() - 0.5)))  # as eventsourcing
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _insert_with_writes(self, stored_events: Sequence[StoredEvent],
-                            writes: Sequence[Write]) -> Sequence[int] | None:
+                            writes: Sequence[Write], sent_commit: list[bool]
+                            ) -> Sequence[int] | None:
         with self.datastore.transaction(commit=True) as curs:
             if not stored_events:
                 return []
@@ -197,6 +202,7 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
             tx = Tx(curs, "postgresql", self.datastore.schema)
             for write in writes:
                 write(tx, notification_ids)
+            sent_commit.append(True)  # leaving the block commits
             return notification_ids
 
     @contextmanager
@@ -209,9 +215,15 @@ INSERT_ATTEMPTS = 10
 """How often an insert whose connection failed is tried (eventsourcing's own number)."""
 
 
-def _is_lock_timeout(error: BaseException) -> bool:
-    cause = error.__cause__ or error
-    return isinstance(cause, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled)
+def _connection_lost(error: BaseException) -> bool:
+    """A fault of the connection itself: psycopg's own (no SQLSTATE), a connection
+    exception (class 08), or the server shutting the session (57P01-57P03); not the
+    server's refusals (a lock timeout, a full disk)."""
+    cause = error.__cause__ or error.__context__ or error
+    if not isinstance(cause, psycopg.Error):
+        return False
+    state = cause.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 class ReadOnlyPostgresFactory(PostgresFactory):
