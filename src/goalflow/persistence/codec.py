@@ -76,7 +76,7 @@ class GoalflowMapper(Mapper[UUID]):
 
     def __init__(self) -> None:
         super().__init__(transcoder=OrjsonTranscoder())
-        self.written_by: str | None = None  # the newest goalflow that wrote the store
+        self.written_by: str | None = None  # the goalflow that last wrote the store
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(domain_event.__dict__)

@@ -1,7 +1,7 @@
 """The formats of a store: versions of goalflow's own tables and of its events, upgrades.
 
 A store records, in ``goalflow_formats``, the version of each format it holds and the
-newest goalflow that wrote it:
+goalflow that last wrote it:
 
 - ``tables``: goalflow's own tables beside the events (command ids, read-model tracking).
   Version 1 is goalflow 0.1's (no such table yet: a store without it is version 1).
@@ -54,7 +54,7 @@ def format_tables(tx: Tx) -> list[str]:
 
 
 def read(tx: Tx) -> dict[str, tuple[int, str]]:
-    """Each format's (version, newest goalflow that wrote it); {} for a goalflow 0.1 store."""
+    """Each format's (version, goalflow that last wrote it); {} for a goalflow 0.1 store."""
     if not _has_table(tx, FORMATS_TABLE):
         return {}
     rows = tx.execute(f"SELECT name, version, written_by FROM {tx.table(FORMATS_TABLE)}"
@@ -63,7 +63,7 @@ def read(tx: Tx) -> dict[str, tuple[int, str]]:
 
 
 def versions(tx: Tx) -> tuple[int, int, str | None]:
-    """(tables format, events schema, newest goalflow that wrote the store, if known)."""
+    """(tables format, events schema, goalflow that last wrote the store, if known)."""
     formats = read(tx)
     tables, by_tables = formats.get("tables", (1, None))
     events, by_events = formats.get("events", (1, None))

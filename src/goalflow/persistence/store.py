@@ -181,7 +181,7 @@ class GoalStore:
 
     def _check_formats(self) -> str | None:
         """Refuse formats this goalflow cannot read (or write); a writer upgrades older
-        ones. Returns the newest goalflow known to have written the store."""
+        ones. Returns the goalflow that last wrote the store, if known."""
         with storage_errors(self.url, "cannot open store"):
             with self.recorder.transaction(commit=False) as tx:
                 if self.readonly:
