@@ -15,6 +15,8 @@ from goalflow.persistence.store import describe_fault, storage_errors
 @pytest.mark.parametrize(("fault", "says"), [
     (sqlite3.OperationalError("database is locked"),
      "database is locked (another process holds a write lock; waited 10 s)"),
+    (OperationalError("canceling statement due to lock timeout\nCONTEXT: while locking"),
+     "database is locked (another process holds a write lock; waited 10 s)"),
     (OperationalError("couldn't get a connection after 5.00 sec"),
      "cannot connect within 5 s (is the server running and reachable?)"),
     (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),

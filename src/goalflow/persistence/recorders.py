@@ -28,6 +28,7 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import Environment, EnvType
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -226,15 +227,37 @@ def _connection_lost(error: BaseException) -> bool:
     return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
-class ReadOnlyPostgresFactory(PostgresFactory):
-    """eventsourcing's PostgreSQL factory whose every session is read-only.
+def with_settings(options: str, *settings: str) -> str:
+    """libpq's ``options`` with server settings added (``-c name=value``) after those
+    given, so that where both set one, ours win."""
+    return " ".join([options.strip(), *(f"-c {setting}" for setting in settings)]).strip()
 
-    The option reaches each pooled connection when it is opened (the pool opens
-    lazily, after this), so no statement through it can write.
+
+class PostgresStoreFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory whose pooled connections get more libpq options.
+
+    ``POSTGRES_LIBPQ_OPTIONS`` (a libpq connection string) holds them: whatever the store
+    url adds to host, port, user, password and dbname (TLS, ``application_name``, ...)
+    and the session settings goalflow wants on every connection (a bounded lock wait).
+    They reach each pooled connection when it is opened (the pool opens lazily, after
+    this). eventsourcing's own settings give none of them.
     """
+
+    LIBPQ_OPTIONS = "POSTGRES_LIBPQ_OPTIONS"
+    session_settings: tuple[str, ...] = ()
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
-        kwargs["options"] = "-c default_transaction_read_only=on"
+        kwargs.update(conninfo_to_dict(self.env.get(self.LIBPQ_OPTIONS) or ""))
+        if self.session_settings:
+            kwargs["options"] = with_settings(kwargs.get("options", ""),
+                                              *self.session_settings)
+
+
+class ReadOnlyPostgresFactory(PostgresStoreFactory):
+    """The store factory whose every session is read-only, so that no statement through
+    it can write."""
+
+    session_settings = ("default_transaction_read_only=on",)

@@ -20,6 +20,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, PersistenceError
 from eventsourcing.utils import Environment, EnvType, get_topic
+from psycopg.conninfo import make_conninfo
 
 from goalflow.domain.goal import Goal
 from goalflow.errors import (
@@ -37,10 +38,12 @@ from goalflow.persistence.recorders import (
     PROJECTIONS_TABLE,
     GoalflowRecorder,
     PostgresRecorder,
+    PostgresStoreFactory,
     ReadOnlyPostgresFactory,
     SQLiteRecorder,
     Tx,
     Write,
+    with_settings,
 )
 from goalflow.persistence.urls import StoreUrl
 from goalflow.version import goalflow_version
@@ -56,7 +59,7 @@ RECENT_GOALS = 8192
 takes a few kilobytes: some tens of megabytes at most)."""
 
 LOCK_TIMEOUT = 10
-"""Seconds a write waits for another writer's lock before giving up."""
+"""Seconds any wait for a lock (another writer's, another opener's) lasts before giving up."""
 
 CONNECT_TIMEOUT = 5
 """Seconds to wait for a PostgreSQL connection."""
@@ -118,8 +121,9 @@ def storage_errors(url: object, doing: str = "") -> Iterator[None]:
 def describe_fault(error: BaseException) -> str:
     """The first line of a database error, said plainly where we know what it means."""
     message = first_line(error)
-    if "database is locked" in message:
-        return f"{message} (another process holds a write lock; waited {LOCK_TIMEOUT} s)"
+    # SQLite's busy timeout, and PostgreSQL's lock_timeout (any lock goalflow waits for).
+    if "database is locked" in message or "canceling statement due to lock timeout" in message:
+        return f"database is locked (another process holds a write lock; waited {LOCK_TIMEOUT} s)"
     if "couldn't get a connection" in message:
         return (f"cannot connect within {CONNECT_TIMEOUT} s (is the server running and"
                 f" reachable?): {message}")
@@ -626,8 +630,8 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
         env["SQLITE_LOCK_TIMEOUT"] = str(LOCK_TIMEOUT)
     else:
         env.update({
-            "PERSISTENCE_MODULE": get_topic(ReadOnlyPostgresFactory) if readonly
-            else "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": get_topic(ReadOnlyPostgresFactory if readonly
+                                            else PostgresStoreFactory),
             "APPLICATION_RECORDER_TOPIC": get_topic(PostgresRecorder),
             "POSTGRES_DBNAME": url.dbname,
             "POSTGRES_HOST": url.host,
@@ -639,6 +643,7 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "4",
             "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+            PostgresStoreFactory.LIBPQ_OPTIONS: make_conninfo("", **_libpq_options(url)),
             # Check a pooled connection before use, so that one dropped while idle
             # (a server restart, a firewall) is replaced instead of failing a command.
             "POSTGRES_PRE_PING": "y",
@@ -717,12 +722,21 @@ def _check_sqlite_file(path: Path, name: str) -> None:
         raise StoreError(f"{path} is not a goalflow store (it has no goalflow tables)")
 
 
+def _libpq_options(url: StoreUrl) -> dict[str, str]:
+    """What every connection to a PostgreSQL store is given besides host, port, user,
+    password and dbname: a bounded connect and a bounded wait for any lock (eventsourcing
+    bounds only the wait for its own lock on the events table)."""
+    return {
+        "connect_timeout": str(CONNECT_TIMEOUT),
+        "options": with_settings("", f"lock_timeout={LOCK_TIMEOUT}s"),
+    }
+
+
 def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
     try:
-        return psycopg.connect(
-            host=url.host, port=url.port, user=url.user, password=url.password,
-            dbname=url.dbname, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
-        )
+        return psycopg.connect(make_conninfo(
+            "", host=url.host, port=url.port, user=url.user, password=url.password,
+            dbname=url.dbname, **_libpq_options(url)), autocommit=True)
     except psycopg.Error as e:
         raise StoreError(f"cannot connect to {url}: {first_line(e)}") from e
 
@@ -733,7 +747,8 @@ def _create_lock(url: StoreUrl) -> Iterator[None]:
 
     eventsourcing runs CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE FUNCTION
     on every start; two processes doing it at once can fail with "tuple
-    concurrently updated". The lock makes them take turns.
+    concurrently updated". The lock makes them take turns; waiting for it is bounded,
+    as every lock is (LOCK_TIMEOUT), for the connection's lock_timeout.
     """
     with _connect(url) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
