@@ -57,7 +57,7 @@ EVENT_KEYS = ["position", "goal_id", "version", "type", "schema_version", "recor
 GOAL_KEYS = ["goal_id", "subject_kind", "subject_id", "status", "terms_version", "statement",
              "version", "drafted_at", "updated_at"]
 ACCEPTED_FORMS = ("sqlite:///relative/path.db, sqlite:////absolute/path.db, memory://,"
-                  " postgresql://user[:password]@host[:port]/dbname[?schema=name]")
+                  " postgresql://user[:password]@host[:port]/dbname[?schema=name&libpq options]")
 TIMESTAMP_FORMS = "2026-03-01, 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z"
 # What store_contents() gives for a store without events or command ids.
 EMPTY = ((0, hashlib.sha256().hexdigest()), 0)

@@ -239,7 +239,7 @@ def test_a_relative_sqlite_url_is_relative_to_the_working_directory(tmp_path, mo
         "postgresql://db.clinic.example",
         "postgresql:///goals",
         "postgresql://maya:s3cret@db.clinic.example:notaport/goals",
-        "postgresql://maya:s3cret@db.clinic.example/goals?sslmode=require",
+        "postgresql://maya:s3cret@db.clinic.example/goals?sslmod=require",
         "postgresql://maya:s3cret@db.clinic.example/goals?schema=drop table",
         "postgresql://maya:s3cret@db.clinic.example/goals/extra",
     ],

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -125,8 +126,9 @@ def describe_fault(error: BaseException) -> str:
     if "database is locked" in message or "canceling statement due to lock timeout" in message:
         return f"database is locked (another process holds a write lock; waited {LOCK_TIMEOUT} s)"
     if "couldn't get a connection" in message:
-        return (f"cannot connect within {CONNECT_TIMEOUT} s (is the server running and"
-                f" reachable?): {message}")
+        waited = re.search(r"after (\d+)(\.0+)? sec", message)
+        return (f"cannot connect within {waited[1] if waited else CONNECT_TIMEOUT} s (is the"
+                f" server running and reachable?): {message}")
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"the disk is full: {message}"
     return message
@@ -639,7 +641,8 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
             "POSTGRES_USER": url.user,
             "POSTGRES_PASSWORD": url.password,
             "POSTGRES_SCHEMA": url.schema,
-            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
+            # How long to wait for a pooled connection: as long as libpq waits for one.
+            "POSTGRES_CONNECT_TIMEOUT": _libpq_options(url)["connect_timeout"],
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "4",
             "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
@@ -724,12 +727,13 @@ def _check_sqlite_file(path: Path, name: str) -> None:
 
 def _libpq_options(url: StoreUrl) -> dict[str, str]:
     """What every connection to a PostgreSQL store is given besides host, port, user,
-    password and dbname: a bounded connect and a bounded wait for any lock (eventsourcing
-    bounds only the wait for its own lock on the events table)."""
-    return {
-        "connect_timeout": str(CONNECT_TIMEOUT),
-        "options": with_settings("", f"lock_timeout={LOCK_TIMEOUT}s"),
-    }
+    password and dbname: the url's options (TLS, application_name, ...), a bounded connect
+    and a bounded wait for any lock (eventsourcing bounds only the wait for its own lock
+    on the events table)."""
+    options = {"connect_timeout": str(CONNECT_TIMEOUT), **dict(url.options)}
+    options["options"] = with_settings(options.get("options", ""),
+                                       f"lock_timeout={LOCK_TIMEOUT}s")
+    return options
 
 
 def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
