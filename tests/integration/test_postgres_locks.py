@@ -106,42 +106,50 @@ def test_opening_while_another_session_creates_tables_fails_clearly(
     created(postgres_url, clock)
 
 
-def test_catching_up_a_read_model_another_session_holds_fails_clearly(
-    postgres_url: str, schema: str, clock: Any
-) -> None:
+@pytest.fixture
+def worker_behind(postgres_url: str, clock: Any) -> Iterator[goalflow.Goals]:
+    """A store whose plans read model runs in worker mode, one event behind."""
     with goalflow.open(postgres_url, clock=clock) as goals:
         goal_id = agreed_anxiety_goal(goals)
         goals.projections.set_mode("plans", "worker")
         goals.complete_step(goal_id, by=MAYA, step_id="s1")
-        with held(f"""SELECT * FROM "{schema}"."goalflow_projections" WHERE name = 'plans'
-                      FOR UPDATE"""):
-            error = raised_by(lambda: goals.projections.catch_up("plans"))
-        assert_locked(error, postgres_url)
-        assert goals.projections.catch_up("plans") == 1
+        yield goals
+
+
+def plans_row_held(schema: str) -> contextlib.AbstractContextManager[Any]:
+    """Another session holding the plans read model's tracking row (as a worker would)."""
+    return held(f"""SELECT * FROM "{schema}"."goalflow_projections" WHERE name = 'plans'
+                    FOR UPDATE""")
+
+
+def test_catching_up_a_read_model_another_session_holds_fails_clearly(
+    worker_behind: goalflow.Goals, postgres_url: str, schema: str
+) -> None:
+    goals = worker_behind
+    with plans_row_held(schema):
+        error = raised_by(lambda: goals.projections.catch_up("plans"))
+    assert_locked(error, postgres_url)
+    assert goals.projections.catch_up("plans") == 1
 
 
 def test_a_worker_whose_read_model_another_session_holds_hears_of_it_and_goes_on(
-    postgres_url: str, schema: str, clock: Any
+    worker_behind: goalflow.Goals, postgres_url: str, schema: str
 ) -> None:
-    with goalflow.open(postgres_url, clock=clock) as goals:
-        goal_id = agreed_anxiety_goal(goals)
-        goals.projections.set_mode("plans", "worker")
-        goals.complete_step(goal_id, by=MAYA, step_id="s1")
-        faults: list[StoreError] = []
-        batches: list[int] = []
+    goals = worker_behind
+    faults: list[StoreError] = []
+    batches: list[int] = []
 
-        def run_until_a_fault() -> None:
-            goals.projections.run(
-                ["plans"], stop=lambda: bool(faults), wait=lambda seconds: None,
-                on_batch=lambda name, applied: batches.append(applied),
-                on_fault=lambda fault, pause: faults.append(fault))
-            raise faults[0]
+    def run_until_a_fault() -> None:
+        goals.projections.run(
+            ["plans"], stop=lambda: bool(faults), wait=lambda seconds: None,
+            on_batch=lambda name, applied: batches.append(applied),
+            on_fault=lambda fault, pause: faults.append(fault))
+        raise faults[0]
 
-        with held(f"""SELECT * FROM "{schema}"."goalflow_projections" WHERE name = 'plans'
-                      FOR UPDATE"""):
-            error = raised_by(run_until_a_fault)
-        assert_locked(error, postgres_url)
-        assert batches == []
-        goals.projections.run(["plans"], stop=lambda: bool(batches), wait=lambda s: None,
-                              on_batch=lambda name, applied: batches.append(applied))
-        assert batches == [1]
+    with plans_row_held(schema):
+        error = raised_by(run_until_a_fault)
+    assert_locked(error, postgres_url)
+    assert batches == []
+    goals.projections.run(["plans"], stop=lambda: bool(batches), wait=lambda seconds: None,
+                          on_batch=lambda name, applied: batches.append(applied))
+    assert batches == [1]

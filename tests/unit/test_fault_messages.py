@@ -19,6 +19,8 @@ from goalflow.persistence.store import describe_fault, storage_errors
      "database is locked (another process holds a write lock; waited 10 s)"),
     (OperationalError("couldn't get a connection after 5.00 sec"),
      "cannot connect within 5 s (is the server running and reachable?)"),
+    (OperationalError("couldn't get a connection after 12.00 sec"),  # the url's connect_timeout
+     "cannot connect within 12 s (is the server running and reachable?)"),
     (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
     (sqlite3.DatabaseError("file is not a database\nmore detail"), "file is not a database"),
 ])
