@@ -42,6 +42,10 @@ from goalflow.errors import (
     StoreError,
 )
 from goalflow.fingerprints import CURRENT_RULE, fingerprint
+from goalflow.integrity import chain
+from goalflow.integrity import digest as digests
+from goalflow.integrity import verify as verification
+from goalflow.integrity.digest import Digest
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.store import CommandRecord, GoalStore, storage_errors
 from goalflow.persistence.urls import parse_url, resolve_url
@@ -313,6 +317,43 @@ class Goals:
         check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
         return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
                                                      status=status))
+
+    # -- the tamper-evident log -------------------------------------------------
+
+    def digest(self) -> Digest:
+        """The log's size and Merkle root now, with the time: what an auditor keeps
+        outside the system, to verify the log against later."""
+        with storage_errors(self._store.url):
+            self._store.require_chain()
+            try:
+                return digests.take(self._store, self._clock().isoformat())
+            except chain.MissingNode as e:
+                raise StoreError(f"store {self._store.url}: {e}; run goalflow verify") from e
+
+    def verify(self, digest: Digest | str | Mapping[str, Any] | None = None, *,
+               progress: Callable[[int, int], None] | None = None
+               ) -> verification.Verification:
+        """Recompute every leaf and the root from the stored events and check the chain;
+        given a kept digest (a Digest, its JSON, or a dict of it), also prove the log
+        still begins with the events it covered. Reads the whole log, a page at a time."""
+        kept = None if digest is None else _digest(digest)
+        with storage_errors(self._store.url):
+            self._store.require_chain()
+            return verification.verify(self._store, kept, progress=progress)
+
+    def prove(self, goal_id: UUID | str, digest: Digest | str | Mapping[str, Any]
+              ) -> dict[str, Any]:
+        """One goal's events with their inclusion proofs against a kept digest, as JSON-
+        ready data that :func:`goalflow.integrity.proofs.check` checks with no store."""
+        # Imported here: proofs renders events as goalflow.inspection does, which
+        # imports this module.
+        from goalflow.integrity import proofs
+
+        goal = parse_goal_id(goal_id)
+        kept = _digest(digest)
+        with storage_errors(self._store.url):
+            self._store.require_chain()
+            return proofs.prove(self._store, goal, kept)
 
     def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
         found = self.projections.get(projection)
@@ -637,16 +678,19 @@ def open(
     readonly: bool = False,
     clock: Clock = utc_now,
     projections: Iterable[Projection] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
     Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
     ``memory://`` and ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
     ``projections`` replaces the read models found through the ``goalflow.projections``
-    entry points. Raises :class:`~goalflow.errors.StoreError` for a bad url or an
-    unreachable store.
+    entry points. ``progress(done, total)`` hears of long work on opening (a store
+    written before the log was chained gets its chain the first time a writer opens
+    it). Raises :class:`~goalflow.errors.StoreError` for a bad url or an unreachable
+    store.
     """
-    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly)
+    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly, progress=progress)
     try:
         registry = Projections(store, discover() if projections is None else projections)
         if not readonly:
@@ -668,6 +712,14 @@ def parse_goal_id(goal_id: UUID | str) -> UUID:
     except ValueError:
         raise InvalidCommand(f"goal_id {brief(goal_id)} is not a goal id (a UUID)",
                              field="goal_id") from None
+
+
+def _digest(value: Digest | str | Mapping[str, Any]) -> Digest:
+    if isinstance(value, Digest):
+        return value
+    if isinstance(value, Mapping):
+        return Digest.parse(dict(value))
+    return Digest.parse(value)
 
 
 def _listed(values: Any) -> Any:

@@ -24,6 +24,7 @@ from uuid import UUID
 from goalflow.application import Goals
 from goalflow.domain.goal import Goal
 from goalflow.errors import GoalflowError, StoreError, UnreadableEvent
+from goalflow.integrity import chain
 from goalflow.persistence import formats
 from goalflow.persistence.codec import KNOWN_TOPICS, dumps, loads
 from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
@@ -264,6 +265,7 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             raise StoreError(f"store {store.url} is not empty; import only into an empty"
                              " store")
         done = 0
+        chained: list[chain.Row] = []  # inserted, to be chained in a batch
         seen_header = False
         for line in source:
             if not line.strip():
@@ -273,12 +275,17 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
                 continue
             record = loads(line)
             if record["kind"] == "event":
-                positions[record["position"]] = _insert_event(tx, store, record)
+                chained.append(_insert_event(tx, store, record))
+                positions[record["position"]] = chained[-1][0]
                 done += 1
-                if progress and (done % BATCH == 0 or done == header["events"]):
-                    progress(done, header["events"])
+                if done % BATCH == 0 or done == header["events"]:
+                    chain.append(tx, chained)
+                    chained.clear()
+                    if progress:
+                        progress(done, header["events"])
             else:
                 _insert_command(tx, record, positions)
+        chain.append(tx, chained)
         store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake
     _finish_read_models(goals)
     return header
@@ -323,7 +330,8 @@ def _digest_event(sha: Any, goal_id: UUID, version: int, topic: str, state: byte
                + len(state).to_bytes(8, "big") + state)
 
 
-def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> int:
+def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> chain.Row:
+    """Store an exported event; returns it as stored, with its position, for the chain."""
     goal_id = UUID(record["goal_id"])
     table = tx.table(store.events_table)
     state = dumps(record["state"])
@@ -331,12 +339,14 @@ def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> int:
         tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
                    " VALUES (?, ?, ?, ?)", (tx.goal_id(goal_id), record["version"],
                                             record["topic"], state))
-        return int(tx.cursor.lastrowid)
-    row = tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
-                     " VALUES (?, ?, ?, ?) RETURNING notification_id",
-                     (goal_id, record["version"], record["topic"], state)).fetchone()
-    assert row is not None
-    return int(row[0])
+        position = int(tx.cursor.lastrowid)
+    else:
+        row = tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic,"
+                         " state) VALUES (?, ?, ?, ?) RETURNING notification_id",
+                         (goal_id, record["version"], record["topic"], state)).fetchone()
+        assert row is not None
+        position = int(row[0])
+    return position, goal_id, record["version"], record["topic"], state
 
 
 def _insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -> None:

@@ -7,6 +7,8 @@ goalflow that last wrote it:
   Version 1 is goalflow 0.1's (no such table yet: a store without it is version 1).
   Version 2 adds ``goalflow_commands.fingerprint_rule`` (see :mod:`goalflow.fingerprints`),
   ``goalflow_projections.version`` (see ``Projection.version``) and the formats tables.
+  Version 3 adds the log's Merkle tree (:mod:`goalflow.integrity.chain`): the upgrade
+  chains every event already stored, and records that chaining began then.
 - ``events``: the newest event schema written into the store (:data:`EVENTS_SCHEMA`),
   which rises whenever an event gains a version or a type is added (the schema lock,
   ``src/goalflow/domain/events.lock.json``, says which).
@@ -26,13 +28,14 @@ from datetime import UTC, datetime
 from typing import Final
 
 from goalflow.errors import StoreError
+from goalflow.integrity import chain
 from goalflow.persistence.recorders import COMMANDS_TABLE, PROJECTIONS_TABLE, Tx
 from goalflow.version import goalflow_version
 
 FORMATS_TABLE: Final = "goalflow_formats"
 MIGRATIONS_TABLE: Final = "goalflow_migrations"
 
-TABLES_FORMAT: Final = 2
+TABLES_FORMAT: Final = 3
 """The version of goalflow's own tables this code writes."""
 EVENTS_SCHEMA: Final = 2
 """The event schema this code writes: 1 for goalflow 0.1's events; 2 adds the measure's
@@ -91,10 +94,12 @@ def check_writable(tx: Tx, url: object) -> None:
             " later; nothing was written")
 
 
-def upgrade(tx: Tx, url: object) -> list[tuple[int, int]]:
+def upgrade(tx: Tx, url: object, events_table: str,
+            progress: chain.Progress | None = None) -> list[tuple[int, int]]:
     """Bring the store's tables to this goalflow's formats; returns the steps run.
 
-    Run by a writer on open, in a transaction that holds off other writers.
+    Run by a writer on open, in a transaction that holds off other writers;
+    ``progress`` hears of the events chained by the upgrade to format 3.
     """
     check_writable(tx, url)
     formats = read(tx)
@@ -106,9 +111,10 @@ def upgrade(tx: Tx, url: object) -> list[tuple[int, int]]:
     current = formats.get("tables", (1, ""))[0]
     if new_store:
         current = TABLES_FORMAT  # created in the current format: nothing to migrate
+        chain.start(tx, events_table)
     for to_version in sorted(_STEPS):
         if current < to_version:
-            _STEPS[to_version](tx)
+            _STEPS[to_version](tx, events_table, progress)
             record_migration(tx, "tables", to_version - 1, to_version)
             steps.append((to_version - 1, to_version))
             current = to_version
@@ -120,7 +126,7 @@ def upgrade(tx: Tx, url: object) -> list[tuple[int, int]]:
     return steps
 
 
-def _tables_v2(tx: Tx) -> None:
+def _tables_v2(tx: Tx, _events_table: str, _progress: chain.Progress | None) -> None:
     """Command records say which fingerprint rule made them (those before: rule 1), and
     read models which version of their projection built them (those before: 1)."""
     integer = "INTEGER" if tx.dialect == "sqlite" else "bigint"
@@ -130,7 +136,14 @@ def _tables_v2(tx: Tx) -> None:
                        " DEFAULT 1")
 
 
-_STEPS: Final[dict[int, Callable[[Tx], None]]] = {2: _tables_v2}
+def _tables_v3(tx: Tx, events_table: str, progress: chain.Progress | None) -> None:
+    """The log's Merkle tree: its tables were created (empty) with the others on open;
+    every event already stored is chained now, and that chaining began now recorded."""
+    chain.start(tx, events_table, progress=progress)
+
+
+_STEPS: Final[dict[int, Callable[[Tx, str, chain.Progress | None], None]]] = {
+    2: _tables_v2, 3: _tables_v3}
 """Each upgrade of the tables format, by the version it brings the store to."""
 
 

@@ -31,6 +31,8 @@ from eventsourcing.utils import Environment, EnvType
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL
 
+from goalflow.integrity import chain
+
 Dialect = Literal["sqlite", "postgresql"]
 
 
@@ -52,6 +54,11 @@ class Tx:
 
     def table(self, name: str) -> str:
         return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    @property
+    def position_column(self) -> str:
+        """The events table's column that holds an event's position (notification id)."""
+        return "rowid" if self.dialect == "sqlite" else "notification_id"
 
     def goal_id(self, goal_id: UUID) -> Any:
         """A goal id as goalflow's tables keep it (hex text on SQLite, uuid on PostgreSQL)."""
@@ -103,7 +110,8 @@ def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
     """goalflow's own tables beside the events.
 
     ``goalflow_commands`` is the idempotency record of commands that carried a
-    command id; ``goalflow_projections`` is each read model's mode and position.
+    command id; ``goalflow_projections`` is each read model's mode and position; the
+    chain's tables (:mod:`goalflow.integrity.chain`) hold the log's Merkle tree.
     These are the current formats (:mod:`goalflow.persistence.formats` upgrades older
     stores to them).
     """
@@ -124,7 +132,15 @@ def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
         f"name {text} PRIMARY KEY, mode {text} NOT NULL, generation {integer} NOT NULL,"
         f" position {integer} NOT NULL, building_generation {integer},"
         f" building_position {integer}, version {integer} NOT NULL DEFAULT 1){suffix}",
+        *chain.tables(dialect, schema),
     ]
+
+
+def chain_rows(notification_ids: Sequence[int], stored_events: Sequence[StoredEvent]
+               ) -> list[chain.Row]:
+    """The newly inserted events as the chain takes them, in position order."""
+    return sorted((position, s.originator_id, s.originator_version, s.topic, s.state)
+                  for position, s in zip(notification_ids, stored_events, strict=True))
 
 
 class GoalflowRecorder:
@@ -149,12 +165,11 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        writes: Sequence[Write] = kwargs.get("writes", ())
-        if writes:
-            tx = Tx(c, "sqlite")
-            for write in writes:
-                write(tx, notification_ids or ())
+        notification_ids = super()._insert_events(c, stored_events, **kwargs) or ()
+        tx = Tx(c, "sqlite")
+        chain.append(tx, chain_rows(notification_ids, stored_events))
+        for write in kwargs.get("writes", ()):
+            write(tx, notification_ids)
         return notification_ids
 
     @contextmanager
@@ -201,6 +216,8 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
             self._insert_stored_events(curs, stored_events)
             notification_ids = [row["notification_id"] for row in curs.fetchall()]
             tx = Tx(curs, "postgresql", self.datastore.schema)
+            # Still under the table lock that ordered the positions: leaves go in that order.
+            chain.append(tx, chain_rows(notification_ids, stored_events))
             for write in writes:
                 write(tx, notification_ids)
             sent_commit.append(True)  # leaving the block commits

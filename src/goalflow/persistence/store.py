@@ -148,7 +148,9 @@ def guarded(method: Callable[P, R]) -> Callable[P, R]:
 class GoalStore:
     """Where goals' events live: SQLite (file or memory) or PostgreSQL."""
 
-    def __init__(self, url: StoreUrl, *, readonly: bool = False) -> None:
+    def __init__(self, url: StoreUrl, *, readonly: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """``progress`` hears of long work on opening: chaining an older store's events."""
         self.url = url
         self.readonly = readonly
         self._listener: psycopg.Connection[Any] | None = None
@@ -180,12 +182,12 @@ class GoalStore:
         self._recent: dict[UUID, Goal] = {}
         self._recent_lock = threading.Lock()
         try:
-            self.written_by = self.mapper.written_by = self._check_formats()
+            self.written_by = self.mapper.written_by = self._check_formats(progress)
         except BaseException:
             self.close()
             raise
 
-    def _check_formats(self) -> str | None:
+    def _check_formats(self, progress: Callable[[int, int], None] | None) -> str | None:
         """Refuse formats this goalflow cannot read (or write); a writer upgrades older
         ones. Returns the goalflow that last wrote the store, if known."""
         with storage_errors(self.url, "cannot open store"):
@@ -198,7 +200,7 @@ class GoalStore:
                 return current[2]
             with self.recorder.transaction(commit=True) as tx:
                 self.lock_writers(tx)  # one writer upgrades; the others then find it done
-                formats.upgrade(tx, self.url)
+                formats.upgrade(tx, self.url, self._events_table, progress)
             return goalflow_version()
 
     def _check_is_goalflow_store(self) -> None:
@@ -219,6 +221,16 @@ class GoalStore:
                 raise StoreError(f"{self.url} is not a goalflow store (it has no goalflow"
                                  " tables)") from e
             raise StoreError(f"cannot read store {self.url}: {message}") from e
+
+    def require_chain(self) -> None:
+        """Refuse, in one line, to verify or prove a store written before the log was
+        chained (its first writable open, or ``goalflow migrate``, chains it)."""
+        with self.recorder.transaction(commit=False) as tx:
+            tables = formats.versions(tx)[0]
+        if tables < 3:
+            raise StoreError(f"store {self.url} has no chain yet: it was written by goalflow"
+                             f" {self.written_by or '0.1'}, before the log was chained; open"
+                             " it once for writing (or run goalflow migrate) to chain it")
 
     # -- reading -------------------------------------------------------------
 
@@ -363,7 +375,7 @@ class GoalStore:
     def _locate(self, error: UnreadableEvent) -> None:
         """Name the log position of the event an error is about (looked up only then)."""
         with self.recorder.transaction(commit=False) as tx:
-            row = tx.execute(f"SELECT {_position_column(tx)} FROM"
+            row = tx.execute(f"SELECT {tx.position_column} FROM"
                              f" {tx.table(self._events_table)} WHERE originator_id = ? AND"
                              " originator_version = ?",
                              (tx.goal_id(error.goal_id), error.version)).fetchone()
@@ -448,7 +460,7 @@ class GoalStore:
     ) -> list[Notification]:
         """Events recorded after position ``after`` (up to ``upto``; only of the given
         goals and topics), in log order, read in the given transaction."""
-        position = _position_column(tx)
+        position = tx.position_column
         where = [f"{position} > ?"]
         params: list[Any] = [after]
         if upto is not None:
@@ -500,14 +512,14 @@ class GoalStore:
 
     def count(self, tx: Tx, *, upto: int) -> int:
         """How many events the log holds up to position ``upto``."""
-        position = _position_column(tx)
+        position = tx.position_column
         row = tx.execute(f"SELECT COUNT(*) FROM {tx.table(self._events_table)}"
                          f" WHERE {position} <= ?", (upto,)).fetchone()
         return int(row[0]) if row else 0
 
     def head(self, tx: Tx) -> int:
         """The position of the last recorded event (0 for an empty log)."""
-        position = _position_column(tx)
+        position = tx.position_column
         row = tx.execute(f"SELECT MAX({position}) FROM {tx.table(self._events_table)}"
                          ).fetchone()
         return int(row[0] or 0) if row else 0
