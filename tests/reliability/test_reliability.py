@@ -37,6 +37,10 @@ def test_a_killed_apply_leaves_whole_commands_and_a_rerun_records_nothing_twice(
     assert findings.clean, findings
     assert findings.events == len(sequence)
     assert harness.same_log_as(store_url, sequence) == []
+    # Every event that survived the kills has its leaf, and no leaf lacks its event.
+    with goalflow.open(store_url, readonly=True) as goals:
+        verified = goals.verify()
+    assert verified.intact and verified.size == len(sequence), verified.damage
 
 
 def test_killed_projection_workers_and_rebuilds_leave_read_models_equal_to_a_rebuild(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from goalflow.errors import StoreError
 
@@ -22,7 +23,7 @@ def grant_auditor(store: Any, role: str, password: str | None = None) -> list[st
     schema = store.url.schema
     name = sql.Identifier(role)
     with store.recorder.transaction(commit=True) as tx:
-        cursor = tx.cursor.connection.cursor()
+        cursor = tx.cursor.connection.cursor(row_factory=tuple_row)
         exists = cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s",
                                 (role,)).fetchone()
         if exists and exists[0]:
