@@ -84,3 +84,20 @@ def test_the_execute_many_example_records_the_ehrs_commands(
         assert goals.get(goal_id).version == 2
     assert capsys.readouterr().out.splitlines() == [f"{goal_id} 1 Drafted",
                                                     f"{goal_id} 2 StepAdded"]
+
+
+def test_the_auditors_ten_lines_give_the_digest_goalflow_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python_block("from datetime import date\nimport goalflow"), "README.md",
+                 "exec"), {})
+    capsys.readouterr()
+    code = python_block("import hashlib, sqlite3, struct, uuid")
+    assert len([line for line in code.splitlines() if line.strip()]) <= 13
+
+    exec(compile(code, "README.md", "exec"), {"store_path": str(tmp_path / "goals.db")})
+
+    with goalflow.open("sqlite:///goals.db", readonly=True) as goals:
+        digest = goals.digest()
+    assert capsys.readouterr().out.split() == [str(digest.size), digest.root]

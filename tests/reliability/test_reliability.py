@@ -24,6 +24,10 @@ def test_racing_writer_processes_lose_nothing_and_duplicate_nothing(store_url: s
     # commands that gave expected_version ever saw a conflict.
     assert {"InvalidTransition", "InvalidCommand"} & set(tally.refused.values())
     assert tally.surfaced_without_expected_version == 0
+    # Racing writers chained their events in position order, each once.
+    with goalflow.open(store_url, readonly=True) as goals:
+        verified = goals.verify()
+    assert verified.intact and verified.size == findings.events, verified.damage
 
 
 def test_a_killed_apply_leaves_whole_commands_and_a_rerun_records_nothing_twice(
