@@ -121,6 +121,10 @@ class Goals:
     # -- commands --------------------------------------------------------------
     # Each method names its arguments for readers and type checkers, then hands
     # them to execute(), which fills defaults and checks names for every caller.
+    # Every one takes occurred_at (when it happened clinically: an aware datetime,
+    # default now) and command_id (for safe retries); all but draft take
+    # expected_version (the goal's version the caller saw). Any other keyword is
+    # refused, as execute() refuses it: an InvalidCommand that names it.
 
     def draft(
         self,
@@ -135,46 +139,60 @@ class Goals:
         strengths: Iterable[str] = (),
         addresses: Iterable[str] = (),
         client_words: str | None = None,
+        occurred_at: datetime | None = None,
+        command_id: str | None = None,
         **options: Any,
     ) -> UUID:
         """Draft a goal with the client. Returns its id. It starts ``proposed``."""
         return self.execute("draft", subject=subject, statement=statement, by=by,
                             goal_id=goal_id, target_date=target_date, measures=measures,
                             steps=steps, strengths=strengths, addresses=addresses,
-                            client_words=client_words, **options).goal_id
+                            client_words=client_words, occurred_at=occurred_at,
+                            command_id=command_id, **options).goal_id
 
     def agree(self, goal_id: UUID | str, *, by: Actor, terms_version: int, method: str,
-              witnessed_by: Actor | None = None, **options: Any) -> int:
+              witnessed_by: Actor | None = None, occurred_at: datetime | None = None,
+              command_id: str | None = None, expected_version: int | None = None,
+              **options: Any) -> int:
         """A party agrees to the terms version they were shown."""
-        return self.execute("agree", goal_id=goal_id, by=by, terms_version=terms_version,
-                            method=method, witnessed_by=witnessed_by, **options).version
+        return self._change("agree", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, terms_version=terms_version, method=method,
+                            witnessed_by=witnessed_by)
 
     def disagree(self, goal_id: UUID | str, *, by: Actor, reason: str,
-                 alternative: str | None = None, **options: Any) -> int:
+                 alternative: str | None = None, occurred_at: datetime | None = None,
+                 command_id: str | None = None, expected_version: int | None = None,
+                 **options: Any) -> int:
         """A party disagrees, in their own words, optionally with the goal they'd rather have."""
-        return self.execute("disagree", goal_id=goal_id, by=by, reason=reason,
-                            alternative=alternative, **options).version
+        return self._change("disagree", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, reason=reason, alternative=alternative)
 
     def add_step(self, goal_id: UUID | str, *, by: Actor, description: str,
-                 **options: Any) -> int:
+                 occurred_at: datetime | None = None, command_id: str | None = None,
+                 expected_version: int | None = None, **options: Any) -> int:
         """Add a step to a goal that has not been agreed yet (it changes the terms)."""
-        return self.execute("add_step", goal_id=goal_id, by=by, description=description,
-                            **options).version
+        return self._change("add_step", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, description=description)
 
     def complete_step(self, goal_id: UUID | str, *, by: Actor, step_id: str,
-                      note: str | None = None, **options: Any) -> int:
-        return self.execute("complete_step", goal_id=goal_id, by=by, step_id=step_id,
-                            note=note, **options).version
+                      note: str | None = None, occurred_at: datetime | None = None,
+                      command_id: str | None = None, expected_version: int | None = None,
+                      **options: Any) -> int:
+        return self._change("complete_step", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, step_id=step_id, note=note)
 
     def reopen_step(self, goal_id: UUID | str, *, by: Actor, step_id: str, reason: str,
-                    **options: Any) -> int:
-        return self.execute("reopen_step", goal_id=goal_id, by=by, step_id=step_id,
-                            reason=reason, **options).version
+                    occurred_at: datetime | None = None, command_id: str | None = None,
+                    expected_version: int | None = None, **options: Any) -> int:
+        return self._change("reopen_step", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, step_id=step_id, reason=reason)
 
     def record_progress(self, goal_id: UUID | str, *, by: Actor, measure: str,
-                        value: int | float, **options: Any) -> int:
-        return self.execute("record_progress", goal_id=goal_id, by=by, measure=measure,
-                            value=value, **options).version
+                        value: int | float, occurred_at: datetime | None = None,
+                        command_id: str | None = None, expected_version: int | None = None,
+                        **options: Any) -> int:
+        return self._change("record_progress", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, measure=measure, value=value)
 
     def revise(
         self,
@@ -191,47 +209,71 @@ class Goals:
         add_steps: Iterable[str] = (),
         remove_steps: Iterable[str] = (),
         reword_steps: Mapping[str, str] | None = None,
+        occurred_at: datetime | None = None,
+        command_id: str | None = None,
+        expected_version: int | None = None,
         **options: Any,
     ) -> int:
         """Change the terms, with a reason. Only the fields given change."""
-        return self.execute("revise", goal_id=goal_id, by=by, reason=reason,
-                            statement=statement, client_words=client_words,
-                            addresses=addresses, target_date=target_date, strengths=strengths,
-                            measures=measures, add_steps=add_steps, remove_steps=remove_steps,
-                            reword_steps=reword_steps, **options).version
+        return self._change("revise", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, reason=reason, statement=statement,
+                            client_words=client_words, addresses=addresses,
+                            target_date=target_date, strengths=strengths, measures=measures,
+                            add_steps=add_steps, remove_steps=remove_steps,
+                            reword_steps=reword_steps)
 
     def review(self, goal_id: UUID | str, *, by: Actor, outcome: str, notes: str | None = None,
-               next_review_on: date | None = None, **options: Any) -> int:
-        return self.execute("review", goal_id=goal_id, by=by, outcome=outcome, notes=notes,
-                            next_review_on=next_review_on, **options).version
+               next_review_on: date | None = None, occurred_at: datetime | None = None,
+               command_id: str | None = None, expected_version: int | None = None,
+               **options: Any) -> int:
+        return self._change("review", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, outcome=outcome, notes=notes,
+                            next_review_on=next_review_on)
 
-    def hold(self, goal_id: UUID | str, *, by: Actor, reason: str, **options: Any) -> int:
-        return self.execute("hold", goal_id=goal_id, by=by, reason=reason, **options).version
+    def hold(self, goal_id: UUID | str, *, by: Actor, reason: str,
+             occurred_at: datetime | None = None, command_id: str | None = None,
+             expected_version: int | None = None, **options: Any) -> int:
+        return self._change("hold", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, reason=reason)
 
     def resume(self, goal_id: UUID | str, *, by: Actor, reason: str | None = None,
-               **options: Any) -> int:
-        return self.execute("resume", goal_id=goal_id, by=by, reason=reason,
-                            **options).version
+               occurred_at: datetime | None = None, command_id: str | None = None,
+               expected_version: int | None = None, **options: Any) -> int:
+        return self._change("resume", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, reason=reason)
 
     def achieve(self, goal_id: UUID | str, *, by: Actor, evidence: str | None = None,
-                **options: Any) -> int:
-        return self.execute("achieve", goal_id=goal_id, by=by, evidence=evidence,
-                            **options).version
+                occurred_at: datetime | None = None, command_id: str | None = None,
+                expected_version: int | None = None, **options: Any) -> int:
+        return self._change("achieve", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, evidence=evidence)
 
     def discontinue(self, goal_id: UUID | str, *, by: Actor, reason: str,
-                    **options: Any) -> int:
-        return self.execute("discontinue", goal_id=goal_id, by=by, reason=reason,
-                            **options).version
+                    occurred_at: datetime | None = None, command_id: str | None = None,
+                    expected_version: int | None = None, **options: Any) -> int:
+        return self._change("discontinue", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, reason=reason)
 
-    def withdraw(self, goal_id: UUID | str, *, by: Actor, reason: str, **options: Any) -> int:
-        return self.execute("withdraw", goal_id=goal_id, by=by, reason=reason,
-                            **options).version
+    def withdraw(self, goal_id: UUID | str, *, by: Actor, reason: str,
+                 occurred_at: datetime | None = None, command_id: str | None = None,
+                 expected_version: int | None = None, **options: Any) -> int:
+        return self._change("withdraw", goal_id, occurred_at, command_id, expected_version,
+                            options, by=by, reason=reason)
 
     def enter_in_error(self, goal_id: UUID | str, *, by: Actor, reason: str,
-                       **options: Any) -> int:
+                       occurred_at: datetime | None = None, command_id: str | None = None,
+                       expected_version: int | None = None, **options: Any) -> int:
         """Void a goal recorded by mistake; it stays in the log, marked entered-in-error."""
-        return self.execute("enter_in_error", goal_id=goal_id, by=by, reason=reason,
-                            **options).version
+        return self._change("enter_in_error", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, reason=reason)
+
+    def _change(self, command: str, goal_id: UUID | str, occurred_at: datetime | None,
+                command_id: str | None, expected_version: int | None,
+                options: dict[str, Any], **arguments: Any) -> int:
+        """Run a command on an existing goal; returns the goal's new version."""
+        return self.execute(command, goal_id=goal_id, occurred_at=occurred_at,
+                            command_id=command_id, expected_version=expected_version,
+                            **arguments, **options).version
 
     # -- queries ---------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -323,6 +325,19 @@ def test_the_goalflow_command_is_installed() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "apply" in done.stdout
+
+
+def test_every_command_module_of_the_cli_is_registered() -> None:
+    # A module added to goalflow/cli/ but not named in COMMAND_MODULES would hold
+    # commands that goalflow never offers.
+    import goalflow.cli as package
+
+    modules = {m.name for m in pkgutil.iter_modules(package.__path__)
+               if not m.name.startswith("_")}
+    assert modules == set(package.COMMAND_MODULES)
+    for name in package.COMMAND_MODULES:
+        for command in importlib.import_module(f"goalflow.cli.{name}").COMMANDS:
+            assert cli.commands[command.name] is command
 
 
 def test_show_takes_a_unique_prefix_of_a_goal_id(demo_store: str) -> None:

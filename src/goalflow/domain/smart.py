@@ -1,14 +1,37 @@
-"""The SMART check: Specific, Measurable, Achievable, Relevant, Time-bound."""
+"""The SMART check: Specific, Measurable, Achievable, Relevant, Time-bound.
+
+It reads a goal's terms through :class:`Terms`, so that it depends on the value objects
+alone: the Goal aggregate uses this module, never the other way round.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
 
 import attrs
 
-if TYPE_CHECKING:
-    from goalflow.domain.goal import Goal
+from goalflow.domain.values import Measure, Step
+
+
+class Terms(Protocol):
+    """What the SMART check reads of a goal (a :class:`~goalflow.domain.goal.Goal` has it)."""
+
+    @property
+    def statement(self) -> str: ...
+    @property
+    def client_words(self) -> str | None: ...
+    @property
+    def addresses(self) -> Sequence[str]: ...
+    @property
+    def target_date(self) -> date | None: ...
+    @property
+    def measures(self) -> Sequence[Measure]: ...
+    @property
+    def steps(self) -> Sequence[Step]: ...
+    @property
+    def drafted_at(self) -> datetime: ...
 
 
 @attrs.frozen
@@ -39,7 +62,7 @@ class SmartReport:
         }
 
 
-def assess(goal: Goal, *, on: date) -> SmartReport:
+def assess(goal: Terms, *, on: date) -> SmartReport:
     """Judge the goal's current terms; ``on`` is the day of the agreement (or today)."""
     with_target = [m.name for m in goal.measures if m.target is not None]
     drafted_on = goal.drafted_at.date()
