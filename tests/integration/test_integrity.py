@@ -78,9 +78,11 @@ def test_an_intact_log_verifies_and_its_root_is_what_an_auditor_computes(
     assert digest.size == len(rows) > 20
     assert digest.root == independent_root(rows)
     result = log.verify(digest)
-    assert result.intact and result.damage == ()
+    assert result.intact
+    assert result.damage == ()
     assert (result.size, result.root, result.head) == (len(rows), digest.root, rows[-1][0])
-    assert result.began is not None and result.began.how == "created"
+    assert result.began is not None
+    assert result.began.how == "created"
     assert result.began.position == 0
 
 
@@ -150,7 +152,7 @@ def _rewrite_tail(goals: goalflow.Goals, keep: int) -> None:
     """Change an event after the first ``keep`` and recompute every hash after them: what
     someone who can write the database and knows the chain could do."""
     rows = stored_rows(goals)
-    position, goal_id, version, topic, state = rows[keep + 1]
+    position, *_, state = rows[keep + 1]
     sql(goals, "UPDATE {events} SET state = ? WHERE {pos} = ?",
         (altered(state), position))
     sql(goals, "DELETE FROM {leaves} WHERE leaf_index >= ?", (keep,))
@@ -183,7 +185,8 @@ def test_a_log_that_grew_after_the_digest_is_proved_consistent_with_it(
     for _ in range(3):
         agreed_anxiety_goal(log)
     result = log.verify(digest)
-    assert result.intact and result.size > digest.size
+    assert result.intact
+    assert result.size > digest.size
 
 
 def test_a_goals_proof_is_checked_with_no_store(log: goalflow.Goals) -> None:
@@ -243,20 +246,22 @@ def test_an_older_store_is_chained_on_its_first_writable_open(tmp_path: Path, cl
     shutil.copyfile(FIXTURES / "goalflow.sqlite", tmp_path / "old.db")
     url = f"sqlite:///{tmp_path}/old.db"
     with goalflow.open(url, readonly=True) as before, pytest.raises(
-            StoreError, match="has no chain yet: .* open it once for writing"):
+            StoreError, match=r"has no chain yet: .* open it once for writing"):
         before.verify()
     heard: list[tuple[int, int]] = []
     with goalflow.open(url, clock=clock,
                        progress=lambda done, total: heard.append((done, total))) as goals:
         rows = stored_rows(goals)
         result = goals.verify()
-        assert result.intact and result.root == independent_root(rows)
+        assert result.intact
+        assert result.root == independent_root(rows)
         assert result.began is not None
         assert (result.began.how, result.began.position) == ("upgraded", rows[-1][0])
         assert heard[-1] == (len(rows), len(rows))
         agreed_anxiety_goal(goals)  # and it goes on being chained as events are recorded
         after = goals.verify()
-        assert after.intact and after.size == len(stored_rows(goals)) > len(rows)
+        assert after.intact
+        assert after.size == len(stored_rows(goals)) > len(rows)
 
 
 def test_digest_json_is_read_strictly() -> None:

@@ -27,7 +27,8 @@ def test_racing_writer_processes_lose_nothing_and_duplicate_nothing(store_url: s
     # Racing writers chained their events in position order, each once.
     with goalflow.open(store_url, readonly=True) as goals:
         verified = goals.verify()
-    assert verified.intact and verified.size == findings.events, verified.damage
+    assert verified.intact, verified.damage
+    assert verified.size == findings.events
 
 
 def test_a_killed_apply_leaves_whole_commands_and_a_rerun_records_nothing_twice(
@@ -44,7 +45,8 @@ def test_a_killed_apply_leaves_whole_commands_and_a_rerun_records_nothing_twice(
     # Every event that survived the kills has its leaf, and no leaf lacks its event.
     with goalflow.open(store_url, readonly=True) as goals:
         verified = goals.verify()
-    assert verified.intact and verified.size == len(sequence), verified.damage
+    assert verified.intact, verified.damage
+    assert verified.size == len(sequence)
 
 
 def test_killed_projection_workers_and_rebuilds_leave_read_models_equal_to_a_rebuild(

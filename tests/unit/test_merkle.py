@@ -154,5 +154,5 @@ def test_a_leaf_input_is_laid_out_as_the_readme_says() -> None:
     assert data == expected
     assert parse(data) == (42, goal, 3, "goalflow:Goal.Agreed", b'{"x":1}')
     for bad in (data[:-1], data + b"x", b"\x02" + data[1:], data[:20]):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="leaf input"):
             parse(bad)

@@ -12,6 +12,7 @@ import click
 
 import goalflow
 from goalflow.application import Goals
+from goalflow.cli._output import progress_bar
 from goalflow.errors import GoalflowError
 from goalflow.persistence.store import STORAGE_FAULTS, describe_fault
 from goalflow.persistence.urls import parse_url, resolve_url
@@ -27,7 +28,9 @@ class Context:
 
     def goals(self, *, readonly: bool = False) -> Goals:
         if self._goals is None:
-            self._goals = goalflow.open(self.url, readonly=readonly)
+            # A writer's first open of a store from before the log was chained chains it.
+            with progress_bar("chaining the log's events") as progress:
+                self._goals = goalflow.open(self.url, readonly=readonly, progress=progress)
         return self._goals
 
     def close(self) -> None:
