@@ -1260,7 +1260,8 @@ COMMANDS_WITH_HELP = [
     ["apply"], ["show"], ["demo"], ["events"], ["goals"], ["history"], ["diff"], ["export"],
     ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"], ["projections"],
     ["projections", "status"], ["projections", "rebuild"], ["projections", "run"],
-    ["projections", "mode"],
+    ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
+    ["grant-auditor"],
 ]
 
 

@@ -439,4 +439,6 @@ def test_an_import_wakes_followers_as_the_recorders_own_inserts_do(
             transfer.import_(target, file)
         heard = list(listener.notifies(timeout=10, stop_after=1))
     target.close()
-    assert [n.channel for n in heard] == [channel]
+    # Other stores on this server share the channel's name (it is the events table's):
+    # their inserts may wake the listener too, so look for ours among what was heard.
+    assert channel in [n.channel for n in heard]

@@ -477,7 +477,7 @@ def test_a_disk_full_inside_the_events_transaction_records_nothing_and_the_retry
 def test_a_really_full_disk_records_nothing_and_the_same_commands_apply_once_there_is_room(
     tmp_path, clock
 ):
-    with tmpfs(tmp_path / "small", "512k") as disk:
+    with tmpfs(tmp_path / "small", "1m") as disk:
         path = disk / "goals.db"
         url = f"sqlite:///{path}"
         with goalflow.open(url, clock=clock) as goals:
