@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from goalflow import Goal
+from goalflow import Goal, agreement
 from goalflow.projection import Json, Projection, Reader, Table, Writer, plain
 
 from . import _parties
@@ -98,8 +98,10 @@ class AuditTrail(Projection):
     def _new_goal(self, w: Writer, e: Goal.Drafted) -> None:
         w.insert("gf_audit_goals", {
             "goal_id": e.originator_id, "subject_kind": e.subject.kind,
-            "subject_id": e.subject.id, "required_parties": Json(_parties.required(e.subject)),
-            "agreed_parties": Json([]), "terms_version": 1, "ever_agreed": False,
+            "subject_id": e.subject.id,
+            "required_parties": Json(list(agreement.required_parties(e.subject))),
+            "agreed_parties": Json([]), "terms_version": agreement.FIRST_TERMS,
+            "ever_agreed": False,
             "open_revision": None})
         for member in e.subject.members:
             w.insert("gf_audit_members", {"goal_id": e.originator_id, "client_id": member})
@@ -108,8 +110,8 @@ class AuditTrail(Projection):
 
     def on_AgreedByClient(self, w: Writer, e: Goal.AgreedByClient) -> None:
         goal = w.select("gf_audit_goals", {"goal_id": e.originator_id})[0]
-        agreed = _parties.with_agreement(goal["agreed_parties"], e.party)
-        complete = not _parties.awaiting(goal["required_parties"], agreed)
+        agreed = list(agreement.with_agreement(goal["agreed_parties"], e.party))
+        complete = agreement.complete(goal["required_parties"], agreed)
         values: dict[str, Any] = {"agreed_parties": Json(agreed)}
         if complete:
             values["ever_agreed"] = True
@@ -124,14 +126,11 @@ class AuditTrail(Projection):
 
     def on_ClientDisagreed(self, w: Writer, e: Goal.ClientDisagreed) -> None:
         goal = w.select("gf_audit_goals", {"goal_id": e.originator_id})[0]
-        agreed = _parties.without(goal["agreed_parties"], e.party)
+        agreed = list(agreement.without(goal["agreed_parties"], e.party))
         w.update("gf_audit_goals", {"goal_id": e.originator_id}, {"agreed_parties": Json(agreed)})
         if goal["open_revision"] is not None:
             w.update("gf_audit_revisions", {"position": goal["open_revision"]},
                      {"agreed_parties": Json(agreed)})
-
-    def on_StepAdded(self, w: Writer, e: Goal.StepAdded) -> None:
-        self._terms_changed(w, e.originator_id, revision=None)
 
     def on_Revised(self, w: Writer, e: Goal.Revised) -> None:
         changes: list[tuple[str, str | None, str | None, Any, Any]] = [
@@ -148,23 +147,28 @@ class AuditTrail(Projection):
                 "position": w.position, "seq": seq, "goal_id": e.originator_id,
                 "change": change, "field": field, "step_id": step_id,
                 "before": Json(before), "after": Json(after)})
-        self._terms_changed(w, e.originator_id, revision=e)
 
-    def _terms_changed(self, w: Writer, goal_id: UUID, revision: Goal.Revised | None) -> None:
+    def on_terms_changed(self, w: Writer, e: Goal.Event) -> None:
+        """A new terms version, pending everyone's agreement; a revision is recorded as one
+        (a step added changes the terms too, and is in the trail as its own entry)."""
+        goal_id = e.originator_id
+        revision = e if isinstance(e, Goal.Revised) else None
         goal = w.select("gf_audit_goals", {"goal_id": goal_id})[0]
         if goal["open_revision"] is not None:
             w.update("gf_audit_revisions", {"position": goal["open_revision"]},
                      {"agreement": "superseded", "superseded_by": w.position})
-        terms_version = goal["terms_version"] + 1
+        terms = agreement.changed_terms(goal["terms_version"])
+        terms_version = terms.terms_version
         w.update("gf_audit_goals", {"goal_id": goal_id}, {
-            "terms_version": terms_version, "agreed_parties": Json([]),
+            "terms_version": terms_version, "agreed_parties": Json(list(terms.agreed)),
             "open_revision": w.position if revision is not None else None})
         if revision is not None:
             w.insert("gf_audit_revisions", {
                 "position": w.position, "goal_id": goal_id,
                 "version": revision.originator_version, "terms_version": terms_version,
                 "previously_agreed": goal["ever_agreed"], "agreement": "pending",
-                "agreed_parties": Json([]), "required_parties": Json(goal["required_parties"]),
+                "agreed_parties": Json(list(terms.agreed)),
+                "required_parties": Json(goal["required_parties"]),
                 "agreed_at": None, "agreed_recorded_at": None, "superseded_by": None})
 
     # -- queries --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from goalflow import Goal
+from goalflow import Goal, agreement
 from goalflow.projection import Json, Projection, Reader, Table, Writer
 
 from . import _parties
@@ -57,12 +57,13 @@ class Plans(Projection):
     # -- events ---------------------------------------------------------------------
 
     def on_Drafted(self, w: Writer, e: Goal.Drafted) -> None:
-        required = _parties.required(e.subject)
+        required = agreement.required_parties(e.subject)
         w.insert("gf_plan_goals", {
             "goal_id": e.originator_id, "subject_kind": e.subject.kind,
-            "subject_id": e.subject.id, "status": "proposed", "terms_version": 1,
-            "awaiting_agreement": True, "awaiting_agreement_from": Json(required),
-            "required_parties": Json(required), "agreed_parties": Json([]),
+            "subject_id": e.subject.id, "status": agreement.PROPOSED,
+            "terms_version": agreement.FIRST_TERMS,
+            "awaiting_agreement": True, "awaiting_agreement_from": Json(list(required)),
+            "required_parties": Json(list(required)), "agreed_parties": Json([]),
             "statement": e.statement, "client_words": e.client_words,
             "target_date": e.target_date, "next_review_on": None, "drafted_at": e.occurred_at,
             "version": e.originator_version, "updated_at": e.timestamp,
@@ -75,19 +76,18 @@ class Plans(Projection):
 
     def on_AgreedByClient(self, w: Writer, e: Goal.AgreedByClient) -> None:
         goal = self._goal(w, e.originator_id)
-        agreed = _parties.with_agreement(goal["agreed_parties"], e.party)
+        agreed = agreement.with_agreement(goal["agreed_parties"], e.party)
         self._set_agreement(w, e.originator_id, goal["required_parties"], agreed,
                             active_if_complete=True)
 
     def on_ClientDisagreed(self, w: Writer, e: Goal.ClientDisagreed) -> None:
         goal = self._goal(w, e.originator_id)
-        agreed = _parties.without(goal["agreed_parties"], e.party)
+        agreed = agreement.without(goal["agreed_parties"], e.party)
         self._set_agreement(w, e.originator_id, goal["required_parties"], agreed,
                             active_if_complete=False)
 
     def on_StepAdded(self, w: Writer, e: Goal.StepAdded) -> None:
         self._insert_step(w, e.originator_id, e.step_id, e.description)
-        self._terms_changed(w, e.originator_id)
 
     def on_StepCompleted(self, w: Writer, e: Goal.StepCompleted) -> None:
         w.update("gf_plan_steps", {"goal_id": e.originator_id, "step_id": e.step_id},
@@ -129,7 +129,6 @@ class Plans(Projection):
                      {"description": rewording.after})
         for step in e.steps_added:
             self._insert_step(w, goal_id, step.step_id, step.description)
-        self._terms_changed(w, goal_id)
 
     def on_ReviewHeld(self, w: Writer, e: Goal.ReviewHeld) -> None:
         w.update("gf_plan_goals", {"goal_id": e.originator_id},
@@ -160,22 +159,24 @@ class Plans(Projection):
         return w.select("gf_plan_goals", {"goal_id": goal_id},
                         columns="required_parties, agreed_parties")[0]
 
-    def _set_agreement(self, w: Writer, goal_id: UUID, required: list[str], agreed: list[str],
-                       *, active_if_complete: bool) -> None:
-        awaiting = _parties.awaiting(required, agreed)
-        values: dict[str, Any] = {"agreed_parties": Json(agreed),
-                                  "awaiting_agreement_from": Json(awaiting)}
-        if active_if_complete and not awaiting:
-            values.update(status="active", awaiting_agreement=False)
+    def _set_agreement(self, w: Writer, goal_id: UUID, required: list[str],
+                       agreed: tuple[str, ...], *, active_if_complete: bool) -> None:
+        values: dict[str, Any] = {
+            "agreed_parties": Json(list(agreed)),
+            "awaiting_agreement_from": Json(list(agreement.awaiting(required, agreed)))}
+        if active_if_complete and agreement.complete(required, agreed):
+            values.update(status=agreement.ACTIVE_WHEN_AGREED, awaiting_agreement=False)
         w.update("gf_plan_goals", {"goal_id": goal_id}, values)
 
-    def _terms_changed(self, w: Writer, goal_id: UUID) -> None:
-        goal = w.select("gf_plan_goals", {"goal_id": goal_id},
+    def on_terms_changed(self, w: Writer, e: Goal.Event) -> None:
+        goal = w.select("gf_plan_goals", {"goal_id": e.originator_id},
                         columns="required_parties, terms_version")[0]
-        w.update("gf_plan_goals", {"goal_id": goal_id}, {
-            "terms_version": goal["terms_version"] + 1, "status": "proposed",
-            "awaiting_agreement": True, "agreed_parties": Json([]),
-            "awaiting_agreement_from": Json(goal["required_parties"])})
+        terms = agreement.changed_terms(goal["terms_version"])
+        w.update("gf_plan_goals", {"goal_id": e.originator_id}, {
+            "terms_version": terms.terms_version, "status": terms.status,
+            "awaiting_agreement": True, "agreed_parties": Json(list(terms.agreed)),
+            "awaiting_agreement_from": Json(list(agreement.awaiting(goal["required_parties"],
+                                                                    terms.agreed)))})
 
     def _status(self, w: Writer, e: Goal.Event, status: str) -> None:
         w.update("gf_plan_goals", {"goal_id": e.originator_id},

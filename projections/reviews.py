@@ -18,10 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from goalflow import Goal
+from goalflow import Goal, agreement
 from goalflow.projection import Json, Projection, Reader, Table, Writer
-
-from . import _parties
 
 DEFAULT_INTERVAL_DAYS = 90
 
@@ -40,32 +38,30 @@ class Reviews(Projection):
     def on_Drafted(self, w: Writer, e: Goal.Drafted) -> None:
         w.insert("gf_review_schedule", {
             "goal_id": e.originator_id, "subject_kind": e.subject.kind,
-            "subject_id": e.subject.id, "status": "proposed", "statement": e.statement,
-            "required_parties": Json(_parties.required(e.subject)), "agreed_parties": Json([]),
+            "subject_id": e.subject.id, "status": agreement.PROPOSED, "statement": e.statement,
+            "required_parties": Json(list(agreement.required_parties(e.subject))),
+            "agreed_parties": Json([]),
             "activated_at": None, "last_review_at": None, "next_review_on": None})
 
     def on_AgreedByClient(self, w: Writer, e: Goal.AgreedByClient) -> None:
         row = self._row(w, e.originator_id)
-        agreed = _parties.with_agreement(row["agreed_parties"], e.party)
+        agreed = list(agreement.with_agreement(row["agreed_parties"], e.party))
         values: dict[str, Any] = {"agreed_parties": Json(agreed)}
-        if not _parties.awaiting(row["required_parties"], agreed):
-            values.update(status="active", activated_at=e.occurred_at)
+        if agreement.complete(row["required_parties"], agreed):
+            values.update(status=agreement.ACTIVE_WHEN_AGREED, activated_at=e.occurred_at)
         w.update("gf_review_schedule", {"goal_id": e.originator_id}, values)
 
     def on_ClientDisagreed(self, w: Writer, e: Goal.ClientDisagreed) -> None:
         row = self._row(w, e.originator_id)
         w.update("gf_review_schedule", {"goal_id": e.originator_id},
-                 {"agreed_parties": Json(_parties.without(row["agreed_parties"], e.party))})
-
-    def on_StepAdded(self, w: Writer, e: Goal.Event) -> None:
-        self._terms_changed(w, e.originator_id)
+                 {"agreed_parties": Json(list(agreement.without(row["agreed_parties"],
+                                                                e.party)))})
 
     def on_Revised(self, w: Writer, e: Goal.Revised) -> None:
         for change in e.changes:
             if change.field == "statement":
                 w.update("gf_review_schedule", {"goal_id": e.originator_id},
                          {"statement": change.after})
-        self._terms_changed(w, e.originator_id)
 
     def on_ReviewHeld(self, w: Writer, e: Goal.ReviewHeld) -> None:
         w.update("gf_review_schedule", {"goal_id": e.originator_id},
@@ -88,9 +84,10 @@ class Reviews(Projection):
         return w.select("gf_review_schedule", {"goal_id": goal_id},
                         columns="required_parties, agreed_parties")[0]
 
-    def _terms_changed(self, w: Writer, goal_id: UUID) -> None:
-        w.update("gf_review_schedule", {"goal_id": goal_id},
-                 {"status": "proposed", "agreed_parties": Json([])})
+    def on_terms_changed(self, w: Writer, e: Goal.Event) -> None:
+        terms = agreement.changed_terms(0)  # only its agreement and status are kept here
+        w.update("gf_review_schedule", {"goal_id": e.originator_id},
+                 {"status": terms.status, "agreed_parties": Json(list(terms.agreed))})
 
     # -- queries --------------------------------------------------------------------
 

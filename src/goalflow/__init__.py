@@ -21,6 +21,7 @@ from goalflow.domain import (
     Step,
     StepRewording,
     Subject,
+    agreement,
 )
 from goalflow.errors import (
     CommandIdReused,
@@ -61,5 +62,6 @@ __all__ = [
     "StoreError",
     "Subject",
     "VersionNotFound",
+    "agreement",
     "open",
 ]

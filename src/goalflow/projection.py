@@ -34,6 +34,7 @@ from uuid import UUID
 import attrs
 from eventsourcing.persistence import IntegrityError
 
+from goalflow.domain import agreement
 from goalflow.domain.goal import Goal
 from goalflow.domain.plain import plain as plain  # for read models: part of this interface
 from goalflow.errors import ProjectionError, StoreError, UnreadableEvent, first_line
@@ -73,6 +74,13 @@ class Projection:
         handler = getattr(self, _handler_name(type(event)), None)
         if handler is not None:
             handler(w, event)
+        if type(event).__name__ in agreement.TERMS_CHANGES:
+            self.on_terms_changed(w, event)
+
+    def on_terms_changed(self, w: Writer, event: Goal.Event) -> None:
+        """After the event's own handler, for every event that changes a goal's terms
+        (:data:`goalflow.agreement.TERMS_CHANGES`, the domain's rule): a read model that
+        keeps agreement state applies :func:`goalflow.agreement.changed_terms` here."""
 
     def table(self, name: str) -> Table:
         try:

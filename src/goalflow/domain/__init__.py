@@ -1,5 +1,6 @@
 """The pure domain: the Goal aggregate, its events and value objects."""
 
+from goalflow.domain import agreement
 from goalflow.domain.goal import FINAL_STATUSES, REVISABLE_FIELDS, UNCHANGED, Goal, Status
 from goalflow.domain.smart import Criterion, SmartReport
 from goalflow.domain.values import (
@@ -29,4 +30,5 @@ __all__ = [
     "Step",
     "StepRewording",
     "Subject",
+    "agreement",
 ]

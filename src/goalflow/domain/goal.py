@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as _Snapshot
 
+from goalflow.domain import agreement as rules
 from goalflow.domain.plain import plain
 from goalflow.domain.smart import SmartReport, assess
 from goalflow.domain.values import (
@@ -135,6 +136,12 @@ class Goal(Aggregate):
         def recorded_at(self) -> datetime:
             return self.timestamp
 
+        def mutate(self, aggregate: Any) -> Any:
+            goal = cast("Goal", super().mutate(aggregate))
+            if type(self).__name__ in rules.TERMS_CHANGES:  # the rule's one statement
+                goal._terms_changed()
+            return goal
+
         @property
         def goal_id(self) -> UUID:
             return self.originator_id
@@ -176,9 +183,9 @@ class Goal(Aggregate):
                     occurred_at=self.occurred_at,
                 ),
             )
-            goal.agreed_parties += (self.party,)
-            if goal.awaiting_agreement_from == ():
-                goal.status = "active"
+            goal.agreed_parties = rules.with_agreement(goal.agreed_parties, self.party)
+            if rules.complete(rules.required_parties(goal.subject), goal.agreed_parties):
+                goal.status = rules.ACTIVE_WHEN_AGREED
                 goal.ever_agreed = True
                 goal.activated_at = self.occurred_at
 
@@ -189,7 +196,7 @@ class Goal(Aggregate):
         alternative: str | None
 
         def apply(self, goal: Goal) -> None:
-            goal.agreed_parties = tuple(p for p in goal.agreed_parties if p != self.party)
+            goal.agreed_parties = rules.without(goal.agreed_parties, self.party)
 
     class StepAdded(Event):
         TOPIC = "goalflow:Goal.StepAdded"
@@ -199,7 +206,6 @@ class Goal(Aggregate):
         def apply(self, goal: Goal) -> None:
             goal.steps += (Step(self.step_id, self.description),)
             goal.steps_added += 1
-            goal._terms_changed()
 
     class StepCompleted(Event):
         TOPIC = "goalflow:Goal.StepCompleted"
@@ -254,7 +260,6 @@ class Goal(Aggregate):
                 if s.step_id not in removed
             ) + self.steps_added
             goal.steps_added += len(self.steps_added)
-            goal._terms_changed()
 
     class ReviewHeld(Event):
         TOPIC = "goalflow:Goal.ReviewHeld"
@@ -327,8 +332,8 @@ class Goal(Aggregate):
         steps: tuple[Step, ...],
     ) -> None:
         self.subject = subject
-        self.status = "proposed"
-        self.terms_version = 1
+        self.status = rules.PROPOSED
+        self.terms_version = rules.FIRST_TERMS
         self.statement = statement
         self.client_words = client_words
         self.addresses = addresses
@@ -707,7 +712,7 @@ class Goal(Aggregate):
     @property
     def awaiting_agreement_from(self) -> tuple[str, ...]:
         """Required parties who have not agreed to the current terms."""
-        return tuple(p for p in self.subject.required_parties if p not in self.agreed_parties)
+        return rules.awaiting(rules.required_parties(self.subject), self.agreed_parties)
 
     @property
     def current_agreements(self) -> tuple[Agreement, ...]:
@@ -834,9 +839,8 @@ class Goal(Aggregate):
         self.status_reason = reason
 
     def _terms_changed(self) -> None:
-        self.terms_version += 1
-        self.agreed_parties = ()
-        self.status = "proposed"
+        self.terms_version, self.agreed_parties, status = rules.changed_terms(self.terms_version)
+        self.status = cast(Status, status)
 
 
 STATUSES: Final = (
