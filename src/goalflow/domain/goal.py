@@ -2,7 +2,11 @@
 
 Pure: no I/O, no clock reads. Every command takes the clinical time
 (``occurred_at``) and the recording time (``recorded_at``) as data; the
-recording time becomes the event's ``timestamp``.
+recording time becomes the event's ``timestamp``. The commands that judge a
+calendar date (agreeing: has the target date passed; a review: is the next one
+after it) take the clinic's time zone as data too (``zone``, a ``tzinfo``), and
+take the date of each moment in it, never in the offset the moment came with.
+No event records the zone: what is recorded is the decision, and the dates given.
 
 Event names and fields are a schema that EHRs and auditors depend on. Their
 stored topics are pinned (``TOPIC``) so that moving this module never breaks
@@ -13,7 +17,7 @@ version with an upcaster instead.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, ClassVar, Final, Literal, cast
 from uuid import UUID
 
@@ -39,11 +43,13 @@ from goalflow.domain.values import (
     StepRewording,
     Subject,
     brief,
+    calendar_date,
     check_aware,
     check_choice,
     check_date,
     check_number,
     check_text,
+    check_zone,
     to_tuple,
 )
 from goalflow.errors import InvalidCommand, InvalidTransition, NotPermitted, NotSmart
@@ -413,9 +419,15 @@ class Goal(Aggregate):
         occurred_at: datetime,
         recorded_at: datetime,
         witnessed_by: Actor | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
-        """Record a party's agreement to the terms they were shown."""
+        """Record a party's agreement to the terms they were shown.
+
+        The goal must be SMART on the day of the agreement, that day and the day it was
+        drafted taken in ``zone``, the clinic's time zone.
+        """
         check_choice("method", method, AGREEMENT_METHODS)
+        check_zone("zone", zone)
         _check_int("terms_version", terms_version)
         if method == "verbal":
             if witnessed_by is None:
@@ -448,7 +460,7 @@ class Goal(Aggregate):
                 f" {self.terms_version}",
                 goal_id=self.id, status=self.status,
             )
-        report = assess(self, on=occurred_at.date())
+        report = assess(self, on=calendar_date(occurred_at, zone), zone=zone)
         if not report.complete:
             missing = report.missing
             raise NotSmart(
@@ -640,17 +652,23 @@ class Goal(Aggregate):
         recorded_at: datetime,
         notes: str | None = None,
         next_review_on: date | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
-        """Record a review and its decision; the matching command follows separately."""
+        """Record a review and its decision; the matching command follows separately.
+
+        ``next_review_on`` must be after the day of the review, taken in ``zone``, the
+        clinic's time zone.
+        """
         check_choice("outcome", outcome, REVIEW_OUTCOMES)
         check_text("notes", notes, limit=MAX_TEXT_LENGTH, optional=True)
         check_date("next_review_on", next_review_on, optional=True)
+        check_zone("zone", zone)
         self._guard("review", by, occurred_at, recorded_at, allowed=("active", "on-hold"))
         self._require_clinical(by, "review")
-        if next_review_on is not None and next_review_on <= occurred_at.date():
+        reviewed_on = calendar_date(occurred_at, zone)
+        if next_review_on is not None and next_review_on <= reviewed_on:
             raise InvalidCommand(
-                f"next_review_on {next_review_on} must be after the review"
-                f" ({occurred_at.date()})",
+                f"next_review_on {next_review_on} must be after the review ({reviewed_on})",
                 field="next_review_on",
             )
         self._trigger(self.ReviewHeld, by, occurred_at, recorded_at,
@@ -726,9 +744,11 @@ class Goal(Aggregate):
     def recorded_at(self) -> datetime:
         return self.modified_on
 
-    def smart_check(self, on: date) -> SmartReport:
-        """Which SMART criteria the current terms meet, judged on the given date."""
-        return assess(self, on=on)
+    def smart_check(self, on: date, zone: tzinfo = UTC) -> SmartReport:
+        """Which SMART criteria the current terms meet, judged on the given date (the day
+        the goal was drafted taken in ``zone``, the clinic's time zone)."""
+        check_zone("zone", zone)
+        return assess(self, on=on, zone=zone)
 
     def to_dict(self) -> dict[str, Any]:
         """The goal's state, JSON-ready (ISO strings for dates and times)."""

@@ -7,12 +7,12 @@ alone: the Goal aggregate uses this module, never the other way round.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 
 import attrs
 
-from goalflow.domain.values import Measure, Step
+from goalflow.domain.values import Measure, Step, calendar_date
 
 
 class Terms(Protocol):
@@ -62,10 +62,11 @@ class SmartReport:
         }
 
 
-def assess(goal: Terms, *, on: date) -> SmartReport:
-    """Judge the goal's current terms; ``on`` is the day of the agreement (or today)."""
+def assess(goal: Terms, *, on: date, zone: tzinfo = UTC) -> SmartReport:
+    """Judge the goal's current terms; ``on`` is the day of the agreement (or today), and
+    ``zone`` the clinic's time zone, in which the day it was drafted is taken."""
     with_target = [m.name for m in goal.measures if m.target is not None]
-    drafted_on = goal.drafted_at.date()
+    drafted_on = calendar_date(goal.drafted_at, zone)
     if goal.target_date is None:
         time_bound = Criterion("time-bound", False, "no target date")
     elif goal.target_date <= drafted_on:

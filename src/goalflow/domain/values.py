@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Final, Literal
 
 import attrs
@@ -102,6 +102,20 @@ def check_aware(field: str, value: object) -> None:
     except OverflowError:  # year 1 east of Greenwich, year 9999 west of it
         in_utc = value.date()
     _check_range(field, in_utc, value)
+
+
+def calendar_date(moment: datetime, zone: tzinfo) -> date:
+    """The date on the clinic's calendar at ``moment``: its date in ``zone``, whatever
+    offset the moment was given in (an EHR may send UTC: 01:00Z is still the evening
+    before in Chicago)."""
+    return moment.astimezone(zone).date()
+
+
+def check_zone(field: str, value: object) -> None:
+    """A time zone given as data (a ``tzinfo``, such as a ``zoneinfo.ZoneInfo``)."""
+    if not isinstance(value, tzinfo):
+        raise InvalidCommand(f"{field} must be a time zone (a tzinfo), not"
+                             f" {type(value).__name__}", field=field)
 
 
 def check_date(field: str, value: object, *, optional: bool = False) -> None:
