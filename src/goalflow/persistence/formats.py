@@ -9,6 +9,10 @@ goalflow that last wrote it:
   ``goalflow_projections.version`` (see ``Projection.version``) and the formats tables.
   Version 3 adds the log's Merkle tree (:mod:`goalflow.integrity.chain`): the upgrade
   chains every event already stored, and records that chaining began then.
+  Version 4 adds ``goalflow_settings`` (:mod:`goalflow.persistence.settings`), where the
+  clinic's time zone is kept; a store upgraded to it has none set, and reads in UTC as
+  before. A goalflow that knows only format 3 would take dates in UTC whatever the zone
+  set, so it is refused such a store, as for any newer format.
 - ``events``: the newest event schema written into the store (:data:`EVENTS_SCHEMA`),
   which rises whenever an event gains a version or a type is added (the schema lock,
   ``src/goalflow/domain/events.lock.json``, says which).
@@ -35,7 +39,7 @@ from goalflow.version import goalflow_version
 FORMATS_TABLE: Final = "goalflow_formats"
 MIGRATIONS_TABLE: Final = "goalflow_migrations"
 
-TABLES_FORMAT: Final = 3
+TABLES_FORMAT: Final = 4
 """The version of goalflow's own tables this code writes."""
 EVENTS_SCHEMA: Final = 2
 """The event schema this code writes: 1 for goalflow 0.1's events; 2 adds the measure's
@@ -142,8 +146,13 @@ def _tables_v3(tx: Tx, events_table: str, progress: chain.Progress | None) -> No
     chain.start(tx, events_table, progress=progress)
 
 
+def _tables_v4(_tx: Tx, _events_table: str, _progress: chain.Progress | None) -> None:
+    """The settings table: created (empty) with the others on open. Nothing to move: a
+    store with no time zone set takes its dates in UTC, as every store did before."""
+
+
 _STEPS: Final[dict[int, Callable[[Tx, str, chain.Progress | None], None]]] = {
-    2: _tables_v2, 3: _tables_v3}
+    2: _tables_v2, 3: _tables_v3, 4: _tables_v4}
 """Each upgrade of the tables format, by the version it brings the store to."""
 
 

@@ -32,6 +32,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL
 
 from goalflow.integrity import chain
+from goalflow.persistence.settings import tables as settings_tables
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -111,7 +112,8 @@ def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
 
     ``goalflow_commands`` is the idempotency record of commands that carried a
     command id; ``goalflow_projections`` is each read model's mode and position; the
-    chain's tables (:mod:`goalflow.integrity.chain`) hold the log's Merkle tree.
+    chain's tables (:mod:`goalflow.integrity.chain`) hold the log's Merkle tree;
+    ``goalflow_settings`` (:mod:`goalflow.persistence.settings`) the clinic's time zone.
     These are the current formats (:mod:`goalflow.persistence.formats` upgrades older
     stores to them).
     """
@@ -133,6 +135,7 @@ def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
         f" position {integer} NOT NULL, building_generation {integer},"
         f" building_position {integer}, version {integer} NOT NULL DEFAULT 1){suffix}",
         *chain.tables(dialect, schema),
+        *settings_tables(dialect, schema),
     ]
 
 

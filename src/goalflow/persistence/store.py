@@ -32,7 +32,7 @@ from goalflow.errors import (
     VersionNotFound,
     first_line,
 )
-from goalflow.persistence import formats
+from goalflow.persistence import formats, settings
 from goalflow.persistence.codec import GoalflowMapper, StaleSnapshot
 from goalflow.persistence.recorders import (
     COMMANDS_TABLE,
@@ -46,6 +46,7 @@ from goalflow.persistence.recorders import (
     Write,
     with_settings,
 )
+from goalflow.persistence.settings import Setting
 from goalflow.persistence.urls import StoreUrl
 from goalflow.version import goalflow_version
 
@@ -181,6 +182,7 @@ class GoalStore:
         self.inline_writes: Callable[[Sequence[Goal.Event], Sequence[Goal]], Write] | None = None
         self._recent: dict[UUID, Goal] = {}
         self._recent_lock = threading.Lock()
+        self._settings_table = False  # known to exist (tables format 4 on)
         try:
             self.written_by = self.mapper.written_by = self._check_formats(progress)
         except BaseException:
@@ -231,6 +233,47 @@ class GoalStore:
             raise StoreError(f"store {self.url} has no chain yet: it was written by goalflow"
                              f" {self.written_by or '0.1'}, before the log was chained; open"
                              " it once for writing (or run goalflow migrate) to chain it")
+
+    # -- settings ------------------------------------------------------------
+
+    @guarded
+    def setting(self, name: str) -> Setting | None:
+        """A setting's value as recorded (:mod:`goalflow.persistence.settings`), or None
+        when it was never set."""
+        with self.recorder.transaction(commit=False) as tx:
+            return settings.current(tx, name) if self._has_settings(tx) else None
+
+    @guarded
+    def setting_history(self, name: str) -> list[Setting]:
+        """Every value a setting was given, oldest first."""
+        with self.recorder.transaction(commit=False) as tx:
+            return settings.history(tx, name) if self._has_settings(tx) else []
+
+    @guarded
+    def change_setting(self, name: str, value: str, *, set_at: datetime,
+                       check: Callable[[Setting | None, int], None]) -> Setting | None:
+        """Give a setting a new value, as a new row; None if it has that value already.
+
+        ``check(current, head)`` may refuse the change (by raising), judged in the same
+        transaction as the write, with every writer of events held off: no event can be
+        recorded between the check and the change."""
+        if self.readonly:
+            raise StoreError(f"store {self.url} is open read-only; setting {name} refused")
+        with self.recorder.transaction(commit=True) as tx:
+            self.lock_writers(tx)
+            current = settings.current(tx, name)
+            if current is not None and current.value == value:
+                return None
+            head = self.head(tx)
+            check(current, head)
+            return settings.record(tx, name, value, set_at=set_at, position=head)
+
+    def _has_settings(self, tx: Tx) -> bool:
+        # A store from before tables format 4, opened read-only (inspection never
+        # upgrades), has no settings table: every setting has its default there.
+        if not self._settings_table:
+            self._settings_table = formats.versions(tx)[0] >= 4
+        return self._settings_table
 
     # -- reading -------------------------------------------------------------
 
