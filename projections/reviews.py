@@ -8,13 +8,15 @@ Table (a view over the live generation):
   active was given (``activated_at``).
 
 The due date is worked out when the worklist is read: the date set at the last
-review, else the policy interval after the later of the last review and the
-activation. Changing the interval therefore needs no rebuild.
+review, else the policy interval after the day (in the clinic's time zone) of the
+later of the last review and the activation. The rows keep moments, never a date
+worked out from one: changing the interval or the store's time zone therefore needs
+no rebuild, and the worklist always takes its dates in the zone in force.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -91,9 +93,10 @@ class Reviews(Projection):
 
     # -- queries --------------------------------------------------------------------
 
-    def worklist(self, r: Reader, *, as_of: date, overdue: bool = False,
+    def worklist(self, r: Reader, *, as_of: date, zone: tzinfo, overdue: bool = False,
                  interval_days: int = DEFAULT_INTERVAL_DAYS) -> list[dict[str, Any]]:
-        """Active and on-hold goals by review due date, oldest first."""
+        """Active and on-hold goals by review due date, oldest first, judged on ``as_of``
+        (the clinic's today); a moment's day is taken in ``zone``, the clinic's."""
         rows = r.rows(
             "SELECT goal_id, subject_kind, subject_id, status, statement, activated_at,"
             " last_review_at, next_review_on FROM {gf_review_schedule}"
@@ -107,10 +110,12 @@ class Reviews(Projection):
                 last_review = _moment(row["last_review_at"])
                 activated = _moment(row["activated_at"])
                 if last_review is not None and (activated is None or last_review >= activated):
-                    due, basis = (last_review + interval).date(), "interval after last review"
+                    due = last_review.astimezone(zone).date() + interval
+                    basis = "interval after last review"
                 else:
                     assert activated is not None
-                    due, basis = (activated + interval).date(), "interval after agreement"
+                    due = activated.astimezone(zone).date() + interval
+                    basis = "interval after agreement"
             days_overdue = (as_of - due).days
             if overdue and days_overdue <= 0:
                 continue

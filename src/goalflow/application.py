@@ -1,8 +1,10 @@
 """The ``Goals`` service: load a goal, call its command, save its events.
 
-The service is where the clock is read (the domain never does), where retried
-commands are recognised by their ``command_id``, and where a write that lost a
-race to another writer is checked again against the fresh goal and retried.
+The service is where the clock is read (the domain never does), where the store's
+clinic time zone is read and given to the domain and the read models (every
+calendar date is taken in it), where retried commands are recognised by their
+``command_id``, and where a write that lost a race to another writer is checked
+again against the fresh goal and retried.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
+from datetime import tzinfo as Zone  # Goals.tzinfo is a property
 from typing import Any, cast
 from uuid import UUID, uuid4
 
 import attrs
 from eventsourcing.persistence import IntegrityError
 
+from goalflow import zones
 from goalflow.domain.goal import UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
@@ -28,6 +32,7 @@ from goalflow.domain.values import (
     Measure,
     Subject,
     brief,
+    calendar_date,
     check_aware,
     check_date,
     check_text,
@@ -46,7 +51,10 @@ from goalflow.integrity import chain
 from goalflow.integrity import digest as digests
 from goalflow.integrity import verify as verification
 from goalflow.integrity.digest import Digest
+from goalflow.persistence import settings
 from goalflow.persistence.codec import dumps
+from goalflow.persistence.recorders import Write
+from goalflow.persistence.settings import Setting
 from goalflow.persistence.store import CommandRecord, GoalStore, storage_errors
 from goalflow.persistence.urls import parse_url, resolve_url
 from goalflow.projection import (
@@ -70,6 +78,12 @@ COMMANDS = (
     "record_progress", "revise", "review", "hold", "resume", "achieve", "discontinue",
     "withdraw", "enter_in_error",
 )
+
+
+_ZONED: frozenset[str] = frozenset(
+    command for command in COMMANDS
+    if "zone" in inspect.signature(getattr(Goal, command)).parameters)
+"""The commands whose domain method judges a calendar date, and so takes the clinic's zone."""
 
 
 def utc_now() -> datetime:
@@ -104,6 +118,9 @@ class Goals:
         self._store = store
         self._clock = clock
         self.projections = projections
+        # The clinic's zone as last read, for judging commands without a read each time;
+        # the events' transaction checks it is still in force (_ClinicZone.still_in_force).
+        self._known_zone: _ClinicZone | None = None
 
     @property
     def store(self) -> GoalStore:
@@ -298,8 +315,84 @@ class Goals:
         return events
 
     def smart_check(self, goal_id: UUID | str) -> SmartReport:
-        """Which SMART criteria the goal's current terms meet, judged today."""
-        return self.get(goal_id).smart_check(on=self._clock().date())
+        """Which SMART criteria the goal's current terms meet, judged today (in the
+        clinic's time zone)."""
+        goal = self.get(goal_id)
+        zone = self.tzinfo
+        return goal.smart_check(on=calendar_date(self._clock(), zone), zone=zone)
+
+    # -- the clinic's time zone --------------------------------------------------
+
+    @property
+    def timezone(self) -> str:
+        """The store's clinic time zone, an IANA name (``America/Chicago``): every calendar
+        date is taken in it (the day of an agreement or a review, review due dates,
+        today). ``UTC`` on a store that has none set."""
+        found = self._store.setting(settings.TIMEZONE)
+        return zones.DEFAULT_TIMEZONE if found is None else found.value
+
+    @property
+    def tzinfo(self) -> Zone:
+        """The store's clinic time zone as a ``tzinfo``, to take dates in (read from the
+        store each time: another process may have changed it)."""
+        return self._read_zone().zone
+
+    def _read_zone(self) -> _ClinicZone:
+        found = self._store.setting(settings.TIMEZONE)
+        name = zones.DEFAULT_TIMEZONE if found is None else found.value
+        self._known_zone = _ClinicZone(zones.stored_zone(name, self._store.url),
+                                       0 if found is None else found.seq)
+        return self._known_zone
+
+    def today(self) -> date:
+        """Today's date on the clinic's calendar (its time zone), by the service's clock."""
+        return calendar_date(self._clock(), self.tzinfo)
+
+    def set_timezone(self, name: str, *, force: bool = False) -> str:
+        """Set the clinic's time zone (an IANA name such as ``America/Chicago``), in which
+        every calendar date is taken from now on; returns the zone in force before.
+
+        On a store that holds events, a change moves the dates worked out from moments (a
+        review due 90 days after an agreement given at 20:00 in Chicago, 01:00 UTC, falls
+        a day earlier in Chicago's zone than in UTC), so it needs ``force=True``. Nothing
+        recorded changes: events keep their moments and the dates people gave (target
+        dates, next review dates), and the read models keep moments and take their dates
+        as they are read, so they follow the change at once, with no rebuild. Each change
+        is kept, with when it was made and the log's position then.
+
+        Raises InvalidCommand for a name that is not an IANA time zone this machine knows,
+        or for a change on a store with events without ``force``; StoreError on a store
+        opened read-only.
+        """
+        zones.clinic_zone(name)
+        if not isinstance(force, bool):
+            raise InvalidCommand(f"force must be true or false, not {brief(force)}",
+                                 field="force")
+        before: list[str] = []
+
+        def check(current: Setting | None, head: int) -> None:
+            in_force = zones.DEFAULT_TIMEZONE if current is None else current.value
+            before.append(in_force)
+            if head and in_force != name and not force:
+                raise InvalidCommand(
+                    f"store {self._store.url} holds goals, whose review due dates are worked"
+                    f" out in its time zone {in_force}: changing it to {name} can move them"
+                    f" by a day; to change it anyway, give force (goalflow config timezone"
+                    f" {name} --force, or set_timezone(..., force=True))", field="timezone")
+
+        with storage_errors(self._store.url):
+            self._store.change_setting(settings.TIMEZONE, name, set_at=self._clock(),
+                                       check=check)
+        self._known_zone = None
+        return before[0] if before else name
+
+    def timezone_history(self) -> list[dict[str, Any]]:
+        """Every time zone the store was given, oldest first: ``timezone``, ``set_at``,
+        ``position`` (the log's head then: the zone holds for the events after it) and
+        the ``goalflow`` that set it. Empty for a store that never had one set (UTC)."""
+        return [{"timezone": s.value, "set_at": s.set_at.isoformat(), "position": s.position,
+                 "goalflow": s.goalflow}
+                for s in self._store.setting_history(settings.TIMEZONE)]
 
     # -- read models ---------------------------------------------------------------
 
@@ -341,16 +434,18 @@ class Goals:
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
                 interval_days: int = 90) -> list[dict[str, Any]]:
-        """Active and on-hold goals by review due date (oldest first), judged on ``as_of``."""
+        """Active and on-hold goals by review due date (oldest first), judged on ``as_of``
+        (default today); due dates and today are the clinic's (its time zone)."""
         check_date("as_of", as_of, optional=True)
         if isinstance(interval_days, bool) or not isinstance(interval_days, int) \
                 or not 1 <= interval_days <= MAX_DAYS:
             raise InvalidCommand(f"interval_days must be a whole number of days from 1 to"
                                  f" {MAX_DAYS}, not {brief(interval_days)}",
                                  field="interval_days")
+        zone = self.tzinfo
         return cast(list[dict[str, Any]], self._read(
-            "reviews", "worklist", as_of=as_of or self._clock().date(), overdue=overdue,
-            interval_days=interval_days))
+            "reviews", "worklist", as_of=as_of or calendar_date(self._clock(), zone),
+            overdue=overdue, interval_days=interval_days, zone=zone))
 
     def goal_index(self, *, subject: str | None = None, status: str | None = None
                    ) -> list[dict[str, Any]]:
@@ -422,7 +517,7 @@ class Goals:
 
         for attempt in range(MAX_ATTEMPTS):
             try:
-                goal = self._decide_on_latest(call)
+                goal, zone = self._decide_on_latest(call)
             except GoalflowError:
                 # A retry whose first attempt landed meanwhile is judged against the
                 # goal that attempt made; it is a replay, not a refusal.
@@ -436,7 +531,13 @@ class Goals:
             try:
                 record = call.record(outcome)
                 commands = [] if record is None else [(record, len(events) - 1)]
-                self._store.append_many([(goal, events)], commands=commands, remember=True)
+                self._store.append_many([(goal, events)], commands=commands, remember=True,
+                                        writes=[] if zone is None else [zone.still_in_force()])
+            except settings.SettingChanged:
+                # The zone changed since it was read: nothing was recorded; judge the
+                # command again in the zone now in force.
+                self._known_zone = None
+                continue
             except IntegrityError:
                 replayed = self._replayed(call, attempt)
                 if replayed is not None:
@@ -502,6 +603,8 @@ class Goals:
                 break
         prior = self._store.find_commands([c.command_id for c in calls if c.command_id])
         goals = self._store.take_many(c.goal_id for c in calls if c.command != "draft")
+        # Read afresh for each batch, so that no refusal is judged in a zone gone by.
+        zone = self._read_zone() if any(c.command in _ZONED for c in calls) else None
         changes: list[tuple[Goal, list[Goal.Event]]] = []
         records: list[tuple[CommandRecord, int]] = []
         outcomes: list[Outcome] = []
@@ -528,7 +631,7 @@ class Goals:
                 if call.command == "draft" and call.goal_id in goals:
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
                                          field="goal_id")
-                goal = goals[call.goal_id] = self._decide(call, load)
+                goal = goals[call.goal_id] = self._decide(call, load, zone)
                 events = cast(list[Goal.Event], goal.collect_events())
                 recorded += len(events)
                 outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
@@ -549,11 +652,14 @@ class Goals:
             return
         if changes:
             try:
-                self._store.append_many(changes, commands=records)
-            except IntegrityError:
-                # Another writer got to one of these goals (or command ids) first.
-                # Nothing of this batch was recorded, and a refusal was judged against
-                # goals that have moved on: run every command again, one by one.
+                self._store.append_many(
+                    changes, commands=records,
+                    writes=[] if zone is None else [zone.still_in_force()])
+            except (IntegrityError, settings.SettingChanged):
+                # Another writer got to one of these goals (or command ids) first, or
+                # changed the zone. Nothing of this batch was recorded, and a refusal was
+                # judged against goals that have moved on: run every command again, one
+                # by one.
                 for command, arguments in commands:
                     yield self.execute(command, **arguments)
                 return
@@ -599,17 +705,24 @@ class Goals:
             call.fingerprint = call.fingerprint_by(CURRENT_RULE)
         return call
 
-    def _decide_on_latest(self, call: _Call) -> Goal:
-        """Decide on the goal this service kept from its last write, if it has it; a
-        refusal of it is judged again on the goal as stored (it may have moved on)."""
+    def _decide_on_latest(self, call: _Call) -> tuple[Goal, _ClinicZone | None]:
+        """Decide on the goal this service kept from its last write, if it has it, in the
+        zone it last read; a refusal is judged again on the goal as stored (it may have
+        moved on), in the zone as stored. Returns the goal and the zone it was judged in
+        (None: the command judges no date)."""
+        zone = None
+        if call.command in _ZONED:
+            zone = self._known_zone or self._read_zone()
         try:
-            return self._decide(call, self._store.take)
+            return self._decide(call, self._store.take, zone), zone
         except GoalflowError:
             if call.command == "draft":
                 raise
-            return self._decide(call, self._store.load)
+            zone = None if zone is None else self._read_zone()
+            return self._decide(call, self._store.load, zone), zone
 
-    def _decide(self, call: _Call, load: Callable[[UUID], Goal]) -> Goal:
+    def _decide(self, call: _Call, load: Callable[[UUID], Goal],
+                zone: _ClinicZone | None = None) -> Goal:
         """The goal with the command's event pending, or the domain's refusal."""
         recorded_at = self._clock()
         occurred_at = call.occurred_at or recorded_at
@@ -619,9 +732,23 @@ class Goals:
         goal = load(call.goal_id)
         if call.expected_version is not None and goal.version != call.expected_version:
             raise ConcurrencyError(call.goal_id, call.expected_version, goal.version)
+        dated = {"zone": (zone or self._read_zone()).zone} if call.command in _ZONED else {}
         getattr(goal, call.command)(occurred_at=occurred_at, recorded_at=recorded_at,
-                                    **call.args)
+                                    **call.args, **dated)
         return goal
+
+
+@attrs.frozen
+class _ClinicZone:
+    """The clinic's zone as read from the store, and which change of it that was."""
+
+    zone: Zone
+    seq: int  # of the timezone setting's rows; 0 when it was never set
+
+    def still_in_force(self) -> Write:
+        """A write for the events' transaction that records them only if the zone has not
+        changed since it was read (else SettingChanged, and nothing is recorded)."""
+        return settings.unchanged(settings.TIMEZONE, self.seq)
 
 
 @attrs.define
@@ -721,6 +848,7 @@ def open(
     clock: Clock = utc_now,
     projections: Iterable[Projection] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    timezone: str | None = None,
 ) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
@@ -729,9 +857,16 @@ def open(
     ``projections`` replaces the read models found through the ``goalflow.projections``
     entry points. ``progress(done, total)`` hears of long work on opening (a store
     written before the log was chained gets its chain the first time a writer opens
-    it). Raises :class:`~goalflow.errors.StoreError` for a bad url or an unreachable
-    store.
+    it). ``timezone`` is the clinic's time zone (an IANA name) the store must have: a
+    new or empty store is given it (:meth:`Goals.set_timezone`); one that holds events
+    in another zone is refused (change it with ``set_timezone(name, force=True)``), as
+    is, read-only, a store in another zone. Raises
+    :class:`~goalflow.errors.StoreError` for a bad url or an unreachable store,
+    :class:`~goalflow.errors.InvalidCommand` for a ``timezone`` that is not an IANA name
+    (before anything is created).
     """
+    if timezone is not None:
+        zones.clinic_zone(timezone)
     store = GoalStore(parse_url(resolve_url(url)), readonly=readonly, progress=progress)
     try:
         registry = Projections(store, discover() if projections is None else projections)
@@ -739,10 +874,16 @@ def open(
             with storage_errors(store.url, "cannot open store"):
                 registry.install()
             store.inline_writes = registry.inline_write
+        goals = Goals(store, registry, clock=clock)
+        if timezone is not None and readonly and goals.timezone != timezone:
+            raise InvalidCommand(f"store {store.url} keeps its dates in time zone"
+                                 f" {goals.timezone}, not {timezone}", field="timezone")
+        if timezone is not None and not readonly:
+            goals.set_timezone(timezone)
     except BaseException:
         store.close()
         raise
-    return Goals(store, registry, clock=clock)
+    return goals
 
 
 def parse_goal_id(goal_id: UUID | str) -> UUID:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -174,6 +175,17 @@ def test_an_old_store_is_upgraded_once_by_a_writer_and_recorded(old_store: str) 
     # The audit trail was rebuilt (its version 2 writes measures' new fields): every row
     # is there, with every value it had.
     rows_have_all_of(view_rows(old_store), before)
+
+
+def test_an_old_store_has_no_time_zone_and_reads_its_dates_in_utc_as_it_did(old_store: str
+                                                                            ) -> None:
+    with goalflow.open(old_store, readonly=True) as goals:  # no settings table yet
+        assert (goals.timezone, goals.timezone_history()) == ("UTC", [])
+        worklist = goals.reviews(as_of=date(2026, 12, 1))
+    goalflow.open(old_store).close()
+    with goalflow.open(old_store, readonly=True) as goals:
+        assert (goals.timezone, goals.timezone_history()) == ("UTC", [])
+        assert goals.reviews(as_of=date(2026, 12, 1)) == worklist
 
 
 def test_an_old_store_rebuilds_its_read_models_to_the_same_rows(old_store: str) -> None:

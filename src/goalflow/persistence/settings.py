@@ -18,6 +18,7 @@ position, for an auditor who asks.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -98,6 +99,25 @@ def insert(tx: Tx, setting: Setting) -> None:
     tx.execute(f"INSERT INTO {tx.table(SETTINGS_TABLE)} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                (setting.name, setting.seq, setting.value, setting.set_at.isoformat(),
                 setting.position, setting.goalflow))
+
+
+class SettingChanged(Exception):
+    """A setting a command was judged by changed before the command was recorded: nothing
+    was recorded, and the command is to be judged again by the setting now in force."""
+
+
+def unchanged(name: str, seq: int) -> Callable[[Tx, Sequence[int]], None]:
+    """A write (for the events' transaction) that refuses to record them, raising
+    :class:`SettingChanged`, unless the setting is still at change ``seq`` (0: never set).
+    A change takes the writers' lock, so none can land between this check and the commit."""
+
+    def check(tx: Tx, _positions: Sequence[int]) -> None:
+        row = tx.execute(f"SELECT MAX(seq) FROM {tx.table(SETTINGS_TABLE)} WHERE name = ?",
+                         (name,)).fetchone()
+        if (row[0] if row and row[0] is not None else 0) != seq:
+            raise SettingChanged(name)
+
+    return check
 
 
 def _setting(row: tuple[Any, ...]) -> Setting:
