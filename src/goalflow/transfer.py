@@ -2,39 +2,46 @@
 
 An export's first line says what it is::
 
-    {"format": "goalflow-export", "format_version": 1, "complete": true, "events": 15, ...}
+    {"format": "goalflow-export", "format_version": 3, "complete": true, "events": 15,
+     "timezone": "America/Chicago", "settings": [...], ...}
 
 then one line per event, in log order, with its stored state as JSON and the
 SHA-256 of the stored bytes, then one line per command id (the idempotency
 record). A complete export rebuilds an identical store: the same goals,
 versions, times, order, event bytes and command ids. Import checks the whole
 file before it writes, then writes it in one transaction, so a bad or
-truncated file leaves the target untouched.
+truncated file leaves the target untouched. The store's clinic time zone goes with its
+events: the header names it (``timezone``) and holds every change of it (``settings``),
+which an import into a store with no zone set copies, in the events' transaction.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 from uuid import UUID
 
+from goalflow import zones
 from goalflow.application import Goals
 from goalflow.domain.goal import Goal
 from goalflow.errors import GoalflowError, StoreError, UnreadableEvent
 from goalflow.integrity import chain
-from goalflow.persistence import formats
+from goalflow.persistence import formats, settings
 from goalflow.persistence.codec import KNOWN_TOPICS, dumps, loads
 from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
 from goalflow.version import goalflow_version
 
 FORMAT = "goalflow-export"
-FORMAT_VERSION = 2
-"""Version 2 adds each command record's ``fingerprint_rule``; version 1 files (goalflow
-0.1, every record made by rule 1) still import."""
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+"""Version 2 adds each command record's ``fingerprint_rule``; version 3 the header's
+``timezone`` and ``settings`` (a goalflow that would drop them, taking the store's dates in
+UTC, cannot read it). Files of versions 1 (goalflow 0.1, every record made by rule 1) and 2
+still import, as stores in UTC, which they were."""
+READABLE_VERSIONS = (1, 2, 3)
 BATCH = 1000
 
 Progress = Callable[[int, int], None]
@@ -67,6 +74,8 @@ def export(
         "scope": {"goals": [str(g) for g in goal_ids] if goal_ids is not None else None,
                   "since": since.isoformat() if since else None},
         "events": events, "commands": len(commands), "head": head,
+        "timezone": goals.timezone,
+        "settings": [s.to_dict() for s in store.setting_history(settings.TIMEZONE)],
     }
     out.write(dumps(header) + b"\n")
     for done, (position, notification) in enumerate(_events(goals, head, goal_ids, since),
@@ -193,7 +202,32 @@ def _check_header(record: Any) -> dict[str, Any]:
     if not record.get("complete"):
         raise ExportFileError("line 1: this is a partial export (of some goals, or since a"
                            " time); only a complete export can rebuild a store")
+    _check_settings(record)
     return record
+
+
+def _check_settings(header: dict[str, Any]) -> None:
+    """The header's time zone and its changes (version 3): well formed, and zones this
+    machine knows, so that the store they rebuild reads its dates as the one exported."""
+    zone = header.setdefault("timezone", zones.DEFAULT_TIMEZONE)
+    changes = header.setdefault("settings", [])
+    try:
+        zones.clinic_zone(zone)
+        if not isinstance(changes, list):
+            raise ValueError("settings must be a list")
+        for change in changes:
+            if not isinstance(change, dict) or change.get("name") != settings.TIMEZONE:
+                raise ValueError("a setting this goalflow does not know")
+            zones.clinic_zone(change.get("value"))
+            datetime.fromisoformat(change["set_at"])
+            if not all(isinstance(change.get(k), int) and change[k] >= 0
+                       for k in ("seq", "position")) or not isinstance(change["goalflow"], str):
+                raise ValueError("a setting's seq, position and goalflow are missing")
+        last = changes[-1]["value"] if changes else zones.DEFAULT_TIMEZONE
+        if last != zone:
+            raise ValueError(f"the time zone {zone} is not the last one set ({last})")
+    except (GoalflowError, ValueError, KeyError, TypeError) as e:
+        raise ExportFileError(f"line 1: the store's time zone: {e}") from None
 
 
 def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
@@ -264,6 +298,11 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
                 f"SELECT 1 FROM {tx.table(COMMANDS_TABLE)} LIMIT 1").fetchone():
             raise StoreError(f"store {store.url} is not empty; import only into an empty"
                              " store")
+        ours = settings.current(tx, settings.TIMEZONE)
+        if ours is not None and ours.value != header["timezone"]:
+            raise StoreError(f"store {store.url} is set to time zone {ours.value}, but the"
+                             f" exported store kept its dates in {header['timezone']}; import"
+                             " into a store with no time zone set, or set to that one")
         done = 0
         chained: list[chain.Row] = []  # inserted, to be chained in a batch
         seen_header = False
@@ -286,6 +325,8 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             else:
                 _insert_command(tx, record, positions)
         chain.append(tx, chained)
+        if ours is None:  # a store whose zone was set keeps its own record of it
+            _insert_settings(tx, header["settings"], positions)
         store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake
     _finish_read_models(goals)
     return header
@@ -347,6 +388,19 @@ def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> chain.Row:
         assert row is not None
         position = int(row[0])
     return position, goal_id, record["version"], record["topic"], state
+
+
+def _insert_settings(tx: Tx, changes: list[dict[str, Any]], positions: dict[int, int]
+                     ) -> None:
+    """Copy the exported store's changes of its time zone, each at the position here of
+    the last event it came after."""
+    exported = sorted(positions)
+    for seq, change in enumerate(changes, start=1):
+        before = bisect.bisect_right(exported, change["position"])
+        position = positions[exported[before - 1]] if before else 0
+        settings.insert(tx, settings.Setting(
+            change["name"], seq, change["value"], datetime.fromisoformat(change["set_at"]),
+            position, change["goalflow"]))
 
 
 def _insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -> None:

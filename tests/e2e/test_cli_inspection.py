@@ -743,9 +743,10 @@ def test_export_starts_with_a_header_saying_what_was_exported(clinic: str) -> No
     header, *records = json_lines(ok(clinic, "export").stdout)
 
     assert {k: header[k] for k in ("format", "format_version", "complete", "events",
-                                   "commands", "scope")} == {
-        "format": "goalflow-export", "format_version": 2, "complete": True,
-        "events": EVENTS, "commands": COMMANDS, "scope": {"goals": None, "since": None}}
+                                   "commands", "scope", "timezone", "settings")} == {
+        "format": "goalflow-export", "format_version": 3, "complete": True,
+        "events": EVENTS, "commands": COMMANDS, "scope": {"goals": None, "since": None},
+        "timezone": "UTC", "settings": []}
     assert [r["kind"] for r in records] == ["event"] * EVENTS + ["command"] * COMMANDS
     assert [r["position"] for r in records[:EVENTS]] == list(range(1, EVENTS + 1))
     assert [r["command_id"] for r in records[EVENTS:]] == \

@@ -8,6 +8,7 @@ offset a moment was given in.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,11 +16,12 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from anxiety_goal import DR_LEE, GAD7, MAYA, MAYA_SUBJECT, YOGA
 
 import goalflow
-from goalflow import InvalidCommand, NotSmart, StoreError
+from goalflow import InvalidCommand, NotSmart, StoreError, transfer
 from goalflow.persistence import settings
 from goalflow.version import goalflow_version
 
@@ -378,3 +380,74 @@ def test_a_zone_this_machine_does_not_know_is_said_in_one_line(chicago: goalflow
         with pytest.raises(StoreError, match="keeps its dates in time zone 'America/Atlantis',"
                            " which this machine's time zone database does not have"):
             read()
+
+
+# -- moving a store ---------------------------------------------------------------------------
+
+
+def exported(goals: goalflow.Goals) -> io.BytesIO:
+    out = io.BytesIO()
+    transfer.export(goals, out)
+    out.seek(0)
+    return out
+
+
+def test_an_export_takes_the_zone_and_its_changes_to_the_store_it_rebuilds(
+        chicago: goalflow.Goals, clock: Clock, tmp_path: Path) -> None:
+    goal_id = agreed_at(chicago, clock, MONDAY_EVENING)
+    clock.advance(days=1)
+    chicago.set_timezone("Europe/London", force=True)
+    worklist = chicago.reviews(as_of=date(2025, 9, 1))
+
+    with goalflow.open(f"sqlite:///{tmp_path}/copy.db", clock=clock) as copy:
+        transfer.import_(copy, exported(chicago))
+
+        assert copy.timezone == "Europe/London"
+        assert copy.timezone_history() == chicago.timezone_history()
+        assert [c["position"] for c in copy.timezone_history()] == [0, 2]
+        assert copy.reviews(as_of=date(2025, 9, 1)) == worklist
+        assert due_on(copy, goal_id) == date(2025, 9, 1)  # 02:00 on Tuesday in London
+
+
+def test_an_import_into_a_store_set_to_another_zone_is_refused_and_writes_nothing(
+        chicago: goalflow.Goals, clock: Clock, tmp_path: Path) -> None:
+    agreed_at(chicago, clock, MONDAY_EVENING)
+    with goalflow.open(f"sqlite:///{tmp_path}/copy.db", timezone="Europe/London") as copy:
+        with pytest.raises(StoreError, match="is set to time zone Europe/London, but the"
+                           " exported store kept its dates in America/Chicago"):
+            transfer.import_(copy, exported(chicago))
+        assert copy.goal_index() == []
+        assert len(copy.timezone_history()) == 1
+
+
+def test_an_import_into_a_store_set_to_the_same_zone_keeps_its_own_record_of_it(
+        chicago: goalflow.Goals, clock: Clock, tmp_path: Path) -> None:
+    agreed_at(chicago, clock, MONDAY_EVENING)
+    with goalflow.open(f"sqlite:///{tmp_path}/copy.db", timezone="America/Chicago") as copy:
+        transfer.import_(copy, exported(chicago))
+        assert len(copy.goal_index()) == 1
+        assert len(copy.timezone_history()) == 1
+
+
+@pytest.mark.parametrize(("header", "said"), [
+    ({"timezone": "America/Atlantis"}, "unknown time zone 'America/Atlantis'"),
+    ({"timezone": "Europe/London"},
+     "the time zone Europe/London is not the last one set \\(America/Chicago\\)"),
+    ({"settings": "America/Chicago"}, "settings must be a list"),
+    ({"settings": [{"name": "language", "value": "en"}]}, "a setting this goalflow does not"
+     " know"),
+])
+def test_an_export_whose_zone_is_not_sound_is_refused_on_its_first_line(
+        chicago: goalflow.Goals, clock: Clock, header: dict[str, Any], said: str) -> None:
+    agreed_at(chicago, clock, MONDAY_EVENING)
+    first, rest = exported(chicago).getvalue().split(b"\n", 1)
+    edited = orjson.dumps({**orjson.loads(first), **header}) + b"\n" + rest
+    with pytest.raises(transfer.ExportFileError, match=f"line 1: the store's time zone: {said}"):
+        transfer.check(io.BytesIO(edited))
+
+
+def test_an_export_from_before_time_zones_imports_as_a_store_in_utc(store_url: str) -> None:
+    old = Path(__file__).parent.parent / "fixtures" / "stores" / "v1" / "export.jsonl"
+    with goalflow.open(store_url) as goals, old.open("rb") as source:
+        transfer.import_(goals, source)
+        assert (goals.timezone, goals.timezone_history()) == ("UTC", [])

@@ -46,9 +46,10 @@ class Setting:
     position: int
     goalflow: str
 
-    def to_dict(self) -> dict[str, object]:
-        return {"value": self.value, "set_at": self.set_at.isoformat(),
-                "position": self.position, "goalflow": self.goalflow}
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seq": self.seq, "value": self.value,
+                "set_at": self.set_at.isoformat(), "position": self.position,
+                "goalflow": self.goalflow}
 
 
 def tables(dialect: Dialect, schema: str) -> list[str]:
