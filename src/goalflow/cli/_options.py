@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import click
 
+from goalflow import zones
 from goalflow.application import Goals, parse_goal_id
 from goalflow.errors import GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
@@ -21,10 +22,10 @@ db_option = click.option("--db", "url", envvar=ENV_VAR, metavar="URL",
                          help=f"Store url (default ${ENV_VAR}, else {DEFAULT_URL}).")
 subject_option = click.option("--subject", metavar="ID",
                               help="Only goals of this client or group.")
-since_option = click.option("--since", metavar="T",
-                            help="Recorded at or after T (a date means its start).")
-until_option = click.option("--until", metavar="T",
-                            help="Recorded at or before T (a date means its end).")
+since_option = click.option("--since", metavar="T", help="Recorded at or after T (a date"
+                            " means its start, in the store's time zone).")
+until_option = click.option("--until", metavar="T", help="Recorded at or before T (a date"
+                            " means its end, in the store's time zone).")
 
 
 def json_option(help: str) -> Callable[[F], F]:
@@ -64,16 +65,19 @@ def parse_date(option: str, text: str) -> date:
                              field=option) from None
 
 
-def parse_timestamp(option: str, text: str, *, end_of_day: bool) -> datetime:
-    """An ISO date or an ISO datetime with an offset; a date means its start or end (UTC)."""
+def parse_timestamp(option: str, text: str, *, end_of_day: bool, goals: Goals) -> datetime:
+    """An ISO date or an ISO datetime with an offset; a date means its first or last moment
+    on the clinic's calendar (the store's time zone)."""
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime.combine(day, time.max if end_of_day else time.min, UTC)
-        moment = datetime.fromisoformat(text)
+        day = date.fromisoformat(text) if len(text) == 10 else None
+        moment = datetime.fromisoformat(text) if day is None else None
     except ValueError:
         raise InvalidCommand(f"{option}: {text!r} is not a date or time; use {TIMESTAMP_FORMS}",
                              field=option) from None
+    if day is not None:
+        zone = goals.tzinfo
+        return zones.end_of_day(day, zone) if end_of_day else zones.start_of_day(day, zone)
+    assert moment is not None
     if moment.tzinfo is None:
         raise InvalidCommand(f"{option}: {text!r} needs a UTC offset; use {TIMESTAMP_FORMS}",
                              field=option)

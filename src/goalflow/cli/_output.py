@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import click
@@ -229,8 +229,9 @@ STATUS_COLOURS = {"proposed": "yellow", "active": "green", "on-hold": "blue",
                   "entered-in-error": "magenta"}
 
 
-def render_goal(goal: Goal) -> str:
-    """A goal for people: labelled lines, times in ISO 8601 with their offset."""
+def render_goal(goal: Goal, zone: tzinfo) -> str:
+    """A goal for people: labelled lines, times in ISO 8601 with their offset; a reading's
+    date is the clinic's (``zone``, the store's time zone)."""
     status = click.style(goal.status, fg=STATUS_COLOURS.get(goal.status), bold=True)
     rows: list[tuple[str, str]] = [
         ("Subject", _subject(goal)),
@@ -245,8 +246,8 @@ def render_goal(goal: Goal) -> str:
     ]
     for n, measure in enumerate(goal.measures):
         reading = goal.readings.get(measure.name)
-        latest = (f"; latest {_number(reading.value)} on {reading.occurred_at.date()}"
-                  if reading else "")
+        latest = (f"; latest {_number(reading.value)} on"
+                  f" {reading.occurred_at.astimezone(zone).date()}" if reading else "")
         rows.append(("Measures" if n == 0 else "",
                      f"{measure.name}: baseline {_number(measure.baseline)}, target"
                      f" {_number(measure.target)} ({measure.direction}){latest}"))

@@ -39,7 +39,8 @@ from goalflow.errors import InvalidCommand
 @click.argument("goal_id")
 @click.option("--version", "version", type=click.IntRange(min=1), help="Show this version.")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP",
-              help="Show the goal as recorded at this moment (a date means its end, UTC).")
+              help="Show the goal as recorded at this moment (a date means its end, in the"
+              " store's time zone).")
 @json_option("Print JSON.")
 @click.pass_obj
 def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
@@ -52,13 +53,13 @@ def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
     """
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
-    moment = parse_timestamp("--as-of", as_of, end_of_day=True) if as_of else None
     goals = obj.goals(readonly=True)
+    moment = parse_timestamp("--as-of", as_of, end_of_day=True, goals=goals) if as_of else None
     goal = goals.get(resolve_goal(goals, goal_id), version=version, as_of=moment)
     if as_json:
         print_json(goal.to_dict(), indent=True)
     else:
-        click.echo(render_goal(goal))
+        click.echo(render_goal(goal, goals.tzinfo))
 
 
 @click.command()
@@ -101,8 +102,9 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
         return theirs if only is None else [g for g in only if g in theirs]
 
     keep = inspection.between(
-        parse_timestamp("--since", since, end_of_day=False) if since else None,
-        parse_timestamp("--until", until, end_of_day=True) if until else None, actor)
+        parse_timestamp("--since", since, end_of_day=False, goals=goals) if since else None,
+        parse_timestamp("--until", until, end_of_day=True, goals=goals) if until else None,
+        actor)
     types = [event_type] if event_type else []
     shown = 0
 
@@ -297,8 +299,10 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
     goals = obj.goals(readonly=True)
     entries = goals.audit(
         resolve_goal(goals, goal_id) if goal_id else None, actor=actor, subject=subject,
-        since=parse_timestamp("--since", since, end_of_day=False) if since else None,
-        until=parse_timestamp("--until", until, end_of_day=True) if until else None,
+        since=parse_timestamp("--since", since, end_of_day=False, goals=goals) if since
+        else None,
+        until=parse_timestamp("--until", until, end_of_day=True, goals=goals) if until
+        else None,
         event=event_type, unagreed=unagreed, late_days=late_days)
     if as_json:
         json_lines(entries)
@@ -311,7 +315,7 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
 
 @click.command()
 @click.option("--as-of", "as_of", metavar="DATE", help="Judge due and overdue on this date"
-              " (default today).")
+              " (default today, in the store's time zone).")
 @click.option("--overdue", is_flag=True, help="Only goals whose review is overdue.")
 @click.option("--interval", "interval_days", type=click.IntRange(min=1), default=90,
               show_default=True, envvar="GOALFLOW_REVIEW_INTERVAL_DAYS",

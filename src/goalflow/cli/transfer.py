@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Final
 
@@ -39,7 +39,7 @@ def export(obj: Context, goal_ids: tuple[str, ...], since: str | None,
     """
     goals = obj.goals(readonly=True)
     ids = [resolve_goal(goals, g) for g in goal_ids] or None
-    moment = parse_timestamp("--since", since, end_of_day=False) if since else None
+    moment = parse_timestamp("--since", since, end_of_day=False, goals=goals) if since else None
     with progress_bar("exporting") as progress, _output(output) as out:
         header = transfer.export(goals, out, goal_ids=ids, since=moment, progress=progress)
     if output is not None:
@@ -90,9 +90,13 @@ def migrate(obj: Context, target: str) -> None:
         with progress_bar("checking") as progress:
             ours = transfer.digest(source, progress)
             theirs = transfer.digest(destination, progress)
+        zone, their_zone = source.timezone, destination.timezone
     if ours != theirs:
         raise click.ClickException(f"the copy differs: {ours[0]} events ({ours[1][:12]}) here,"
                                    f" {theirs[0]} ({theirs[1][:12]}) there")
+    if zone != their_zone:
+        raise click.ClickException(f"the copy takes its dates in time zone {their_zone}, this"
+                                   f" store in {zone}")
     click.echo(f"migrated {header['events']} events and {header['commands']} command ids to"
                f" {destination.store.url}; read models built; counts and content digest"
                f" match (sha256 {ours[1][:16]}...)")
@@ -114,9 +118,10 @@ def demo(obj: Context, out: Path | None) -> None:
     if out.exists():
         raise click.ClickException(f"{out} already exists; the demo needs a fresh file")
     url = f"sqlite:///{out.absolute()}"
-    with demo_scenario.run(url, date.today()) as goals:
+    # Today in the demo store's zone (UTC), not in this machine's.
+    with demo_scenario.run(url, datetime.now(UTC).date()) as goals:
         goal = goals.get(demo_scenario.DEMO_GOAL_ID)
-        click.echo(render_goal(goal))
+        click.echo(render_goal(goal, goals.tzinfo))
     click.echo(f"\nThe demo store is {out.absolute()}. Look around with:")
     click.echo(f"  goalflow --db {url} show {goal.id} --version 3")
 
