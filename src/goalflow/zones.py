@@ -62,11 +62,9 @@ def start_of_day(day: date, zone: tzinfo) -> datetime:
 
 def end_of_day(day: date, zone: tzinfo) -> datetime:
     """The last moment of ``day`` in ``zone``, in UTC: a microsecond before the next day
-    starts (on a day the clocks go back, after the hour that comes twice)."""
-    try:
-        following = start_of_day(day + timedelta(days=1), zone)
-    except OverflowError:  # the last day there is
-        return datetime.combine(day, time.max, zone).replace(fold=1).astimezone(UTC)
+    starts (on a day the clocks go back, after the hour that comes twice). Days are those
+    goalflow takes (1900 to 2999: :func:`~goalflow.domain.values.check_date`)."""
+    following = start_of_day(day + timedelta(days=1), zone)
     return following - timedelta(microseconds=1)  # in UTC: real, not wall-clock, time
 
 

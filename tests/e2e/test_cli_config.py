@@ -204,6 +204,18 @@ def test_a_bare_date_means_the_clinics_day_from_its_first_moment_to_its_last(
                                                                                     last)
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1899-12-31", "3000-01-01"])
+def test_a_date_beyond_the_years_goalflow_takes_is_refused_in_any_zone(db: str, day: str
+                                                                       ) -> None:
+    ok(db, "config", "timezone", "Pacific/Kiritimati")  # UTC+14: the far side of any day
+    for option in ("--since", "--until"):
+        assert refused(db, "events", option, day) == \
+            f"Error: {option} {day} is out of range (from 1900 to 2999)"
+    ok(db, "config", "timezone", "Pacific/Pago_Pago")  # UTC-11
+    assert refused(db, "show", GOAL_ID, "--as-of", day) == \
+        f"Error: --as-of {day} is out of range (from 1900 to 2999)"
+
+
 def test_a_time_with_its_offset_is_taken_as_it_is_in_any_zone() -> None:
     with goalflow.open("memory://", timezone="America/Chicago") as goals:
         moment = parse_timestamp("--as-of", "2025-06-02T20:00:00+00:00", end_of_day=True,

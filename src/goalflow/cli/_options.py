@@ -11,6 +11,7 @@ import click
 
 from goalflow import zones
 from goalflow.application import Goals, parse_goal_id
+from goalflow.domain.values import check_date
 from goalflow.errors import GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
 
@@ -75,6 +76,7 @@ def parse_timestamp(option: str, text: str, *, end_of_day: bool, goals: Goals) -
         raise InvalidCommand(f"{option}: {text!r} is not a date or time; use {TIMESTAMP_FORMS}",
                              field=option) from None
     if day is not None:
+        check_date(option, day)  # the years goalflow takes: no overflow in any zone
         zone = goals.tzinfo
         return zones.end_of_day(day, zone) if end_of_day else zones.start_of_day(day, zone)
     assert moment is not None
