@@ -201,8 +201,9 @@ def without_chain() -> Iterator[None]:
         chain.append = real
 
 
-def _no_chain(tx: Any, rows: Any) -> None:
-    """What goalflow's recorders call instead of the chain's append under without_chain."""
+def _no_chain(tx: Any, rows: Any, known: Any = None) -> None:
+    """What goalflow's recorders call instead of the chain's append under without_chain
+    (None: nothing appended, so a recorder keeps no frontier from it)."""
 
 
 @contextlib.contextmanager
