@@ -121,3 +121,18 @@ def test_a_kept_frontier_is_used_only_while_the_tree_ends_as_it_says(
     assert appended(bogus._replace(last_leaf=bytes(32))) == truth
     assert appended(bogus._replace(size=kept.size - 1)) == truth
     assert appended(bogus._replace(size=kept.size + 1)) == truth
+
+
+@pytest.mark.parametrize("sizes", [(1, 1, 2, 5, 100), (1, 400, 3)],
+                         ids=["small-batches", "a-batch-past-one-statement"])
+def test_events_appended_in_batches_of_any_size_give_the_root_an_auditor_computes(
+        goals: goalflow.Goals, sizes: tuple[int, ...]) -> None:
+    recorder = goals.store.recorder
+    for count in sizes:  # (PostgreSQL: leaves and nodes in one statement up to 300 rows)
+        goal_id = uuid4()
+        recorder.insert_events([
+            StoredEvent(originator_id=goal_id, originator_version=version,
+                        topic="goalflow:Nothing", state=b"{}")
+            for version in range(1, count + 1)])
+    assert len(stored_rows(goals)) == sum(sizes)
+    assert_intact(goals)
