@@ -46,10 +46,13 @@ import psycopg
 import goalflow
 from benchmarks import baseline, stores, workload
 from goalflow.commands import parse_command
+from goalflow.integrity import proofs
+from goalflow.integrity.chain import LEAVES_TABLE as CHAIN_LEAVES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks"
-FIGURES = ("commands", "bulk", "load", "long", "growth", "rebuild", "writers")
+FIGURES = ("commands", "chain", "bulk", "load", "long", "growth", "rebuild", "verify", "prove",
+           "writers")
 WRITERS = 4
 TURNS = 10  # goalflow and the baseline take turns this often in each repetition of a mix
 
@@ -77,6 +80,8 @@ PRESETS = {
                    growth_goals=200, writer_goals=100),
 }
 
+FLAT = 1.2  # peak memory at the large log / at the small one, at most
+
 TARGETS = {
     "commands": 0.8,  # goalflow/baseline, commands per second
     "bulk": 1.5,  # goalflow/baseline, commands per second
@@ -86,8 +91,12 @@ TARGETS = {
     "long": 20.0,  # with snapshots / without, loads per second
     "growth": 0.8,  # large store / small store, commands per second
     "writers": 2.0,  # 4 writers / 1 writer, commands per second
+    "chain": 0.9,  # with the Merkle chain / without it, commands per second
+    "verify": 1.0,  # goalflow verify / baseline read+decode, events per second
+    "verify_memory": FLAT,  # verify's peak at the large log / at the small one
+    "prove": 2.0,  # seconds to prove one goal, large store / small store (at most)
 }
-FLAT = 1.2
+PROVE_GOALS = 20  # goals proved at each size in "prove" (5 with --quick)
 
 
 class Bench:
@@ -162,12 +171,8 @@ class Bench:
 
     def _command_rates(self, what: str, commands: list[dict[str, Any]], goals: goalflow.Goals,
                        app: baseline.BaselineApp) -> dict[str, list[float]]:
-        """Commands per second of each side, one sample per repetition.
-
-        Repetition r runs slice r of the workload on both sides. Within it, goalflow and the
-        baseline take turns every tenth of the slice (who goes first alternating), so that
-        a burst of load from elsewhere on the machine falls on both alike.
-        """
+        """Commands per second of goalflow and the baseline, one sample per repetition (see
+        :meth:`_turns`)."""
         gf = [parse_command(c) for c in commands]
         es = [baseline.parse(c) for c in commands]
 
@@ -184,19 +189,91 @@ class Bench:
                 baseline.execute(app, name, goal_id, args)
             return time.perf_counter() - began
 
-        samples: dict[str, list[float]] = {"goalflow": [], "baseline": []}
-        for rep, (lo, hi) in enumerate(self.chunks(len(commands))):
-            seconds = {"goalflow": 0.0, "baseline": 0.0}
+        return self._turns(what, len(commands), {"goalflow": run_goalflow,
+                                                 "baseline": run_baseline})
+
+    def _turns(self, what: str, total: int, runs: dict[str, Callable[[int, int], float]]
+               ) -> dict[str, list[float]]:
+        """Items per second of each of two sides over a workload of ``total`` commands, one
+        sample per repetition; ``runs[side](lo, hi)`` runs items lo..hi and returns seconds.
+
+        Repetition r runs slice r of the workload on both sides. Within it, the two take
+        turns every tenth of the slice (who goes first alternating), so that a burst of load
+        from elsewhere on the machine falls on both alike.
+        """
+        first, second = runs
+        samples: dict[str, list[float]] = {side: [] for side in runs}
+        for rep, (lo, hi) in enumerate(self.chunks(total)):
+            seconds = dict.fromkeys(runs, 0.0)
             edges = [lo + (hi - lo) * k // TURNS for k in range(TURNS + 1)]
             for turn, (a, b) in enumerate(itertools.pairwise(edges)):
-                order = [("goalflow", run_goalflow), ("baseline", run_baseline)]
+                order = list(runs.items())
                 for side, run in order if (rep + turn) % 2 == 0 else order[::-1]:
                     seconds[side] += run(a, b)
             for side in samples:
                 samples[side].append((hi - lo) / seconds[side])
-            self.log(f"{what} {rep + 1}/{self.repeat}: goalflow {samples['goalflow'][-1]:,.0f},"
-                     f" baseline {samples['baseline'][-1]:,.0f} cmd/s")
+            self.log(f"{what} {rep + 1}/{self.repeat}: {first} {samples[first][-1]:,.0f},"
+                     f" {second} {samples[second][-1]:,.0f} cmd/s")
         return samples
+
+    def chain(self) -> None:
+        """The command mix of "command throughput" recorded with the Merkle chain and,
+        in a second store, without it (the chain's append a no-op: stores.without_chain),
+        the two taking turns over the same slices."""
+        chained, unchained = self.backend.new("chain"), self.backend.new("nochain")
+        lifecycles = workload.goals(self.seed, self.sizes.command_goals, self.today)
+        commands = workload.interleave(self.seed, lifecycles)
+        parsed = [parse_command(c) for c in commands]
+        self.log(f"chain: {len(commands):,} commands over {len(lifecycles):,} goals, with and"
+                 " without the chain")
+        with contextlib.closing(goalflow.open(chained.url)) as on, \
+                contextlib.closing(goalflow.open(unchained.url)) as off:
+
+            def run(goals: goalflow.Goals, profile: str) -> Callable[[int, int], float]:
+                def go(lo: int, hi: int) -> float:
+                    def work() -> None:
+                        for name, args in parsed[lo:hi]:
+                            goals.execute(name, **args)
+
+                    if goals is on:
+                        return self.profiler.timed(profile, work)
+                    with stores.without_chain():
+                        return self.profiler.timed(profile, work)
+
+                return go
+
+            rates = self._turns("chain", len(commands), {
+                "with chain": run(on, "chain"), "without chain": run(off, "chain-off")})
+            leaves = stores.count_rows(on, CHAIN_LEAVES), stores.count_rows(off, CHAIN_LEAVES)
+            events = stores.head(on), stores.head(off)
+        if leaves != (events[0], 0):
+            raise SystemExit(f"chain: the chained store has {leaves[0]:,} leaves for"
+                             f" {events[0]:,} events, the unchained {leaves[1]:,} (want 0)")
+        gf, off_rate = _median(rates["with chain"]), _median(rates["without chain"])
+        ratio = gf / off_rate
+        paired = [a / b for a, b in zip(rates["with chain"], rates["without chain"],
+                                        strict=True)]
+        self.results["chain"] = {
+            "title": "chain cost", "unit": "commands/s",
+            "size": {"goals": len(lifecycles), "commands": len(commands),
+                     "events_per_transaction": 1},
+            "goalflow": _stats(rates["with chain"]), "baseline": _stats(rates["without chain"]),
+            "baseline_is": "goalflow without the chain",
+            "ratio": ratio, "ratio_is": "with chain / without",
+            "ratios_by_repetition": [round(r, 3) for r in paired],
+            "target": TARGETS["chain"], "pass": ratio >= TARGETS["chain"],
+            "notes": ["the command mix of command throughput (same goals, one command per"
+                      " transaction, read models inline) in two fresh stores, the same slices"
+                      f" on both, taking turns {TURNS} times a repetition",
+                      "without chain: goalflow.integrity.chain.append made a no-op for that"
+                      " side's turns only (benchmarks/stores.py without_chain; no leaves or"
+                      f" nodes written); the chained store ends with {leaves[0]:,} leaves",
+                      "with / without in each repetition (the same slice on both): "
+                      + ", ".join(f"{r:.2f}" for r in paired)],
+            "row": [f"{len(lifecycles):,} goals, {len(commands):,} cmds, 1 event/tx",
+                    f"{gf:,.0f} cmd/s", f"{off_rate:,.0f} (no chain)", f"{ratio:.2f}",
+                    f">= {TARGETS['chain']:g} with/without"],
+        }
 
     def bulk(self) -> None:
         """``goalflow apply`` of a JSON Lines file into a fresh store; baseline: the same file
@@ -353,16 +430,21 @@ class Bench:
                     f"{ratio:.1f}", f">= {TARGETS['long']:g} with/without"],
         }
 
-    def large(self, growth: bool, rebuild: bool) -> None:
-        """growth: command throughput at small_events and large_events stored (read models
-        inline, filled through the domain); rebuild: every read model from the large log,
-        and peak memory at both sizes."""
+    def large(self, only: set[str]) -> None:
+        """One store filled to small_events and then large_events (read models inline,
+        through the domain), measured at both sizes. growth: command throughput; rebuild:
+        every read model from the large log, and peak memory at both sizes; verify: the
+        whole log verified, and peak memory at both sizes; prove: one goal's proof."""
+        growth, rebuild, verify = "growth" in only, "rebuild" in only, "verify" in only
+        prove = "prove" in only
         pair = self.backend.new("large")
         filled = {"goals": 0, "gf": 0, "es": 0}
+        first_ids: list[UUID] = []  # the first goals filled, proved at both sizes
         start = datetime.now(UTC) - timedelta(days=120)
         rates: dict[str, dict[str, list[float]]] = {}
         stored: dict[str, int] = {}
-        memory: dict[str, dict[str, Any]] = {}
+        small_runs: dict[str, dict[str, Any]] = {}
+        proved: dict[str, dict[str, Any]] = {}
         with stores.opened(pair) as (goals, app):
 
             def fill(target: int) -> None:
@@ -376,6 +458,8 @@ class Bench:
                     moment = start + timedelta(minutes=filled["goals"] // 10)
                     have += stores.prefill_goalflow(goals, lc, moment)
                     baseline.prefill(app, lc, moment)
+                    if len(first_ids) < self._prove_goals():
+                        first_ids.append(UUID(lc[0]["goal_id"]))
                     filled["goals"] += 1
                 self.log(f"large: filled to {have:,} events in"
                          f" {time.perf_counter() - began:.1f}s")
@@ -391,24 +475,65 @@ class Bench:
                     self.log(f"growth: {len(commands):,} commands with {stored[size]:,}"
                              " events stored")
                     rates[size] = self._command_rates(f"growth@{size}", commands, goals, app)
-                if rebuild and size == "small":
-                    memory["small"] = self._rebuild_once(pair)
+                if prove:
+                    proved[size] = self._prove_times(size, goals, app, first_ids)
+                if size == "small" and (rebuild or verify):
+                    small_runs.update(self._small_log(pair, rebuild, verify))
 
             measure("small", self.sizes.small_events, 0)
             measure("large", self.sizes.large_events, 10_000)
         if growth:
             self._growth(rates, stored)
-        if rebuild:
-            self._rebuild(pair, memory, stored)
+        if rebuild or verify:
+            self._large_log(pair, small_runs, rebuild, verify)
+        if prove:
+            self._prove(proved)
 
-    def _rebuild_once(self, pair: stores.Pair) -> dict[str, Any]:
-        gf = self.child("rebuild", pair.url)
-        es = self.child("read", json.dumps(pair.env))
-        self.log(f"rebuild (small log, {gf['events']:,} events): goalflow"
-                 f" {gf['events'] / gf['seconds']:,.0f} events/s, peak {gf['peak_mb']:.0f} MB;"
-                 f" baseline {es['events'] / es['seconds']:,.0f} events/s,"
-                 f" peak {es['peak_mb']:.0f} MB")
-        return {"goalflow": gf, "baseline": es}
+    def _small_log(self, pair: stores.Pair, rebuild: bool, verify: bool
+                   ) -> dict[str, dict[str, Any]]:
+        """The children at the small log, once each, for their peak memory."""
+        runs = {}
+        if rebuild:
+            runs["rebuild"] = self.child("rebuild", pair.url)
+        if verify:
+            runs["verify"] = self.child("verify", pair.url)
+        runs["baseline"] = self.child("read", json.dumps(pair.env))
+        es = runs["baseline"]
+        parts = [f"{side} {r['events'] / r['seconds']:,.0f} events/s, peak {r['peak_mb']:.0f} MB"
+                 for side, r in runs.items()]
+        self.log(f"small log ({es['events']:,} events): {'; '.join(parts)}")
+        return runs
+
+    def _large_log(self, pair: stores.Pair, small: dict[str, dict[str, Any]], rebuild: bool,
+                   verify: bool) -> None:
+        """rebuild and verify of the large log, each in a child process, alternating with
+        the baseline's read-and-decode (one set of baseline samples for both figures)."""
+        runs: dict[str, list[dict[str, Any]]] = {}
+
+        def run(work: str, *args: str, profiled: str | None = None) -> Callable[[int], float]:
+            def go(rep: int) -> float:
+                profile = self.profiler.child_file(profiled) if profiled else None
+                result = self.child(work, *args, profile=profile)
+                if profiled:
+                    self.profiler.add_file(profiled, profile)
+                runs.setdefault(work, []).append(result)
+                return float(result["events"] / result["seconds"])
+
+            return go
+
+        children: dict[str, Callable[[int], float]] = {}
+        if rebuild:
+            children["rebuild"] = run("rebuild", pair.url, profiled="rebuild")
+        if verify:
+            children["verify"] = run("verify", pair.url, profiled="verify")
+        children["baseline"] = run("read", json.dumps(pair.env))
+        rates = self.alternate("large log", "events/s", children)
+        if rebuild:
+            self._rebuild(rates["rebuild"], rates["baseline"], runs["rebuild"], runs["read"],
+                          small)
+        if verify:
+            self._verify(rates["verify"], rates["baseline"], runs["verify"], runs["read"],
+                         small)
 
     def _growth(self, rates: dict[str, dict[str, list[float]]], stored: dict[str, int]
                 ) -> None:
@@ -440,51 +565,35 @@ class Bench:
                     f">= {TARGETS['growth']:g} large/small"],
         }
 
-    def _rebuild(self, pair: stores.Pair, memory: dict[str, dict[str, Any]],
-                 stored: dict[str, int]) -> None:
-        runs: dict[str, list[dict[str, Any]]] = {"goalflow": [], "baseline": []}
-
-        def run_goalflow(rep: int) -> float:
-            profile = self.profiler.child_file("rebuild")
-            result = self.child("rebuild", pair.url, profile=profile)
-            self.profiler.add_file("rebuild", profile)
-            runs["goalflow"].append(result)
-            return float(result["events"] / result["seconds"])
-
-        def run_baseline(rep: int) -> float:
-            result = self.child("read", json.dumps(pair.env))
-            runs["baseline"].append(result)
-            return float(result["events"] / result["seconds"])
-
-        rates = self.alternate("rebuild", "events/s", {"goalflow": run_goalflow,
-                                                       "baseline": run_baseline})
-        events = runs["goalflow"][0]["events"]
-        gf, es = _median(rates["goalflow"]), _median(rates["baseline"])
-        peak_small = memory["small"]["goalflow"]["peak_mb"]
-        peak_large = max(r["peak_mb"] for r in runs["goalflow"])
-        es_small = memory["small"]["baseline"]["peak_mb"]
-        es_large = max(r["peak_mb"] for r in runs["baseline"])
+    def _rebuild(self, rates: list[float], es_rates: list[float], runs: list[dict[str, Any]],
+                 es_runs: list[dict[str, Any]], small: dict[str, dict[str, Any]]) -> None:
+        events = runs[0]["events"]
+        gf, es = _median(rates), _median(es_rates)
+        peak_small = small["rebuild"]["peak_mb"]
+        peak_large = max(r["peak_mb"] for r in runs)
+        es_small = small["baseline"]["peak_mb"]
+        es_large = max(r["peak_mb"] for r in es_runs)
         memory_ok = peak_large < TARGETS["rebuild_memory_mb"] and peak_large <= FLAT * peak_small
+        small_events = small["rebuild"]["events"]
         self.results["rebuild"] = {
             "title": "projection rebuild", "unit": "events/s",
-            "size": {"events": events, "small_events": memory["small"]["goalflow"]["events"]},
-            "goalflow": _stats(rates["goalflow"]), "baseline": _stats(rates["baseline"]),
+            "size": {"events": events, "small_events": small_events},
+            "goalflow": _stats(rates), "baseline": _stats(es_rates),
             "ratio": gf / es, "ratio_is": "goalflow rebuild / baseline read+decode",
             "target": TARGETS["rebuild"], "pass": gf / es >= TARGETS["rebuild"],
             "notes": ["goalflow: every read model rebuilt from the log in one pass (as"
                       " goalflow projections rebuild), in a process of its own",
                       "baseline: select_notifications in pages of 1000 + mapper.to_domain_event"
-                      " for each, in a process of its own"],
+                      " for each, in a process of its own (the same runs as verify's)"],
             "row": [f"{_short(events)} events", f"{gf:,.0f} events/s", f"{es:,.0f} events/s",
                     f"{gf / es:.2f}", f">= {TARGETS['rebuild']:g}"],
         }
-        small_events = memory["small"]["goalflow"]["events"]
         self.results["rebuild_memory"] = {
             "title": "rebuild peak memory", "unit": "MB (peak RSS of the process)",
             "size": {"small_events": small_events, "large_events": events},
             "goalflow": {"small": peak_small, "large": peak_large},
             "baseline": {"small": es_small, "large": es_large},
-            "small_log_run": memory["small"],
+            "small_log_run": {"goalflow": small["rebuild"], "baseline": small["baseline"]},
             "ratio": peak_large / peak_small, "ratio_is": "goalflow large / small peak",
             "target": TARGETS["rebuild_memory_mb"], "pass": memory_ok,
             "notes": [f"peak RSS (VmHWM) of the child process, at {small_events:,} and {events:,}"
@@ -494,6 +603,120 @@ class Bench:
                     f"{peak_small:,.0f} -> {peak_large:,.0f} MB",
                     f"{es_small:,.0f} -> {es_large:,.0f} MB", f"{peak_large / peak_small:.2f}",
                     f"< {TARGETS['rebuild_memory_mb']} MB, flat"],
+        }
+
+    def _verify(self, rates: list[float], es_rates: list[float], runs: list[dict[str, Any]],
+                es_runs: list[dict[str, Any]], small: dict[str, dict[str, Any]]) -> None:
+        events = runs[0]["events"]
+        if not all(r["intact"] for r in [*runs, small["verify"]]):
+            raise SystemExit("verify: the benchmark's own store did not verify")
+        gf, es = _median(rates), _median(es_rates)
+        ratio = gf / es
+        self.results["verify"] = {
+            "title": "verify", "unit": "events/s",
+            "size": {"events": events, "small_events": small["verify"]["events"]},
+            "goalflow": _stats(rates), "baseline": _stats(es_rates),
+            "ratio": ratio, "ratio_is": "goalflow verify / baseline read+decode",
+            "target": TARGETS["verify"], "pass": ratio >= TARGETS["verify"],
+            "notes": ["goalflow: goals.verify() of the whole log (every leaf recomputed from"
+                      " the stored rows, every node checked, the root), the store opened"
+                      " read-only, in a process of its own",
+                      "baseline: the read-and-decode of projection rebuild (the same runs when"
+                      " both are measured), alternating with verify"],
+            "row": [f"{_short(events)} events", f"{gf:,.0f} events/s", f"{es:,.0f} events/s",
+                    f"{ratio:.2f}", f">= {TARGETS['verify']:g}"],
+        }
+        peak_small, peak_large = small["verify"]["peak_mb"], max(r["peak_mb"] for r in runs)
+        es_small, es_large = small["baseline"]["peak_mb"], max(r["peak_mb"] for r in es_runs)
+        small_events = small["verify"]["events"]
+        flat = peak_large / peak_small
+        self.results["verify_memory"] = {
+            "title": "verify peak memory", "unit": "MB (peak RSS of the process)",
+            "size": {"small_events": small_events, "large_events": events},
+            "goalflow": {"small": peak_small, "large": peak_large},
+            "baseline": {"small": es_small, "large": es_large},
+            "small_log_run": {"goalflow": small["verify"], "baseline": small["baseline"]},
+            "ratio": flat, "ratio_is": "goalflow large / small peak",
+            "target": TARGETS["verify_memory"], "pass": flat <= TARGETS["verify_memory"],
+            "notes": [f"peak RSS (VmHWM) of the verify process, at {small_events:,} and"
+                      f" {events:,} events; passes at most {FLAT:g} x the small log's peak"],
+            "row": [f"{_short(small_events)} -> {_short(events)} events",
+                    f"{peak_small:,.0f} -> {peak_large:,.0f} MB",
+                    f"{es_small:,.0f} -> {es_large:,.0f} MB", f"{flat:.2f}",
+                    f"<= {FLAT:g} large/small"],
+        }
+
+    def _prove_goals(self) -> int:
+        return 5 if self.preset == "quick" else PROVE_GOALS
+
+    def _prove_times(self, size: str, goals: goalflow.Goals, app: baseline.BaselineApp,
+                     ids: list[UUID]) -> dict[str, Any]:
+        """Seconds to prove each goal against a digest taken now (its median over the
+        repetitions), and the baseline's repository.get of the same goal, alternating."""
+        digest = goals.digest()
+        proof = goals.prove(ids[0], digest)
+        checked = proofs.check(proof, digest)  # what is timed proves something
+        if len(checked) != app.repository.get(ids[0]).version:
+            raise SystemExit(f"prove: the proof of goal {ids[0]} does not hold its events")
+        times: dict[str, list[list[float]]] = {"goalflow": [[] for _ in ids],
+                                               "baseline": [[] for _ in ids]}
+        proved = [0] * len(ids)
+        for rep in range(self.repeat):
+            for k, goal_id in enumerate(ids):
+                def run_goalflow(k: int = k, goal_id: UUID = goal_id) -> float:
+                    def work() -> None:
+                        proved[k] = len(goals.prove(goal_id, digest)["events"])
+
+                    return self.profiler.timed("prove", work)
+
+                def run_baseline(goal_id: UUID = goal_id) -> float:
+                    began = time.perf_counter()
+                    app.repository.get(goal_id)
+                    return time.perf_counter() - began
+
+                sides: list[tuple[str, Callable[[], float]]] = [("goalflow", run_goalflow),
+                                                                ("baseline", run_baseline)]
+                for side, run in sides if (rep + k) % 2 == 0 else sides[::-1]:
+                    times[side][k].append(run())
+        events = sum(proved)
+        result = {side: [_median(t) for t in per_goal] for side, per_goal in times.items()}
+        self.log(f"prove@{size} ({digest.size:,} events, {len(ids)} goals, {events:,} events"
+                 f" proved): goalflow {_median(result['goalflow']) * 1000:.2f} ms, baseline"
+                 f" get {_median(result['baseline']) * 1000:.2f} ms a goal (median)")
+        return {**result, "tree_size": digest.size, "events": events}
+
+    def _prove(self, proved: dict[str, dict[str, Any]]) -> None:
+        small, large = proved["small"], proved["large"]
+        gf_small, gf_large = _median(small["goalflow"]), _median(large["goalflow"])
+        es_small, es_large = _median(small["baseline"]), _median(large["baseline"])
+        ratio = gf_large / gf_small
+        goals = len(small["goalflow"])
+
+        def ms(seconds: float) -> str:
+            return f"{seconds * 1000:,.2f}"
+
+        self.results["prove"] = {
+            "title": "prove", "unit": "seconds per goal",
+            "size": {"small_events": small["tree_size"], "large_events": large["tree_size"],
+                     "goals": goals, "events_proved": small["events"]},
+            "goalflow": {"small": _stats(small["goalflow"]), "large": _stats(large["goalflow"])},
+            "baseline": {"small": _stats(small["baseline"]), "large": _stats(large["baseline"])},
+            "baseline_is": "eventsourcing repository.get of the same goal",
+            "ratio": ratio, "ratio_is": "goalflow large / small, seconds (lower is better)",
+            "baseline_ratio": es_large / es_small,
+            "target": TARGETS["prove"], "pass": ratio <= TARGETS["prove"],
+            "notes": [f"goals.prove(goal_id, digest) of the same {goals} goals"
+                      f" ({small['events'] / goals:.0f} events each on average), against a"
+                      f" digest taken at {small['tree_size']:,} and then {large['tree_size']:,}"
+                      " events in the growth store; the median over the goals of each goal's"
+                      f" median of {self.repeat}; samples are per goal",
+                      "not alternated between the sizes (the store grows between them);"
+                      " alternated with the baseline's repository.get of the same goal,"
+                      f" whose large/small is {es_large / es_small:.2f}"],
+            "row": [f"{_short(small['tree_size'])} -> {_short(large['tree_size'])} events",
+                    f"{ms(gf_small)} -> {ms(gf_large)} ms",
+                    f"{ms(es_small)} -> {ms(es_large)} ms (get)", f"{ratio:.2f}",
+                    f"<= {TARGETS['prove']:g} large/small"],
         }
 
     def writers(self) -> None:
@@ -605,14 +828,16 @@ class Bench:
                      f" {self.repeat} repetitions")
             if "commands" in only:
                 self.commands()
+            if "chain" in only:
+                self.chain()
             if "bulk" in only:
                 self.bulk()
             if "load" in only:
                 self.load()
             if "long" in only:
                 self.long()
-            if only & {"growth", "rebuild"}:
-                self.large("growth" in only, "rebuild" in only)
+            if only & {"growth", "rebuild", "verify", "prove"}:
+                self.large(only)
             if "writers" in only:
                 self.writers()
         finally:
@@ -831,8 +1056,8 @@ def code_digest() -> str:
 def table(result: dict[str, Any]) -> str:
     headers = ["figure", "size", "goalflow", "baseline", "ratio", "target", "result"]
     rows = []
-    for key in ("commands", "bulk", "load", "rebuild", "rebuild_memory", "long", "growth",
-                "writers"):
+    for key in ("commands", "chain", "bulk", "load", "rebuild", "rebuild_memory", "verify",
+                "verify_memory", "long", "growth", "prove", "writers"):
         figure = result["figures"].get(key)
         if figure is None:
             continue
@@ -847,8 +1072,10 @@ def table(result: dict[str, Any]) -> str:
             f" {result['store']} {m['store_version']}; {result['preset']} sizes, median of"
             f" {result['repeat']}; {m['cpu']}, {m['cores']} cores")
     legend = ["ratio: goalflow speed / baseline speed (higher is better for goalflow), except"
-              " long goal (goalflow with / without snapshots), growth (goalflow at the large"
-              " / the small store), writers (4 writers / 1) and memory (large / small peak)."]
+              " chain cost (goalflow with / without the chain), long goal (goalflow with /"
+              " without snapshots), growth (goalflow at the large / the small store), writers"
+              " (4 writers / 1), memory (large / small peak) and prove (seconds at the large"
+              " / the small store: lower is better)."]
     if result["profiled"]:
         legend.append("PROFILED RUN: goalflow's timings include cProfile's overhead.")
     legend += [f"note: {note}" for note in result["notes"]]

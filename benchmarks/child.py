@@ -2,6 +2,7 @@
 side by side. Each prints one JSON object on its last line of stdout.
 
     python -m benchmarks.child rebuild URL [--profile FILE]
+    python -m benchmarks.child verify URL [--profile FILE]
     python -m benchmarks.child read ENV_JSON
     python -m benchmarks.child writer goalflow|baseline URL|ENV_JSON COMMANDS_JSON [--profile FILE]
 
@@ -53,6 +54,23 @@ def rebuild(url: str, profile: str | None) -> dict[str, Any]:
     seconds = time.perf_counter() - began
     goals.close()
     return {"events": events, "seconds": seconds, "peak_mb": peak_mb()}
+
+
+def verify_log(goals: Any) -> Any:
+    """Verify the whole log, as ``goalflow verify`` does with no digest."""
+    return goals.verify()
+
+
+def verify(url: str, profile: str | None) -> dict[str, Any]:
+    import goalflow
+
+    goals = goalflow.open(url, readonly=True)
+    began = time.perf_counter()
+    found = _profiled(profile, lambda: verify_log(goals))
+    seconds = time.perf_counter() - began
+    goals.close()
+    return {"events": found.size, "seconds": seconds, "peak_mb": peak_mb(),
+            "intact": found.intact, "root": found.root}
 
 
 def read(env: dict[str, str]) -> dict[str, Any]:
@@ -125,12 +143,14 @@ def _profiled(profile: str | None, work: Callable[[], Any]) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.child")
-    parser.add_argument("work", choices=("rebuild", "read", "writer"))
+    parser.add_argument("work", choices=("rebuild", "verify", "read", "writer"))
     parser.add_argument("args", nargs="+")
     parser.add_argument("--profile")
     options = parser.parse_args()
     if options.work == "rebuild":
         result = rebuild(options.args[0], options.profile)
+    elif options.work == "verify":
+        result = verify(options.args[0], options.profile)
     elif options.work == "read":
         result = read(json.loads(options.args[0]))
     else:

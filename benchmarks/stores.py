@@ -178,6 +178,35 @@ def prefill_goalflow(goals: goalflow.Goals, lifecycle: list[dict[str, Any]], sta
 
 
 @contextlib.contextmanager
+def without_chain() -> Iterator[None]:
+    """goalflow recording events without its Merkle chain, while the block runs: the
+    benchmark-only switch of the "chain cost" figure (goalflow has no such option).
+
+    The recorders call ``goalflow.integrity.chain.append`` in every event insert (and
+    ``goalflow import`` does); it is replaced with a no-op here and put back after. A store
+    written so holds events without leaves, which ``verify`` reports as inserted: use it
+    for nothing else. Not thread-safe; the benchmark runs one side at a time.
+    """
+    from goalflow.integrity import chain
+    from goalflow.persistence import recorders
+
+    if getattr(recorders, "chain", None) is not chain:
+        raise SystemExit("without_chain: goalflow's recorders no longer call"
+                         " goalflow.integrity.chain.append; update benchmarks/stores.py")
+    real = chain.append
+    chain.append = _no_chain
+    try:
+        yield
+    finally:
+        chain.append = real
+
+
+def _no_chain(tx: Any, rows: Any, known: Any = None) -> None:
+    """What goalflow's recorders call instead of the chain's append under without_chain
+    (None: nothing appended, so a recorder keeps no frontier from it)."""
+
+
+@contextlib.contextmanager
 def opened(pair: Pair, **options: Any) -> Iterator[tuple[goalflow.Goals, baseline.BaselineApp]]:
     """Both stores of a pair, open (goalflow with its read models unless told otherwise)."""
     goals = goalflow.open(pair.url, **options)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MEASURED = ("commands", "bulk", "load", "rebuild", "rebuild_memory", "long", "growth")
+MEASURED = ("commands", "bulk", "load", "rebuild", "rebuild_memory", "long", "growth", "chain",
+            "verify", "verify_memory", "prove")
 
 
 def run_bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:

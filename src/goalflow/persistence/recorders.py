@@ -160,19 +160,32 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
+        self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         return statements + goalflow_tables("sqlite", "")
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        made: list[chain.Frontier] = []
+        notification_ids = super().insert_events(stored_events, chain_made=made, **kwargs)
+        if made:  # returned, so committed: the tree now ends as this append left it
+            self.chain_frontier = made[0]
+        return notification_ids
 
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs) or ()
         tx = Tx(c, "sqlite")
-        chain.append(tx, chain_rows(notification_ids, stored_events))
+        made = chain.append(tx, chain_rows(notification_ids, stored_events),
+                            self.chain_frontier)
         for write in kwargs.get("writes", ()):
             write(tx, notification_ids)
+        if made is not None and "chain_made" in kwargs:
+            kwargs["chain_made"].append(made)
         return notification_ids
 
     @contextmanager
@@ -186,6 +199,7 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
         self.sql_create_statements.extend(
             SQL(s).format() for s in goalflow_tables("postgresql", self.datastore.schema)
         )
@@ -220,11 +234,14 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
             notification_ids = [row["notification_id"] for row in curs.fetchall()]
             tx = Tx(curs, "postgresql", self.datastore.schema)
             # Still under the table lock that ordered the positions: leaves go in that order.
-            chain.append(tx, chain_rows(notification_ids, stored_events))
+            made = chain.append(tx, chain_rows(notification_ids, stored_events),
+                                self.chain_frontier)
             for write in writes:
                 write(tx, notification_ids)
             sent_commit.append(True)  # leaving the block commits
-            return notification_ids
+        if made is not None:  # left the block without an error, so committed
+            self.chain_frontier = made
+        return notification_ids
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Tx]:
