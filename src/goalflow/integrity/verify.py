@@ -103,11 +103,15 @@ class _Tree:
 
     def node(self, level: int, index: int, stored: bytes | None) -> tuple[bytes, bytes | None]:
         """Record a completed subtree; returns (its true hash, its stored children's)."""
-        true = merkle.node_hash(self.true[level - 1][2 * index],
-                                self.true[level - 1][2 * index + 1])
+        true_left = self.true[level - 1][2 * index]
+        true_right = self.true[level - 1][2 * index + 1]
+        true = merkle.node_hash(true_left, true_right)
         left = self.stored[level - 1].get(2 * index)
         right = self.stored[level - 1].get(2 * index + 1)
-        children = None if left is None or right is None else merkle.node_hash(left, right)
+        if left == true_left and right == true_right:
+            children: bytes | None = true  # the same children: no need to hash them again
+        else:
+            children = None if left is None or right is None else merkle.node_hash(left, right)
         self._keep(self.true, level, index, true)
         self._keep(self.stored, level, index, stored)
         self._keep(self.first, level, index, self.first[level - 1][2 * index])
