@@ -646,16 +646,18 @@ def open(
     entry points. Raises :class:`~goalflow.errors.StoreError` for a bad url or an
     unreachable store.
     """
-    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly)
-    try:
-        registry = Projections(store, discover() if projections is None else projections)
-        if not readonly:
-            with storage_errors(store.url, "cannot open store"):
-                registry.install()
-            store.inline_writes = registry.inline_write
-    except BaseException:
-        store.close()
-        raise
+    chosen = list(discover() if projections is None else projections)
+
+    def install(store: GoalStore) -> None:
+        # For a new store, in the transaction that makes its tables: all or nothing.
+        with storage_errors(store.url, "cannot open store"):
+            Projections(store, chosen).install()
+
+    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly,
+                      prepare=None if readonly else install)
+    registry = Projections(store, chosen)
+    if not readonly:
+        store.inline_writes = registry.inline_write
     return Goals(store, registry, clock=clock)
 
 

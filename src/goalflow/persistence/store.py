@@ -148,23 +148,39 @@ def guarded(method: Callable[P, R]) -> Callable[P, R]:
 class GoalStore:
     """Where goals' events live: SQLite (file or memory) or PostgreSQL."""
 
-    def __init__(self, url: StoreUrl, *, readonly: bool = False) -> None:
+    def __init__(self, url: StoreUrl, *, readonly: bool = False,
+                 prepare: Callable[[GoalStore], None] | None = None) -> None:
+        """Open the store at ``url``; a writer makes goalflow's tables if they are not there.
+
+        ``prepare`` is what else a writer makes ready on open (the read models' tables).
+        For a new store it runs in the one transaction that makes goalflow's tables, so
+        that a store is made whole or not at all: a failure on the way (a full disk, a
+        Ctrl-C, a read model that cannot be created) leaves none of goalflow's tables.
+        """
         self.url = url
         self.readonly = readonly
         self._listener: psycopg.Connection[Any] | None = None
         env = _environment(url, readonly=readonly)
+        # PostgreSQL: the lock on making tables, held until a new store's are made.
+        creating = contextlib.ExitStack()
+        new = False
         try:
             if url.kind == "postgresql" and readonly:
                 _connect(url).close()  # fail fast and plainly ("connection refused")
             if url.kind == "postgresql" and not readonly:
-                with _create_lock(url):
-                    self._app = _EventsourcingApp(env)
+                new = creating.enter_context(_create_lock(url))
             else:
-                self._app = _EventsourcingApp(env)
-        except StoreError:
+                new = not readonly and _new_sqlite(url)
+            if new:
+                env["CREATE_TABLE"] = "n"  # made below, with the rest, in one transaction
+            self._app = _EventsourcingApp(env)
+        except BaseException as e:
+            creating.close()
+            if isinstance(e, STORAGE_FAULTS) and not isinstance(e, StoreError):
+                raise StoreError(f"cannot open store {url}: {describe_fault(e)}") from e
             raise
-        except STORAGE_FAULTS as e:
-            raise StoreError(f"cannot open store {url}: {describe_fault(e)}") from e
+        if not new:
+            creating.close()
         if readonly:
             self._check_is_goalflow_store()
         recorder = self._app.recorder
@@ -180,10 +196,51 @@ class GoalStore:
         self._recent: dict[UUID, Goal] = {}
         self._recent_lock = threading.Lock()
         try:
-            self.written_by = self.mapper.written_by = self._check_formats()
+            if new:
+                with creating, storage_errors(url, "cannot create store"), \
+                        self.recorder.one_transaction() as tx:
+                    self._create_tables(tx)
+                    self.written_by = self.mapper.written_by = self._check_formats()
+                    if prepare:
+                        prepare(self)
+                self._register_types()
+            else:
+                self.written_by = self.mapper.written_by = self._check_formats()
+                if prepare:
+                    prepare(self)
         except BaseException:
+            creating.close()
             self.close()
             raise
+
+    def _create_tables(self, tx: Tx) -> None:
+        """Run eventsourcing's CREATE statements (its events and snapshots tables, with
+        goalflow's beside them) in ``tx``, where its recorders' ``create_table`` would run
+        them each in a transaction of its own."""
+        recorders: list[Any] = [self._app.recorder]
+        if self._snapshots is not None:
+            recorders.append(self._snapshots.recorder)
+        for recorder in recorders:
+            if tx.dialect == "sqlite":
+                for statement in recorder.create_table_statements:
+                    tx.cursor.execute(statement)
+                continue
+            for statement in recorder.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    # There is no CREATE TYPE IF NOT EXISTS, and each recorder declares
+                    # the same types: one made already is let be (in a savepoint, as the
+                    # error would end the transaction).
+                    with contextlib.suppress(psycopg.errors.DuplicateObject), \
+                            tx.cursor.connection.transaction():
+                        tx.cursor.execute(statement, prepare=False)
+                else:
+                    tx.cursor.execute(statement, prepare=False)
+
+    def _register_types(self) -> None:
+        """What eventsourcing's ``create_table`` does after the tables are made: register
+        the composite types its PostgreSQL statements use with its connections."""
+        if self.url.kind == "postgresql":
+            self._app.recorder.datastore.register_type_adapters()  # type: ignore[attr-defined]
 
     def _check_formats(self) -> str | None:
         """Refuse formats this goalflow cannot read (or write); a writer upgrades older
@@ -683,6 +740,22 @@ def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
     return str(path)
 
 
+def _new_sqlite(url: StoreUrl) -> bool:
+    """Whether a writer opening ``url`` makes a new store: a new memory store, a new or
+    empty file, or a file without goalflow's tables (one with another application's
+    tables is refused before this)."""
+    if url.kind == "memory":
+        return True
+    assert url.path is not None
+    path = url.path.expanduser().absolute()
+    if not path.exists() or not path.stat().st_size:
+        return True
+    with contextlib.closing(sqlite3.connect(f"file:{path.as_uri()[len('file://'):]}?mode=ro",
+                                            uri=True)) as conn:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
+                            (COMMANDS_TABLE,)).fetchone() is None
+
+
 def _on_read_only_filesystem(path: Path) -> bool:
     return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
 
@@ -746,8 +819,9 @@ def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
 
 
 @contextlib.contextmanager
-def _create_lock(url: StoreUrl) -> Iterator[None]:
-    """Hold a PostgreSQL advisory lock while tables are created.
+def _create_lock(url: StoreUrl) -> Iterator[bool]:
+    """Hold a PostgreSQL advisory lock while tables are created; yields whether the
+    schema is new to goalflow (it has no goalflow tables).
 
     eventsourcing runs CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE FUNCTION
     on every start; two processes doing it at once can fail with "tuple
@@ -759,7 +833,9 @@ def _create_lock(url: StoreUrl) -> Iterator[None]:
         try:
             if url.schema != "public":
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
-            yield
+            row = conn.execute("SELECT to_regclass(%s)",
+                               (f'"{url.schema}"."{COMMANDS_TABLE}"',)).fetchone()
+            yield row is None or row[0] is None
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
 
