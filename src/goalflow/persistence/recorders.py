@@ -292,6 +292,12 @@ class PostgresStoreFactory(PostgresFactory):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs.update(conninfo_to_dict(self.env.get(self.LIBPQ_OPTIONS) or ""))
+        for name in ("user", "password"):
+            # eventsourcing gives them even when empty; not given, libpq takes them from
+            # its environment (PGUSER, PGPASSWORD, ~/.pgpass) as on goalflow's own
+            # connections. (Given empty, it reads ~/.pgpass but not PGPASSWORD.)
+            if not kwargs.get(name):
+                kwargs.pop(name, None)
         if self.session_settings:
             kwargs["options"] = with_settings(kwargs.get("options", ""),
                                               *self.session_settings)

@@ -827,18 +827,29 @@ def _libpq_options(url: StoreUrl) -> dict[str, str]:
     """What every connection to a PostgreSQL store is given besides host, port, user,
     password and dbname: the url's options (TLS, application_name, ...), a bounded connect
     and a bounded wait for any lock (eventsourcing bounds only the wait for its own lock
-    on the events table)."""
-    options = {"connect_timeout": str(CONNECT_TIMEOUT), **dict(url.options)}
+    on the events table).
+
+    libpq fills in what a connection is not given from its environment (PGPASSWORD,
+    ~/.pgpass, PGUSER, PGSSLMODE, PGSSLROOTCERT, PGAPPNAME, a PGSERVICE entry, ...), as
+    users of libpq expect: a password or TLS policy kept out of the url. Never where the
+    store is: host, port and dbname are always given, and so is ``hostaddr`` (empty,
+    which libpq reads as none, unless the url gives one), or PGHOSTADDR (or a service's
+    hostaddr) would take the connection to another server than the url's host names.
+    """
+    options = {"connect_timeout": str(CONNECT_TIMEOUT), "hostaddr": "", **dict(url.options)}
     options["options"] = with_settings(options.get("options", ""),
                                        f"lock_timeout={LOCK_TIMEOUT}s")
     return options
 
 
 def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
+    # A user or password the url leaves out is not given (an empty one would be a value:
+    # libpq would then not read PGUSER and PGPASSWORD, yet still read ~/.pgpass).
+    who = {k: v for k, v in (("user", url.user), ("password", url.password)) if v}
     try:
         return psycopg.connect(make_conninfo(
-            "", host=url.host, port=url.port, user=url.user, password=url.password,
-            dbname=url.dbname, **_libpq_options(url)), autocommit=True)
+            "", host=url.host, port=url.port, dbname=url.dbname, **who,
+            **_libpq_options(url)), autocommit=True)
     except psycopg.Error as e:
         raise StoreError(f"cannot connect to {url}: {first_line(e)}") from e
 
