@@ -173,3 +173,31 @@ def test_quick_run_on_postgres_measures_writers(tmp_path: Path, postgres_server:
     ratio = (check_stats(commands["goalflow"], 1, "commands goalflow")
              / check_stats(commands["baseline"], 1, "commands baseline"))
     assert commands["ratio"] == pytest.approx(ratio)
+
+
+@pytest.mark.postgres
+def test_the_bench_stores_connect_with_the_db_urls_libpq_options(
+        postgres_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import stores
+
+    from goalflow.persistence.urls import parse_url
+
+    name = "goalflow-bench-check"
+    separator = "&" if "?" in postgres_server else "?"
+    backend = stores.Backend(f"{postgres_server}{separator}sslmode=disable"
+                             f"&application_name={name}")
+    try:
+        pair = backend.new("options")
+        assert dict(parse_url(pair.url).options) == {"application_name": name,
+                                                     "sslmode": "disable"}
+        with stores.opened(pair, projections=[]) as (goals, app):
+            with goals.store.recorder.transaction(commit=False) as tx:
+                assert tx.execute("SHOW application_name").fetchone() == (name,)
+            with app.recorder.datastore.transaction(commit=False) as cursor:  # the baseline's
+                cursor.execute("SHOW application_name")
+                assert cursor.fetchone() == {"application_name": name}
+        with backend.connect() as conn:  # the run's own (schemas, server version)
+            assert conn.execute("SHOW application_name").fetchone() == (name,)
+    finally:
+        backend.cleanup()
