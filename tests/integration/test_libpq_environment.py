@@ -191,9 +191,8 @@ def test_pgoptions_never_applies_the_urls_options_do(postgres_url: str, clock: A
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # goalflow always gives libpq `options` (its lock wait), so libpq never reads PGOPTIONS.
     monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=4321")
-    with goalflow.open(postgres_url, clock=clock) as goals:
-        with goals.store.recorder.transaction(commit=False) as tx:
-            assert tx.execute("SHOW statement_timeout").fetchone() == ("0",)
-    with goalflow.open(f"{postgres_url}&options=-c%20statement_timeout%3D4321") as goals:
-        with goals.store.recorder.transaction(commit=False) as tx:
-            assert tx.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
+    for url, expected in ((postgres_url, "0"),
+                          (f"{postgres_url}&options=-c%20statement_timeout%3D4321", "4321ms")):
+        with goalflow.open(url, clock=clock) as goals, \
+                goals.store.recorder.transaction(commit=False) as tx:
+            assert tx.execute("SHOW statement_timeout").fetchone() == (expected,)
