@@ -641,7 +641,10 @@ def open(
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
     Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
-    ``memory://`` and ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
+    ``memory://`` and
+    ``postgresql://user[:password]@host[:port]/dbname[?schema=name&option=value...]``, where
+    the options are any of libpq's connection options (``sslmode``, ``sslrootcert``,
+    ``sslcert``, ``sslkey``, ``connect_timeout``, ``application_name``, ...).
     ``projections`` replaces the read models found through the ``goalflow.projections``
     entry points. Raises :class:`~goalflow.errors.StoreError` for a bad url or an
     unreachable store.

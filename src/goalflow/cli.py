@@ -103,16 +103,21 @@ def _debug(ctx: click.Context) -> bool:
 
 @click.group(cls=GoalflowGroup)
 @click.option("--db", "url", envvar=ENV_VAR, metavar="URL",
-              help=f"Store url (default ${ENV_VAR}, else {DEFAULT_URL}).")
+              help=f"Store url, in a form above (default ${ENV_VAR}, else {DEFAULT_URL}).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.version_option(package_name="goalflow")
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
     """goalflow: treatment goals as an event-sourced record.
 
-    Every command takes the store from --db or $GOALFLOW_DB (sqlite:///path.db,
-    sqlite:////abs/path.db, memory://, postgresql://user@host/db). Inspection
+    Every command takes the store from --db or $GOALFLOW_DB. Inspection
     commands open it read-only.
+
+    \b
+    Store urls:
+      sqlite:///relative/path.db, sqlite:////absolute/path.db, memory://,
+      postgresql://user[:password]@host[:port]/dbname[?schema=name&option=value...]
+      (options: libpq's, such as sslmode, sslrootcert, application_name)
 
     \b
     Example:
