@@ -24,12 +24,15 @@ from urllib.parse import quote
 
 import attrs
 import psycopg
+from eventsourcing.utils import get_topic
+from psycopg.conninfo import make_conninfo
 
 import goalflow
 from benchmarks import baseline
 from goalflow.application import parse_goal_id
 from goalflow.commands import parse_command
 from goalflow.domain.goal import Goal
+from goalflow.persistence.recorders import PostgresStoreFactory
 from goalflow.persistence.urls import StoreUrl, parse_url
 
 
@@ -84,20 +87,35 @@ class Backend:
         with self.connect() as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{es_schema}"')
         secret = f":{quote(s.password, safe='')}" if s.password else ""
-        url = (f"postgresql://{quote(s.user, safe='')}{secret}@{s.host}:{s.port}/"
-               f"{quote(s.dbname, safe='')}?schema={gf_schema}")
+        host = f"[{s.host}]" if ":" in s.host else s.host
+        # The --db url's libpq options (sslmode, sslrootcert, application_name, ...) go
+        # with the schema to both stores, so a run reaches a server the way --db does.
+        options = "".join(f"&{name}={quote(value, safe='')}" for name, value in s.options)
+        url = (f"postgresql://{quote(s.user, safe='')}{secret}@{host}:{s.port}/"
+               f"{quote(s.dbname, safe='')}?schema={gf_schema}{options}")
         return Pair(label, url, {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # eventsourcing's settings have no place for libpq's options: goalflow's
+            # factory (eventsourcing's own, which gives these to every pooled connection,
+            # and takes a user or password the url leaves out from libpq's environment,
+            # as goalflow does) connects the baseline as goalflow connects.
+            "PERSISTENCE_MODULE": get_topic(PostgresStoreFactory),
+            PostgresStoreFactory.LIBPQ_OPTIONS: make_conninfo("", **self._libpq_options()),
             "POSTGRES_DBNAME": s.dbname, "POSTGRES_HOST": s.host, "POSTGRES_PORT": str(s.port),
             "POSTGRES_USER": s.user, "POSTGRES_PASSWORD": s.password,
             "POSTGRES_SCHEMA": es_schema,
         })
 
+    def _libpq_options(self) -> dict[str, str]:
+        assert self.server is not None
+        return {"hostaddr": "", **dict(self.server.options)}  # PGHOSTADDR: never
+
     def connect(self) -> psycopg.Connection[Any]:
         assert self.server is not None
         s = self.server
-        return psycopg.connect(host=s.host, port=s.port, user=s.user, password=s.password,
-                               dbname=s.dbname, autocommit=True, connect_timeout=5)
+        who = {k: v for k, v in (("user", s.user), ("password", s.password)) if v}
+        conninfo = make_conninfo("", host=s.host, port=s.port, dbname=s.dbname, **who,
+                                 **{"connect_timeout": "5", **self._libpq_options()})
+        return psycopg.connect(conninfo, autocommit=True)
 
     def version(self) -> str:
         if self.kind == "sqlite":

@@ -853,7 +853,10 @@ def open(
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
     Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
-    ``memory://`` and ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
+    ``memory://`` and
+    ``postgresql://user[:password]@host[:port]/dbname[?schema=name&option=value...]``, where
+    the options are any of libpq's connection options (``sslmode``, ``sslrootcert``,
+    ``sslcert``, ``sslkey``, ``connect_timeout``, ``application_name``, ...).
     ``projections`` replaces the read models found through the ``goalflow.projections``
     entry points. ``progress(done, total)`` hears of long work on opening (a store
     written before the log was chained gets its chain the first time a writer opens
@@ -867,12 +870,18 @@ def open(
     """
     if timezone is not None:
         zones.clinic_zone(timezone)
-    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly, progress=progress)
+    chosen = list(discover() if projections is None else projections)
+
+    def install(store: GoalStore) -> None:
+        # For a new store, in the transaction that makes its tables: all or nothing.
+        with storage_errors(store.url, "cannot open store"):
+            Projections(store, chosen).install()
+
+    store = GoalStore(parse_url(resolve_url(url)), readonly=readonly, progress=progress,
+                      prepare=None if readonly else install)
     try:
-        registry = Projections(store, discover() if projections is None else projections)
+        registry = Projections(store, chosen)
         if not readonly:
-            with storage_errors(store.url, "cannot open store"):
-                registry.install()
             store.inline_writes = registry.inline_write
         goals = Goals(store, registry, clock=clock)
         if timezone is not None and readonly and goals.timezone != timezone:

@@ -275,12 +275,19 @@ def test_debug_shows_the_traceback() -> None:
     assert "Traceback" in result.stderr
 
 
-def test_the_store_comes_from_goalflow_db(demo_store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_store_comes_from_goalflow_db(demo_store: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # where the default store, sqlite:///goalflow.db, would be
     monkeypatch.setenv("GOALFLOW_DB", demo_store)
 
     result = CliRunner().invoke(cli, ["show", str(demo_scenario.DEMO_GOAL_ID)])
 
     assert result.exit_code == 0, result.output
+    assert "completed" in result.stdout  # the demo's goal, read from $GOALFLOW_DB
+    assert "[x] s5 Progressive muscle relaxation for 10 minutes daily" in result.stdout
+    assert list(elsewhere.iterdir()) == []  # and no default store made beside it
 
 
 def test_demo_runs_the_anxiety_scenario_into_a_fresh_file(tmp_path: Path) -> None:

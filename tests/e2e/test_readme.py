@@ -101,3 +101,22 @@ def test_the_auditors_ten_lines_give_the_digest_goalflow_gives(
     with goalflow.open("sqlite:///goals.db", readonly=True) as goals:
         digest = goals.digest()
     assert capsys.readouterr().out.split() == [str(digest.size), digest.root]
+
+
+def test_the_help_and_the_api_show_the_readmes_store_url_forms() -> None:
+    from click.testing import CliRunner
+
+    from goalflow.cli import cli
+
+    table = README.split("| url | store |", 1)[1].split("\n\n", 1)[0]
+    forms = re.findall(r"^\| `([^`]+)` \|", table, flags=re.MULTILINE)
+    assert len(forms) == 4, forms
+    assert forms[3].startswith("postgresql://"), forms
+    shown = CliRunner().invoke(cli, ["--help"]).output
+    docstring = " ".join((goalflow.open.__doc__ or "").split())
+    for form in forms:
+        assert form in shown, form
+        assert f"``{form}``" in docstring, form
+    for text in (shown, docstring):
+        assert "libpq" in text
+        assert "sslmode" in text

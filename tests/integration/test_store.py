@@ -387,6 +387,31 @@ def test_a_goal_with_hundreds_of_events_loads_from_snapshots_equal_to_a_full_rep
     assert recorded_event_count(goals) == len(history)
 
 
+def test_a_snapshot_that_cannot_be_written_costs_speed_only(goals, store_url, clock,
+                                                            monkeypatch):
+    # Why goalflow takes its own snapshots rather than eventsourcing's snapshotting_intervals:
+    # Application.save raises a failed snapshot write after the events have committed, and
+    # the command would be reported failed (or, as an IntegrityError, retried) though recorded.
+    from eventsourcing.persistence import OperationalError
+
+    goal_id = agreed_anxiety_goal(goals)
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(goals.store._snapshots, "put", locked)
+    versions = []
+    for _ in range(99):
+        clock.advance(hours=6)
+        versions.append(goals.record_progress(goal_id, by=MAYA, measure="GAD-7", value=9))
+    assert versions == list(range(3, 102))  # the 100th event among them, reported recorded
+    assert _snapshot_versions(store_url) == []
+    monkeypatch.undo()
+    history = goals.history(goal_id)
+    assert len(history) == 101 == recorded_event_count(goals)
+    assert goals.store.load(goal_id) == replay(history)
+
+
 def test_a_store_keeps_only_the_goals_it_wrote_most_recently(store_url, clock, monkeypatch):
     from anxiety_goal import DR_LEE, draft_anxiety_goal
 

@@ -306,6 +306,11 @@ def _lag(url: str) -> int:
         return sum(row["lag"] for row in goals.projections.status())
 
 
+def _head(url: str) -> int:
+    with goalflow.open(url, readonly=True) as goals:
+        return goals.projections.head()
+
+
 def _building_position(url: str, name: str) -> int:
     return _tracking(url)[name].building_position or 0
 
@@ -314,7 +319,9 @@ def crash_projections(url: str, sequence: list[Command], *, kills: int, seed: in
     """Kill ``projections run`` and then ``projections rebuild`` ``kills`` times each.
 
     The read models go to worker mode before ``sequence`` is applied, so the worker has
-    the whole log to do; they are put back to their former mode at the end.
+    the log to do; they are put back to their former mode at the end. A kill is
+    counted only when it caught the process with work left, and the trial goes on until
+    it has counted ``kills`` of each (``tally.kills`` is then ``2 * kills``).
     """
     rng = random.Random(seed)
     tally = Tally()
@@ -324,16 +331,8 @@ def crash_projections(url: str, sequence: list[Command], *, kills: int, seed: in
             goals.projections.set_mode(name, "worker")
         for command in sequence:
             tally.accept(command["command_id"], execute(goals, command))
-        head = goals.projections.head()
-    for _ in range(kills):
-        lag = _lag(url)
-        if lag == 0:
-            break
-        process = subprocess.Popen([*GOALFLOW, "--db", url, "projections", "run",
-                                    "--poll", "0.05"], stderr=subprocess.DEVNULL)
-        target = rng.randint(0, lag)
-        if _kill_when(process, lambda: _lag(url) <= target, rng):  # noqa: B023
-            tally.kills += 1
+    tally.kills += _kill_workers(url, tally, kills, rng)
+    head = _head(url)
     process = subprocess.Popen([*GOALFLOW, "--db", url, "projections", "run", "--poll",
                                 "0.05"], stderr=subprocess.DEVNULL)
     try:
@@ -341,16 +340,7 @@ def crash_projections(url: str, sequence: list[Command], *, kills: int, seed: in
     finally:
         process.kill()
         process.wait()
-    for _ in range(kills):
-        # Kill the rebuild of a read model chosen at random once it has a batch more done.
-        name = rng.choice(sorted(modes))
-        reached = _building_position(url, name)
-        process = subprocess.Popen([*GOALFLOW, "--db", url, "projections", "rebuild"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _kill_when(process, lambda: _building_position(url, name) > reached, rng)  # noqa: B023
-        if _building_position(url, name) > reached and any(
-                t.building_generation is not None for t in _tracking(url).values()):
-            tally.kills += 1  # it died with a rebuild half done
+    tally.kills += _kill_rebuilds(url, sorted(modes), kills, rng)
     subprocess.run([*GOALFLOW, "--db", url, "projections", "rebuild"], check=True,
                    capture_output=True)
     with goalflow.open(url) as goals:
@@ -358,6 +348,60 @@ def crash_projections(url: str, sequence: list[Command], *, kills: int, seed: in
             goals.projections.set_mode(name, mode)
         assert goals.projections.head() == head, "the worker or a rebuild wrote events"
     return tally
+
+
+def _kill_workers(url: str, tally: Tally, kills: int, rng: random.Random) -> int:
+    """Kill ``projections run`` with work left, ``kills`` times.
+
+    A worker never exits by itself, but one that has caught up is idle, and killing it
+    proves nothing: a kill counts only if work was left. Each run is killed a random
+    moment after it has committed a batch, so every run moves the read models on. A
+    quick worker can still catch up before the kill lands; if it has, with kills still
+    to come, new goals are drafted to give it more to do.
+    """
+    landed = 0
+    for attempt in range(kills * 10):
+        if landed == kills:
+            break
+        lag = _lag(url)
+        if lag == 0:
+            _draft_more(url, tally, f"more-{attempt}")
+            lag = _lag(url)
+        process = subprocess.Popen([*GOALFLOW, "--db", url, "projections", "run",
+                                    "--poll", "0.05"], stderr=subprocess.DEVNULL)
+        killed = _kill_when(process, lambda: _lag(url) < lag, rng)  # noqa: B023
+        if killed and _lag(url) > 0:
+            landed += 1
+    return landed
+
+
+def _draft_more(url: str, tally: Tally, name: str, goals: int = 500) -> None:
+    """Draft and agree ``goals`` new goals (1,000 events: a batch of each read model)."""
+    ids = [str(uuid5(NAMESPACE, f"{name}-{n}")) for n in range(goals)]
+    with goalflow.open(url) as service:
+        for command in setup_commands(ids, start=datetime.now(UTC) - timedelta(days=1)):
+            tally.accept(command["command_id"], execute(service, command))
+
+
+def _kill_rebuilds(url: str, names: list[str], kills: int, rng: random.Random) -> int:
+    """Kill ``projections rebuild`` with a rebuild half done, ``kills`` times.
+
+    A rebuild that finished before its kill landed is not counted; the next one (a new
+    rebuild, or the resumed one) is killed instead.
+    """
+    landed = 0
+    for _ in range(kills * 10):
+        if landed == kills:
+            break
+        # Kill the rebuild of a read model chosen at random once it has a batch more done.
+        name = rng.choice(names)
+        reached = _building_position(url, name)
+        process = subprocess.Popen([*GOALFLOW, "--db", url, "projections", "rebuild"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        killed = _kill_when(process, lambda: _building_position(url, name) > reached, rng)  # noqa: B023
+        if killed and any(t.building_generation is not None for t in _tracking(url).values()):
+            landed += 1
+    return landed
 
 
 # -- the audit -----------------------------------------------------------------------

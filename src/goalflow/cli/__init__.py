@@ -28,9 +28,14 @@ COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "i
 def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
     """goalflow: treatment goals as an event-sourced record.
 
-    Every command takes the store from --db or $GOALFLOW_DB (sqlite:///path.db,
-    sqlite:////abs/path.db, memory://, postgresql://user@host/db). Inspection
+    Every command takes the store from --db or $GOALFLOW_DB. Inspection
     commands open it read-only.
+
+    \b
+    Store urls:
+      sqlite:///relative/path.db, sqlite:////absolute/path.db, memory://,
+      postgresql://user[:password]@host[:port]/dbname[?schema=name&option=value...]
+      (options: libpq's, such as sslmode, sslrootcert, application_name)
 
     \b
     Example:

@@ -20,7 +20,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 TIMESTAMP_FORMS = "2026-03-01, 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z"
 
 db_option = click.option("--db", "url", envvar=ENV_VAR, metavar="URL",
-                         help=f"Store url (default ${ENV_VAR}, else {DEFAULT_URL}).")
+                         help=f"Store url, in a form above (default ${ENV_VAR}, else"
+                              f" {DEFAULT_URL}).")
 subject_option = click.option("--subject", metavar="ID",
                               help="Only goals of this client or group.")
 since_option = click.option("--since", metavar="T", help="Recorded at or after T (a date"

@@ -13,6 +13,7 @@ which commits the transaction when code after the insert raises.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -150,8 +151,38 @@ class GoalflowRecorder:
     """What goalflow needs of a recorder beyond eventsourcing's interface."""
 
     dialect: Dialect
+    _held: threading.local
 
-    def transaction(self, *, commit: bool) -> Any:  # pragma: no cover - interface
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Tx]:
+        """A transaction, committed at the end if ``commit``; inside :meth:`one_transaction`
+        (in the same thread), that one, which ends with it."""
+        held: Tx | None = getattr(self._held, "tx", None)
+        if held is not None:
+            yield held
+            return
+        with self._begin(commit=commit) as tx:
+            yield tx
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[Tx]:
+        """One write transaction that every :meth:`transaction` of this thread joins until
+        it ends: all written in it commits together at the end, or, if anything in it
+        raises, nothing does. For making a store's schema: several steps of their own
+        (eventsourcing's tables, goalflow's formats, the read models), all or nothing.
+
+        Only goalflow's own statements may run in it: eventsourcing's (which take a
+        connection of their own) would wait for it to end.
+        """
+        with self._begin(commit=True, immediate=True) as tx:
+            self._held.tx = tx
+            try:
+                yield tx
+            finally:
+                self._held.tx = None
+
+    def _begin(self, *, commit: bool, immediate: bool = False
+               ) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -161,6 +192,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
+        self._held = threading.local()
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -189,8 +221,15 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
         return notification_ids
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[Tx]:
+    def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as c:
+            if immediate:
+                # eventsourcing begins deferred: the write lock comes with the first write,
+                # and a transaction that read first fails at once ("database is locked")
+                # if another writer committed meanwhile. End that empty transaction and
+                # take the write lock now, waiting for it (eventsourcing ends this one).
+                c.execute("COMMIT")
+                c.execute("BEGIN IMMEDIATE")
             yield Tx(c, "sqlite")
 
 
@@ -200,6 +239,7 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
+        self._held = threading.local()
         self.sql_create_statements.extend(
             SQL(s).format() for s in goalflow_tables("postgresql", self.datastore.schema)
         )
@@ -244,7 +284,8 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
         return notification_ids
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[Tx]:
+    def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
+        # (PostgreSQL's transactions wait for the locks they need; nothing more to do.)
         with self.datastore.transaction(commit=commit) as curs:
             yield Tx(curs, "postgresql", self.datastore.schema)
 
@@ -288,6 +329,12 @@ class PostgresStoreFactory(PostgresFactory):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs.update(conninfo_to_dict(self.env.get(self.LIBPQ_OPTIONS) or ""))
+        for name in ("user", "password"):
+            # eventsourcing gives them even when empty; not given, libpq takes them from
+            # its environment (PGUSER, PGPASSWORD, ~/.pgpass) as on goalflow's own
+            # connections. (Given empty, it reads ~/.pgpass but not PGPASSWORD.)
+            if not kwargs.get(name):
+                kwargs.pop(name, None)
         if self.session_settings:
             kwargs["options"] = with_settings(kwargs.get("options", ""),
                                               *self.session_settings)
