@@ -141,6 +141,14 @@ def test_the_auditors_commands_say_what_is_wrong_in_one_line(tmp_path: Path) -> 
         "--db", url, "prove", GOAL, "--digest", digest.replace(json.loads(digest)["root"],
                                                                "0" * 64)))
     assert "for PostgreSQL stores" in one_error(run("--db", url, "grant-auditor", "auditor"))
+    assert f"cannot read a password from {tmp_path}/no-pw" in one_error(run(
+        "--db", url, "grant-auditor", "auditor", "--password-file", str(tmp_path / "no-pw")))
+    assert f"cannot read proof {tmp_path}/none.proof.json" in one_error(run(
+        "check-proof", str(tmp_path / "none.proof.json"), "--digest", digest))
+    out = tmp_path / "missing-dir" / "out.json"
+    assert f"cannot write {out}" in one_error(run(
+        "--db", url, "prove", GOAL, "--digest", digest, "-o", str(out)))
+    assert not out.parent.exists()
     assert not (tmp_path / "out.json").exists()
 
 
