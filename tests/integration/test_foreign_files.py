@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 from anxiety_goal import agreed_anxiety_goal
 from click.testing import CliRunner
+from read_only import unwritable_for_root
 
 import goalflow
 from goalflow.cli import cli
@@ -56,10 +56,7 @@ def test_a_store_in_a_directory_the_reader_cannot_write_can_be_inspected(
     with goalflow.open(f"sqlite:///{folder}/copy.db", clock=clock) as goals:
         goal = agreed_anxiety_goal(goals)
     assert list(folder.iterdir()) == [folder / "copy.db"]
-    if os.getuid() == 0:
-        real_access = os.access
-        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if (
-            Path(p) == folder and mode & os.W_OK) else real_access(p, mode, **kw))
+    unwritable_for_root(monkeypatch, folder)
     folder.chmod(0o555)
     try:
         result = CliRunner().invoke(cli, ["--db", f"sqlite:///{folder}/copy.db", "show",

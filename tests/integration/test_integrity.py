@@ -4,7 +4,6 @@ no store; an older store is chained on its first writable open."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Sequence
 from hashlib import sha256
@@ -15,6 +14,7 @@ from uuid import UUID
 import orjson
 import pytest
 from anxiety_goal import DR_LEE, agreed_anxiety_goal
+from read_only import unwritable_for_root
 
 import goalflow
 from goalflow.errors import GoalNotFound, StoreError
@@ -283,7 +283,7 @@ def test_a_read_only_sqlite_file_is_verified_and_proved_and_left_byte_identical(
     before = sha256(path.read_bytes()).hexdigest()
     path.chmod(0o444)
     folder.chmod(0o555)
-    _unwritable_for_root(monkeypatch, folder)
+    unwritable_for_root(monkeypatch, folder)
     try:
         with goalflow.open(f"sqlite:///{path}", readonly=True) as goals:
             digest = goals.digest()
@@ -294,18 +294,3 @@ def test_a_read_only_sqlite_file_is_verified_and_proved_and_left_byte_identical(
     finally:
         folder.chmod(0o755)
         path.chmod(0o644)
-
-
-def _unwritable_for_root(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Root writes anywhere: make goalflow see the folder as the auditor would."""
-    if os.getuid() != 0:
-        return
-    real_access = os.access
-
-    def access(p: Any, mode: int, **kw: Any) -> bool:
-        if Path(p) == folder and mode & os.W_OK:
-            return False
-        return real_access(p, mode, **kw)
-
-    monkeypatch.setattr(os, "access", access)
-
