@@ -294,3 +294,12 @@ def test_a_read_only_sqlite_file_is_verified_and_proved_and_left_byte_identical(
     finally:
         folder.chmod(0o755)
         path.chmod(0o644)
+
+
+def test_a_digest_of_a_chain_missing_a_node_is_refused_naming_verify(log: goalflow.Goals
+                                                                     ) -> None:
+    sql(log, "DELETE FROM {nodes} WHERE tree_size = 16 AND level = 4")
+    with pytest.raises(StoreError, match=r"the chain has no node for subtree 0 at level 4;"
+                                         r" run goalflow verify"):
+        log.digest()
+    assert kinds(log) == {"chain": stored_rows(log)[0][0]}

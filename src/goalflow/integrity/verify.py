@@ -19,8 +19,6 @@ from goalflow.integrity import chain, merkle
 from goalflow.integrity.digest import Digest
 from goalflow.integrity.leaves import leaf_input
 
-Progress = Callable[[int, int], None]
-
 KINDS = {
     "changed": "an event's stored bytes changed",
     "deleted": "an event was deleted (its leaf has no event)",
@@ -165,7 +163,7 @@ def _leaf_input(row: tuple[Any, ...]) -> bytes:
     return leaf_input(position, chain.as_uuid(goal_id), version, topic, data)
 
 
-def verify(store: Any, digest: Digest | None = None, *, progress: Progress | None = None
+def verify(store: Any, digest: Digest | None = None, *, progress: chain.Progress | None = None
            ) -> Verification:
     """Check the whole log against its chain (and, given one, a kept digest)."""
     with store.recorder.transaction(commit=False) as tx:
