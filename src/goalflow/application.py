@@ -22,18 +22,21 @@ from uuid import UUID, uuid4
 import attrs
 from eventsourcing.persistence import IntegrityError
 
+from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
 from goalflow import zones
 from goalflow.domain.goal import UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
     MAX_INT,
+    RATER_ROLES,
     Actor,
     Measure,
     Subject,
     brief,
     calendar_date,
     check_aware,
+    check_choice,
     check_date,
     check_text,
 )
@@ -76,7 +79,7 @@ MAX_ATTEMPTS = 20
 COMMANDS = (
     "draft", "agree", "disagree", "add_step", "complete_step", "reopen_step",
     "record_progress", "revise", "review", "hold", "resume", "achieve", "discontinue",
-    "withdraw", "enter_in_error",
+    "withdraw", "enter_in_error", "set_gas_scale", "rate_attainment",
 )
 
 
@@ -284,6 +287,24 @@ class Goals:
         return self._change("enter_in_error", goal_id, occurred_at, command_id,
                             expected_version, options, by=by, reason=reason)
 
+    def set_gas_scale(self, goal_id: UUID | str, *, by: Actor, levels: Iterable[str],
+                      weight: int | float = 1, baseline_level: int = -1,
+                      occurred_at: datetime | None = None, command_id: str | None = None,
+                      expected_version: int | None = None, **options: Any) -> int:
+        """Give the goal a goal attainment scale: five level descriptions (-2 to +2), its
+        weight, and its level at baseline (-1, or -2 when no worse outcome is plausible)."""
+        return self._change("set_gas_scale", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, levels=levels, weight=weight,
+                            baseline_level=baseline_level)
+
+    def rate_attainment(self, goal_id: UUID | str, *, by: Actor, level: int,
+                        occurred_at: datetime | None = None, command_id: str | None = None,
+                        expected_version: int | None = None, **options: Any) -> int:
+        """Rate the goal's attainment (-2 to +2) on its GAS scale; the rater's role
+        (client, clinician, carer) is kept with the rating."""
+        return self._change("rate_attainment", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, level=level)
+
     def _change(self, command: str, goal_id: UUID | str, occurred_at: datetime | None,
                 command_id: str | None, expected_version: int | None,
                 options: dict[str, Any], **arguments: Any) -> int:
@@ -454,6 +475,39 @@ class Goals:
         check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
         return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
                                                      status=status))
+
+    # -- outcomes ------------------------------------------------------------------
+
+    def outcomes(self, subject_id: str, *, as_of: datetime | None = None
+                 ) -> mbc.SubjectOutcomes:
+        """A subject's outcomes now, or as recorded at ``as_of``: each goal's measure
+        results, paired result and achievementStatus, and the GAS T-scores over its rated
+        goals. The subject's own goals (a client's, or a group's), not entered-in-error."""
+        return mbc.subject_outcomes(subject_id, self._subject_goals(subject_id, as_of),
+                                         as_of)
+
+    def gas(self, subject_id: str, *, as_of: datetime | None = None,
+            rater_role: str | None = None) -> mbc.GasResult:
+        """The subject's goal attainment T-score and baseline T-score over its rated goals,
+        each by its latest rating (from ``rater_role`` only: client, clinician or carer)."""
+        if rater_role is not None:
+            check_choice("rater_role", rater_role, RATER_ROLES)
+        goals = self._subject_goals(subject_id, as_of)
+        return mbc.gas(subject_id, mbc.rated(goals, rater_role), rater_role)
+
+    def _subject_goals(self, subject_id: str, as_of: datetime | None) -> list[Goal]:
+        check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
+        if as_of is not None:
+            check_aware("as_of", as_of)
+        found = []
+        for row in self.goal_index(subject=subject_id):
+            try:
+                goal = self.get(row["goal_id"], as_of=as_of)
+            except GoalNotFound:  # not yet recorded then
+                continue
+            if goal.subject.id == subject_id and goal.status != "entered-in-error":
+                found.append(goal)
+        return sorted(found, key=lambda g: (g.drafted_at, str(g.id)))
 
     # -- the tamper-evident log -------------------------------------------------
 
