@@ -425,8 +425,13 @@ class Goals:
         (proposed, active, on-hold) unless ``include_closed``.
         """
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
-        return cast(list[dict[str, Any]],
-                    self._read("plans", "plan", subject_id, include_closed=include_closed))
+        goals = cast(list[dict[str, Any]],
+                     self._read("plans", "plan", subject_id, include_closed=include_closed))
+        if "outcomes" in self.projections.all:  # (a store opened with chosen read models)
+            found = self._read("outcomes", "achievement", [g["goal_id"] for g in goals])
+            for goal in goals:
+                goal["achievement_status"] = found.get(goal["goal_id"])
+        return goals
 
     def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
               subject: str | None = None, since: datetime | None = None,
@@ -494,6 +499,23 @@ class Goals:
             check_choice("rater_role", rater_role, RATER_ROLES)
         goals = self._subject_goals(subject_id, as_of)
         return mbc.gas(subject_id, mbc.rated(goals, rater_role), rater_role)
+
+    def service_outcomes(self, *, since: date | None = None) -> mbc.ServiceFigures:
+        """Service-level figures as NHS Talking Therapies reports them, from the
+        ``outcomes`` read model: reliable improvement, deterioration, recovery and reliable
+        recovery rates over goals that ended (completed or cancelled; on or after the
+        clinic's date ``since``) with a paired result, with the counts behind each."""
+        check_date("since", since, optional=True)
+        zone = self.tzinfo
+        rows = cast(list[dict[str, Any]], self._read("outcomes", "ended"))
+        ended = [
+            mbc.PairedResult(tuple(row["paired_measures"]), row["paired_rule"],
+                             row["paired_reliable"], row["paired_clinical_at_baseline"],
+                             row["paired_recovered"], row["paired_reliably_recovered"])
+            for row in rows
+            if since is None
+            or calendar_date(datetime.fromisoformat(row["closed_at"]), zone) >= since]
+        return mbc.figures(ended, since)
 
     def _subject_goals(self, subject_id: str, as_of: datetime | None) -> list[Goal]:
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)

@@ -351,8 +351,11 @@ class Goal(Aggregate):
         rater_role: str
 
         def apply(self, goal: Goal) -> None:
-            goal.ratings = {**goal.ratings, self.rater_role: Rating(
-                self.level, self.rater_role, self.actor, self.occurred_at)}  # type: ignore[arg-type]
+            # The latest in clinical time: a rating entered late does not replace a newer one.
+            kept = goal.ratings.get(self.rater_role)
+            if kept is None or kept.occurred_at <= self.occurred_at:
+                goal.ratings = {**goal.ratings, self.rater_role: Rating(
+                    self.level, self.rater_role, self.actor, self.occurred_at)}  # type: ignore[arg-type]
 
     class Snapshot(_Snapshot):
         TOPIC = "goalflow:Goal.Snapshot"

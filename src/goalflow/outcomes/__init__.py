@@ -18,8 +18,9 @@ import attrs
 
 from goalflow.domain.values import GasScale, Measure, Rating, Reading
 from goalflow.outcomes.change import Judged, MeasureResult, Series, measure_result, rci
-from goalflow.outcomes.gas import GasGoal, GasResult, gas, t_score
+from goalflow.outcomes.gas import GasGoal, GasResult, gas, latest_rating, t_score
 from goalflow.outcomes.paired import PairedResult, paired
+from goalflow.outcomes.service import Rate, ServiceFigures, figures
 from goalflow.outcomes.status import Achievement, judge
 
 
@@ -54,12 +55,16 @@ __all__ = [
     "Judged",
     "MeasureResult",
     "PairedResult",
+    "Rate",
     "Series",
+    "ServiceFigures",
     "SubjectOutcomes",
     "achievement",
+    "figures",
     "gas",
     "goal_outcomes",
     "judge",
+    "latest_rating",
     "measure_result",
     "measure_results",
     "paired",
@@ -113,15 +118,13 @@ def achievement(goal: Goal) -> Achievement:
 
 def rated(goals: Iterable[Goal], rater_role: str | None = None) -> list[GasGoal]:
     """The goals with a GAS scale and a rating, each by its latest rating from
-    ``rater_role`` (None: its latest rating from anyone; ties by the order of roles)."""
+    ``rater_role`` (None: its latest rating from anyone, :func:`.gas.latest_rating`)."""
     used = []
     for goal in goals:
         scale = goal.gas_scale
-        ratings = [r for role, r in goal.ratings.items()
-                   if rater_role is None or role == rater_role]
-        if scale is None or not ratings:
+        rating = latest_rating(goal.ratings, rater_role)
+        if scale is None or rating is None:
             continue
-        rating = max(ratings, key=lambda r: r.occurred_at)
         used.append(GasGoal(goal.id, scale.weight, rating.level, scale.baseline_level,
                             rating.rater_role, rating.occurred_at))
     return used

@@ -10,12 +10,14 @@ plausible).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 from uuid import UUID
 
 import attrs
+
+from goalflow.domain.values import RATER_ROLES
 
 RHO: Final = 0.3
 RULE: Final = "Kiresuk-Sherman T-score, rho=0.3 (Turner-Stokes 2009)"
@@ -25,9 +27,11 @@ def t_score(rated: Sequence[tuple[float, int]]) -> float | None:
     """The T-score of ``(weight, level)`` pairs; None for none."""
     if not rated:
         return None
+    # fsum: exact sums, so the order the goals come in never changes the score.
     weights = [w for w, _ in rated]
-    total = sum(w * x for w, x in rated)
-    spread = math.sqrt((1 - RHO) * sum(w * w for w in weights) + RHO * sum(weights) ** 2)
+    total = math.fsum(w * x for w, x in rated)
+    spread = math.sqrt((1 - RHO) * math.fsum(w * w for w in weights)
+                       + RHO * math.fsum(weights) ** 2)
     return 50 + 10 * total / spread
 
 
@@ -63,6 +67,31 @@ class GasResult:
         return {"subject_id": self.subject_id, "rater_role": self.rater_role,
                 "t_score": self.t_score, "baseline_t_score": self.baseline_t_score,
                 "goals": [g.to_dict() for g in self.goals], "rule": self.rule}
+
+
+class Rated(Protocol):
+    """What the T-score reads of a rating (a :class:`~goalflow.domain.values.Rating`)."""
+
+    @property
+    def level(self) -> int: ...
+    @property
+    def rater_role(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+R = TypeVar("R", bound=Rated)
+
+
+def latest_rating(ratings: Mapping[str, R], rater_role: str | None = None) -> R | None:
+    """The rating to use: the one from ``rater_role``, or (None) the latest from anyone,
+    the same moment going to the client, then the clinician, then the carer."""
+    if rater_role is not None:
+        return ratings.get(rater_role)
+    found = [r for role, r in ratings.items() if role in RATER_ROLES]
+    if not found:
+        return None
+    return max(found, key=lambda r: (r.occurred_at, -RATER_ROLES.index(r.rater_role)))
 
 
 def gas(subject_id: str, rated: Sequence[GasGoal], rater_role: str | None) -> GasResult:
