@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 import attrs
 from eventsourcing.persistence import IntegrityError
 
+from goalflow import cloned_plans as clones  # (Goals.cloned_plans is a method)
 from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
 from goalflow import zones
 from goalflow.domain.goal import UNCHANGED, Goal
@@ -436,12 +437,14 @@ class Goals:
     def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
               subject: str | None = None, since: datetime | None = None,
               until: datetime | None = None, event: str | None = None,
-              unagreed: bool = False, late_days: float | None = None) -> list[dict[str, Any]]:
+              unagreed: bool = False, late_days: float | None = None,
+              date_only: bool = False) -> list[dict[str, Any]]:
         """Audit trail entries in log order, from the ``audit`` read model.
 
         ``unagreed``: revisions of goals agreed before whose revised terms still
         await agreement; ``late_days``: entries recorded more than that many days
-        after they occurred. ``since``/``until`` bound the recorded time.
+        after they occurred; ``date_only``: revisions that changed nothing but the
+        target date. ``since``/``until`` bound the recorded time.
         """
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
@@ -456,18 +459,21 @@ class Goals:
         gid = None if goal_id is None else parse_goal_id(goal_id)
         return cast(list[dict[str, Any]], self._read(
             "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
-            until=until, event=event, unagreed=unagreed, late_days=late_days))
+            until=until, event=event, unagreed=unagreed, late_days=late_days,
+            date_only=date_only))
+
+    def cloned_plans(self, *, interval_days: int = 90) -> list[dict[str, Any]]:
+        """Subjects whose plans, in their latest review period of ``interval_days``, were
+        revised and reviewed with nothing changed but dates (:mod:`goalflow.cloned_plans`)."""
+        _check_days("interval_days", interval_days)
+        return clones.flagged(self._read("audit", "plan_changes"), interval_days)
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
                 interval_days: int = 90) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``
         (default today); due dates and today are the clinic's (its time zone)."""
         check_date("as_of", as_of, optional=True)
-        if isinstance(interval_days, bool) or not isinstance(interval_days, int) \
-                or not 1 <= interval_days <= MAX_DAYS:
-            raise InvalidCommand(f"interval_days must be a whole number of days from 1 to"
-                                 f" {MAX_DAYS}, not {brief(interval_days)}",
-                                 field="interval_days")
+        _check_days("interval_days", interval_days)
         zone = self.tzinfo
         return cast(list[dict[str, Any]], self._read(
             "reviews", "worklist", as_of=as_of or calendar_date(self._clock(), zone),
@@ -980,6 +986,12 @@ def parse_goal_id(goal_id: UUID | str) -> UUID:
     except ValueError:
         raise InvalidCommand(f"goal_id {brief(goal_id)} is not a goal id (a UUID)",
                              field="goal_id") from None
+
+
+def _check_days(field: str, days: object) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise InvalidCommand(f"{field} must be a whole number of days from 1 to {MAX_DAYS},"
+                             f" not {brief(days)}", field=field)
 
 
 def _digest(value: Digest | str | Mapping[str, Any]) -> Digest:

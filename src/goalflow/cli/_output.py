@@ -167,6 +167,9 @@ def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
         else:
             text = change["after"] if change["change"] == "step added" else change["before"]
             lines.append(f"       {change['change']} {change['step_id']}: {text}")
+    if entry.get("date_only"):
+        lines.append("       " + click.style("date only: the target date is all it changed",
+                                             fg="yellow"))
     agreement = entry.get("agreement")
     if agreement:
         state = agreement["agreement"]
@@ -355,3 +358,17 @@ def render_service(figures: dict[str, Any]) -> str:
 
 def _yes_no(value: Any) -> str:
     return {True: "yes", False: "no", None: "-"}.get(value, str(value))
+
+
+def render_cloned_plans(clones: list[dict[str, Any]], interval_days: int) -> str:
+    """The subjects whose plans changed nothing but dates in their latest review period."""
+    if not clones:
+        return f"No plan changed only dates in its latest {interval_days}-day review period."
+    lines = [f"Plans that changed nothing but dates in their latest {interval_days}-day"
+             " review period:"]
+    for c in clones:
+        lines.append(f"  {c['subject_id']}: {c['period_start']} to {c['period_end']},"
+                     f" {len(c['revisions'])} date-only revisions (#"
+                     + ", #".join(str(p) for p in c["revisions"]) + f"), {len(c['reviews'])}"
+                     f" reviews that continued; goals {', '.join(c['goals'])}")
+    return "\n".join(lines)
