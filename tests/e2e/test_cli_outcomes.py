@@ -150,3 +150,10 @@ def test_show_gives_the_achievement_status_and_the_gas_scale(clinic: str) -> Non
     shown = json.loads(ok(clinic, "show", MOOD, "--json").stdout)
     assert shown["achievement_status"]["code"] == "achieved"
     assert shown["gas_scale"]["weight"] == 2
+
+
+def test_the_log_says_what_a_gas_scale_and_a_rating_are(clinic: str) -> None:
+    text = ok(clinic, "audit", MOOD, "--event", "GasScaleSet").stdout
+    assert "GAS scale, weight 2, baseline -1; expected (0): One planned activity a week" in text
+    text = ok(clinic, "audit", MOOD, "--event", "AttainmentRated").stdout
+    assert "attainment +1 (client's rating)" in text

@@ -212,6 +212,12 @@ def _summary(entry: dict[str, Any]) -> list[str]:
         return [f"step {d['step_id']}" + (f": {text}" if text else "")]
     if kind == "ProgressRecorded":
         return [f"{d['measure']} = {_number(d['value'])}"]
+    if kind == "GasScaleSet":
+        scale = d["scale"]
+        return [f"GAS scale, weight {_number(scale['weight'])}, baseline"
+                f" {scale['baseline_level']:+d}; expected (0): {scale['levels'][2]}"]
+    if kind == "AttainmentRated":
+        return [f"attainment {d['level']:+d} ({d['rater_role']}'s rating)"]
     if kind == "ReviewHeld":
         line = f"outcome {d['outcome']}"
         if d["next_review_on"]:
