@@ -157,3 +157,12 @@ def test_the_log_says_what_a_gas_scale_and_a_rating_are(clinic: str) -> None:
     assert "GAS scale, weight 2, baseline -1; expected (0): One planned activity a week" in text
     text = ok(clinic, "audit", MOOD, "--event", "AttainmentRated").stdout
     assert "attainment +1 (client's rating)" in text
+
+
+def test_the_plan_shows_the_achievement_status_with_why(clinic: str) -> None:
+    text = ok(clinic, "plan", "client-7", "--all").stdout
+    assert "  achievement: achieved (the goal is completed)" in text
+    [goal] = [json.loads(line) for line in ok(clinic, "plan", "client-7", "--all",
+                                              "--json").stdout.splitlines()]
+    assert goal["achievement_status"] == {"code": "achieved",
+                                          "explanation": "the goal is completed"}

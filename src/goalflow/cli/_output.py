@@ -142,6 +142,9 @@ def render_plan_goal(goal: dict[str, Any]) -> str:
             else ""
         lines.append(f"  {m['name']}: baseline {_number(m['baseline'])}, target"
                      f" {_number(m['target'])} ({m['direction']}){latest}")
+    achieved = goal.get("achievement_status")
+    if achieved and achieved["code"]:
+        lines.append(f"  achievement: {achieved['code']} ({achieved['explanation']})")
     return "\n".join(lines)
 
 
