@@ -11,9 +11,9 @@ Tables (views over the live generation):
   reworded.
 - ``gf_audit_revisions``: for each ``Revised`` entry, whether the revised terms
   were agreed by every required party (``agreed``, with when), are still
-  ``pending``, or were ``superseded`` by a later revision before agreement; and
-  ``date_only``: whether the target date was the only thing it changed (what auditors
-  flag in cloned plans).
+  ``pending``, or were ``superseded`` by a later revision before agreement. (Whether
+  a revision was ``date_only``, the target date all it changed, is read from
+  ``gf_audit_changes``: no column, so stores built before need no rebuild.)
 - ``gf_audit_goals`` and ``gf_audit_members``: each goal's subject, required
   parties and agreement to its current terms (what the above are derived from).
 """
@@ -35,9 +35,7 @@ _COMMON = {"originator_id", "originator_version", "timestamp", "actor", "occurre
 
 class AuditTrail(Projection):
     name = "audit"
-    # 2: measures in details and changes with event schema 2's scale fields;
-    # 3: gf_audit_revisions.date_only
-    version = 3
+    version = 2  # 2: measures in details and changes with event schema 2's scale fields
     tables = (
         Table("gf_audit_entries", (
             ("position", "int"), ("goal_id", "uuid"), ("version", "int"),
@@ -56,7 +54,7 @@ class AuditTrail(Projection):
             ("terms_version", "int"), ("previously_agreed", "bool"), ("agreement", "text"),
             ("agreed_parties", "json"), ("required_parties", "json"),
             ("agreed_at", "timestamp"), ("agreed_recorded_at", "timestamp"),
-            ("superseded_by", "int"), ("date_only", "bool"),
+            ("superseded_by", "int"),
         ), primary_key=("position",), indexes=(("goal_id",),)),
         Table("gf_audit_goals", (
             ("goal_id", "uuid"), ("subject_kind", "text"), ("subject_id", "text"),
@@ -173,8 +171,7 @@ class AuditTrail(Projection):
                 "previously_agreed": goal["ever_agreed"], "agreement": "pending",
                 "agreed_parties": Json(list(terms.agreed)),
                 "required_parties": Json(goal["required_parties"]),
-                "agreed_at": None, "agreed_recorded_at": None, "superseded_by": None,
-                "date_only": _date_only(revision)})
+                "agreed_at": None, "agreed_recorded_at": None, "superseded_by": None})
 
     # -- queries --------------------------------------------------------------------
 
@@ -215,8 +212,7 @@ class AuditTrail(Projection):
             where.append("e.position IN (SELECT position FROM {gf_audit_revisions}"
                          " WHERE previously_agreed AND agreement = 'pending')")
         if date_only:
-            where.append("e.position IN (SELECT position FROM {gf_audit_revisions}"
-                         " WHERE date_only)")
+            where.append(f"e.position IN ({_DATE_ONLY})")
         sql = ("SELECT e.* FROM {gf_audit_entries} e"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.position")
         rows = r.rows(sql, params)
@@ -225,28 +221,30 @@ class AuditTrail(Projection):
                 row["changes"] = r.rows(
                     "SELECT change, field, step_id, before, after FROM {gf_audit_changes}"
                     " WHERE position = ? ORDER BY seq", (row["position"],))
-                revision = r.rows(
+                row["agreement"] = r.rows(
                     "SELECT terms_version, previously_agreed, agreement, agreed_parties,"
-                    " required_parties, agreed_at, agreed_recorded_at, superseded_by,"
-                    " date_only FROM {gf_audit_revisions} WHERE position = ?",
-                    (row["position"],))[0]
-                row["date_only"] = bool(revision.pop("date_only"))
-                row["agreement"] = revision
+                    " required_parties, agreed_at, agreed_recorded_at, superseded_by"
+                    " FROM {gf_audit_revisions} WHERE position = ?", (row["position"],))[0]
+                row["date_only"] = [(c["change"], c["field"]) for c in row["changes"]] == \
+                    [("changed", "target_date")]
         return rows
 
     def plan_changes(self, r: Reader) -> list[dict[str, Any]]:
         """Every revision and review, by subject then clinical time: the subject, goal,
         event, when it occurred, whether a revision was date-only and a review's outcome
         (for the cloned-plan check)."""
-        return r.rows(
+        rows = r.rows(
             "SELECT e.position, e.subject_id, e.goal_id, e.event_type, e.occurred_at,"
-            " e.details, v.date_only FROM {gf_audit_entries} e LEFT JOIN"
-            " {gf_audit_revisions} v ON v.position = e.position"
+            f" e.details, CASE WHEN e.position IN ({_DATE_ONLY}) THEN 1 ELSE 0 END"
+            " AS date_only_revision FROM {gf_audit_entries} e"
             " WHERE e.event_type IN ('Revised', 'ReviewHeld')"
             " ORDER BY e.subject_id, e.occurred_at, e.position")
+        for row in rows:
+            row["date_only"] = bool(row.pop("date_only_revision"))
+        return rows
 
 
-def _date_only(revision: Goal.Revised) -> bool:
-    """The revision changed the target date and nothing else."""
-    return (not (revision.steps_added or revision.steps_removed or revision.steps_reworded)
-            and [c.field for c in revision.changes] == ["target_date"])
+# The positions of revisions whose one change is the target date.
+_DATE_ONLY = ("SELECT position FROM {gf_audit_changes} GROUP BY position HAVING COUNT(*) = 1"
+              " AND MAX(CASE WHEN change = 'changed' AND field = 'target_date' THEN 1"
+              " ELSE 0 END) = 1")

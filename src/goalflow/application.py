@@ -90,6 +90,10 @@ _ZONED: frozenset[str] = frozenset(
 """The commands whose domain method judges a calendar date, and so takes the clinic's zone."""
 
 
+_REQUIRED: Any = object()
+"""Goals._read's default: a read model that is not in the store is an error."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -428,10 +432,12 @@ class Goals:
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
         goals = cast(list[dict[str, Any]],
                      self._read("plans", "plan", subject_id, include_closed=include_closed))
-        if "outcomes" in self.projections.all:  # (a store opened with chosen read models)
-            found = self._read("outcomes", "achievement", [g["goal_id"] for g in goals])
-            for goal in goals:
-                goal["achievement_status"] = found.get(goal["goal_id"])
+        # None where the outcomes read model is not there: a store opened with chosen read
+        # models, or one written before goalflow had it, opened read-only.
+        found = self._read("outcomes", "achievement", [g["goal_id"] for g in goals],
+                           missing={}) if "outcomes" in self.projections.all else {}
+        for goal in goals:
+            goal["achievement_status"] = found.get(goal["goal_id"])
         return goals
 
     def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
@@ -574,11 +580,16 @@ class Goals:
             self._store.require_chain()
             return proofs.prove(self._store, goal, kept)
 
-    def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
+    def _read(self, projection: str, query: str, *args: Any, missing: Any = _REQUIRED,
+              **kwargs: Any) -> Any:
+        """A read model's query; ``missing``: what to give if the read model is not in the
+        store (else ProjectionError)."""
         found = self.projections.get(projection)
         with storage_errors(self._store.url), \
                 self._store.recorder.transaction(commit=False) as tx:
             if projection not in read_tracking(tx):
+                if missing is not _REQUIRED:
+                    return missing
                 raise ProjectionError(
                     f"the {projection} read model is not in store {self._store.url}; open the"
                     " store for writing once to install it")

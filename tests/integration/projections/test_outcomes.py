@@ -228,3 +228,18 @@ def test_outcomes_as_of_a_past_moment_equal_those_of_a_store_with_only_the_event
     assert then.pop("as_of") == moments[cut].isoformat()
     assert now.pop("as_of") is None
     assert then == now
+
+
+def test_a_store_opened_without_the_outcomes_read_model_still_gives_plans(
+        store_url: str, clock: Any) -> None:
+    from goalflow.projection import discover
+
+    chosen = [p for p in discover() if p.name != "outcomes"]
+    with goalflow.open(store_url, clock=clock, projections=chosen) as goals:
+        goal_id = low_mood_goal(goals)
+        [entry] = goals.plan("client-7")
+        assert (entry["goal_id"], entry["achievement_status"]) == (str(goal_id), None)
+        assert goals.outcomes("client-7").goals[0].achievement.explanation == \
+            "no readings recorded yet"
+        with pytest.raises(goalflow.ProjectionError, match="no projection named 'outcomes'"):
+            goals.service_outcomes()
