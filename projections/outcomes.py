@@ -279,12 +279,21 @@ def _number(value: Any) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
+def _stored(value: int | float | None) -> int | float | None:
+    """A change as a column keeps it: a whole number beyond 64 bits (two readings at the
+    ends of the range goalflow takes) as the nearest float, as SQLite can hold it."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return float(value)
+    return value
+
+
 def _measure_row(m: Any, position: int) -> dict[str, Any]:
     return {
         "position": position, "instrument": m.instrument, "direction": m.direction,
         "baseline": m.baseline, "baseline_from": m.baseline_from, "target": m.target,
         "readings": m.readings, "latest": m.latest, "latest_at": m.latest_at,
-        "paired": m.paired, "change": m.change, "rci": m.rci.value, "rci_rule": m.rci.rule,
+        "paired": m.paired, "change": _stored(m.change), "rci": m.rci.value,
+        "rci_rule": m.rci.rule,
         "reliable": m.reliable.value, "reliable_rule": m.reliable.rule,
         "clinical_at_baseline": m.clinical_at_baseline.value,
         "clinical_now": m.clinical_now.value, "clinical_rule": m.clinical_at_baseline.rule,
