@@ -21,6 +21,7 @@ from goalflow.outcomes.change import Judged, MeasureResult, Series, measure_resu
 from goalflow.outcomes.gas import GasGoal, GasResult, gas, latest_rating, t_score
 from goalflow.outcomes.paired import PairedResult, paired
 from goalflow.outcomes.service import Rate, ServiceFigures, figures
+from goalflow.outcomes.status import SYSTEM as ACHIEVEMENT_SYSTEM
 from goalflow.outcomes.status import Achievement, judge
 
 
@@ -48,6 +49,7 @@ class Goal(Protocol):
     def ratings(self) -> Mapping[str, Rating]: ...
 
 __all__ = [
+    "ACHIEVEMENT_SYSTEM",
     "Achievement",
     "GasGoal",
     "GasResult",
