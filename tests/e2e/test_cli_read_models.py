@@ -601,6 +601,7 @@ def test_projections_status_shows_each_read_model_caught_up(demo_store: str) -> 
     assert [line.split() for line in result.stdout.splitlines()] == [
         ["projection", "mode", "position", "head", "lag", "state"],
         ["audit", "inline", "15", "15", "0", "ready"],
+        ["outcomes", "inline", "15", "15", "0", "ready"],
         ["plans", "inline", "15", "15", "0", "ready"],
         ["reviews", "inline", "15", "15", "0", "ready"],
     ]
@@ -675,7 +676,7 @@ def test_projections_rebuild_of_named_read_models_leaves_the_others(clinic: str)
 
     assert result.stdout == f"rebuilt reviews from {status(clinic)['audit']['head']} events\n"
     assert {name: row["generation"] for name, row in status(clinic).items()} == \
-        {"audit": 1, "plans": 1, "reviews": 2}
+        {"audit": 1, "outcomes": 1, "plans": 1, "reviews": 2}
 
 
 def test_projections_rebuild_refuses_an_unknown_name_before_rebuilding_anything(
