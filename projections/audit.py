@@ -11,7 +11,9 @@ Tables (views over the live generation):
   reworded.
 - ``gf_audit_revisions``: for each ``Revised`` entry, whether the revised terms
   were agreed by every required party (``agreed``, with when), are still
-  ``pending``, or were ``superseded`` by a later revision before agreement.
+  ``pending``, or were ``superseded`` by a later revision before agreement. (Whether
+  a revision was ``date_only``, the target date all it changed, is read from
+  ``gf_audit_changes``: no column, so stores built before need no rebuild.)
 - ``gf_audit_goals`` and ``gf_audit_members``: each goal's subject, required
   parties and agreement to its current terms (what the above are derived from).
 """
@@ -185,6 +187,7 @@ class AuditTrail(Projection):
         event: str | None = None,
         unagreed: bool = False,
         late_days: float | None = None,
+        date_only: bool = False,
     ) -> list[dict[str, Any]]:
         """Audit entries in log order; each ``Revised`` one with its changes and agreement."""
         where: list[str] = []
@@ -208,6 +211,8 @@ class AuditTrail(Projection):
         if unagreed:
             where.append("e.position IN (SELECT position FROM {gf_audit_revisions}"
                          " WHERE previously_agreed AND agreement = 'pending')")
+        if date_only:
+            where.append(f"e.position IN ({_DATE_ONLY})")
         sql = ("SELECT e.* FROM {gf_audit_entries} e"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.position")
         rows = r.rows(sql, params)
@@ -220,4 +225,26 @@ class AuditTrail(Projection):
                     "SELECT terms_version, previously_agreed, agreement, agreed_parties,"
                     " required_parties, agreed_at, agreed_recorded_at, superseded_by"
                     " FROM {gf_audit_revisions} WHERE position = ?", (row["position"],))[0]
+                row["date_only"] = [(c["change"], c["field"]) for c in row["changes"]] == \
+                    [("changed", "target_date")]
         return rows
+
+    def plan_changes(self, r: Reader) -> list[dict[str, Any]]:
+        """Every revision and review, by subject then clinical time: the subject, goal,
+        event, when it occurred, whether a revision was date-only and a review's outcome
+        (for the cloned-plan check)."""
+        rows = r.rows(
+            "SELECT e.position, e.subject_id, e.goal_id, e.event_type, e.occurred_at,"
+            f" e.details, CASE WHEN e.position IN ({_DATE_ONLY}) THEN 1 ELSE 0 END"
+            " AS date_only_revision FROM {gf_audit_entries} e"
+            " WHERE e.event_type IN ('Revised', 'ReviewHeld')"
+            " ORDER BY e.subject_id, e.occurred_at, e.position")
+        for row in rows:
+            row["date_only"] = bool(row.pop("date_only_revision"))
+        return rows
+
+
+# The positions of revisions whose one change is the target date.
+_DATE_ONLY = ("SELECT position FROM {gf_audit_changes} GROUP BY position HAVING COUNT(*) = 1"
+              " AND MAX(CASE WHEN change = 'changed' AND field = 'target_date' THEN 1"
+              " ELSE 0 END) = 1")

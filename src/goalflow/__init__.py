@@ -8,6 +8,7 @@
     'proposed'
 """
 
+from goalflow import outcomes
 from goalflow.application import Goals, Outcome, open
 from goalflow.domain import (
     UNCHANGED,
@@ -64,4 +65,5 @@ __all__ = [
     "VersionNotFound",
     "agreement",
     "open",
+    "outcomes",
 ]

@@ -22,18 +22,22 @@ from uuid import UUID, uuid4
 import attrs
 from eventsourcing.persistence import IntegrityError
 
+from goalflow import cloned_plans as clones  # (Goals.cloned_plans is a method)
+from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
 from goalflow import zones
 from goalflow.domain.goal import UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
     MAX_INT,
+    RATER_ROLES,
     Actor,
     Measure,
     Subject,
     brief,
     calendar_date,
     check_aware,
+    check_choice,
     check_date,
     check_text,
 )
@@ -76,7 +80,7 @@ MAX_ATTEMPTS = 20
 COMMANDS = (
     "draft", "agree", "disagree", "add_step", "complete_step", "reopen_step",
     "record_progress", "revise", "review", "hold", "resume", "achieve", "discontinue",
-    "withdraw", "enter_in_error",
+    "withdraw", "enter_in_error", "set_gas_scale", "rate_attainment",
 )
 
 
@@ -84,6 +88,10 @@ _ZONED: frozenset[str] = frozenset(
     command for command in COMMANDS
     if "zone" in inspect.signature(getattr(Goal, command)).parameters)
 """The commands whose domain method judges a calendar date, and so takes the clinic's zone."""
+
+
+_REQUIRED: Any = object()
+"""Goals._read's default: a read model that is not in the store is an error."""
 
 
 def utc_now() -> datetime:
@@ -284,6 +292,24 @@ class Goals:
         return self._change("enter_in_error", goal_id, occurred_at, command_id,
                             expected_version, options, by=by, reason=reason)
 
+    def set_gas_scale(self, goal_id: UUID | str, *, by: Actor, levels: Iterable[str],
+                      weight: int | float = 1, baseline_level: int = -1,
+                      occurred_at: datetime | None = None, command_id: str | None = None,
+                      expected_version: int | None = None, **options: Any) -> int:
+        """Give the goal a goal attainment scale: five level descriptions (-2 to +2), its
+        weight, and its level at baseline (-1, or -2 when no worse outcome is plausible)."""
+        return self._change("set_gas_scale", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, levels=levels, weight=weight,
+                            baseline_level=baseline_level)
+
+    def rate_attainment(self, goal_id: UUID | str, *, by: Actor, level: int,
+                        occurred_at: datetime | None = None, command_id: str | None = None,
+                        expected_version: int | None = None, **options: Any) -> int:
+        """Rate the goal's attainment (-2 to +2) on its GAS scale; the rater's role
+        (client, clinician, carer) is kept with the rating."""
+        return self._change("rate_attainment", goal_id, occurred_at, command_id,
+                            expected_version, options, by=by, level=level)
+
     def _change(self, command: str, goal_id: UUID | str, occurred_at: datetime | None,
                 command_id: str | None, expected_version: int | None,
                 options: dict[str, Any], **arguments: Any) -> int:
@@ -404,18 +430,27 @@ class Goals:
         (proposed, active, on-hold) unless ``include_closed``.
         """
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
-        return cast(list[dict[str, Any]],
-                    self._read("plans", "plan", subject_id, include_closed=include_closed))
+        goals = cast(list[dict[str, Any]],
+                     self._read("plans", "plan", subject_id, include_closed=include_closed))
+        # None where the outcomes read model is not there: a store opened with chosen read
+        # models, or one written before goalflow had it, opened read-only.
+        found = self._read("outcomes", "achievement", [g["goal_id"] for g in goals],
+                           missing={}) if "outcomes" in self.projections.all else {}
+        for goal in goals:
+            goal["achievement_status"] = found.get(goal["goal_id"])
+        return goals
 
     def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
               subject: str | None = None, since: datetime | None = None,
               until: datetime | None = None, event: str | None = None,
-              unagreed: bool = False, late_days: float | None = None) -> list[dict[str, Any]]:
+              unagreed: bool = False, late_days: float | None = None,
+              date_only: bool = False) -> list[dict[str, Any]]:
         """Audit trail entries in log order, from the ``audit`` read model.
 
         ``unagreed``: revisions of goals agreed before whose revised terms still
         await agreement; ``late_days``: entries recorded more than that many days
-        after they occurred. ``since``/``until`` bound the recorded time.
+        after they occurred; ``date_only``: revisions that changed nothing but the
+        target date. ``since``/``until`` bound the recorded time.
         """
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
@@ -430,18 +465,21 @@ class Goals:
         gid = None if goal_id is None else parse_goal_id(goal_id)
         return cast(list[dict[str, Any]], self._read(
             "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
-            until=until, event=event, unagreed=unagreed, late_days=late_days))
+            until=until, event=event, unagreed=unagreed, late_days=late_days,
+            date_only=date_only))
+
+    def cloned_plans(self, *, interval_days: int = 90) -> list[dict[str, Any]]:
+        """Subjects whose plans, in their latest review period of ``interval_days``, were
+        revised and reviewed with nothing changed but dates (:mod:`goalflow.cloned_plans`)."""
+        _check_days("interval_days", interval_days)
+        return clones.flagged(self._read("audit", "plan_changes"), interval_days)
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
                 interval_days: int = 90) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``
         (default today); due dates and today are the clinic's (its time zone)."""
         check_date("as_of", as_of, optional=True)
-        if isinstance(interval_days, bool) or not isinstance(interval_days, int) \
-                or not 1 <= interval_days <= MAX_DAYS:
-            raise InvalidCommand(f"interval_days must be a whole number of days from 1 to"
-                                 f" {MAX_DAYS}, not {brief(interval_days)}",
-                                 field="interval_days")
+        _check_days("interval_days", interval_days)
         zone = self.tzinfo
         return cast(list[dict[str, Any]], self._read(
             "reviews", "worklist", as_of=as_of or calendar_date(self._clock(), zone),
@@ -454,6 +492,56 @@ class Goals:
         check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
         return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
                                                      status=status))
+
+    # -- outcomes ------------------------------------------------------------------
+
+    def outcomes(self, subject_id: str, *, as_of: datetime | None = None
+                 ) -> mbc.SubjectOutcomes:
+        """A subject's outcomes now, or as recorded at ``as_of``: each goal's measure
+        results, paired result and achievementStatus, and the GAS T-scores over its rated
+        goals. The subject's own goals (a client's, or a group's), not entered-in-error."""
+        return mbc.subject_outcomes(subject_id, self._subject_goals(subject_id, as_of),
+                                         as_of)
+
+    def gas(self, subject_id: str, *, as_of: datetime | None = None,
+            rater_role: str | None = None) -> mbc.GasResult:
+        """The subject's goal attainment T-score and baseline T-score over its rated goals,
+        each by its latest rating (from ``rater_role`` only: client, clinician or carer)."""
+        if rater_role is not None:
+            check_choice("rater_role", rater_role, RATER_ROLES)
+        goals = self._subject_goals(subject_id, as_of)
+        return mbc.gas(subject_id, mbc.rated(goals, rater_role), rater_role)
+
+    def service_outcomes(self, *, since: date | None = None) -> mbc.ServiceFigures:
+        """Service-level figures as NHS Talking Therapies reports them, from the
+        ``outcomes`` read model: reliable improvement, deterioration, recovery and reliable
+        recovery rates over goals that ended (completed or cancelled; on or after the
+        clinic's date ``since``) with a paired result, with the counts behind each."""
+        check_date("since", since, optional=True)
+        zone = self.tzinfo
+        rows = cast(list[dict[str, Any]], self._read("outcomes", "ended"))
+        ended = [
+            mbc.PairedResult(tuple(row["paired_measures"]), row["paired_rule"],
+                             row["paired_reliable"], row["paired_clinical_at_baseline"],
+                             row["paired_recovered"], row["paired_reliably_recovered"])
+            for row in rows
+            if since is None
+            or calendar_date(datetime.fromisoformat(row["closed_at"]), zone) >= since]
+        return mbc.figures(ended, since)
+
+    def _subject_goals(self, subject_id: str, as_of: datetime | None) -> list[Goal]:
+        check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
+        if as_of is not None:
+            check_aware("as_of", as_of)
+        found = []
+        for row in self.goal_index(subject=subject_id):
+            try:
+                goal = self.get(row["goal_id"], as_of=as_of)
+            except GoalNotFound:  # not yet recorded then
+                continue
+            if goal.subject.id == subject_id and goal.status != "entered-in-error":
+                found.append(goal)
+        return sorted(found, key=lambda g: (g.drafted_at, str(g.id)))
 
     # -- the tamper-evident log -------------------------------------------------
 
@@ -492,11 +580,16 @@ class Goals:
             self._store.require_chain()
             return proofs.prove(self._store, goal, kept)
 
-    def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
+    def _read(self, projection: str, query: str, *args: Any, missing: Any = _REQUIRED,
+              **kwargs: Any) -> Any:
+        """A read model's query; ``missing``: what to give if the read model is not in the
+        store (else ProjectionError)."""
         found = self.projections.get(projection)
         with storage_errors(self._store.url), \
                 self._store.recorder.transaction(commit=False) as tx:
             if projection not in read_tracking(tx):
+                if missing is not _REQUIRED:
+                    return missing
                 raise ProjectionError(
                     f"the {projection} read model is not in store {self._store.url}; open the"
                     " store for writing once to install it")
@@ -904,6 +997,12 @@ def parse_goal_id(goal_id: UUID | str) -> UUID:
     except ValueError:
         raise InvalidCommand(f"goal_id {brief(goal_id)} is not a goal id (a UUID)",
                              field="goal_id") from None
+
+
+def _check_days(field: str, days: object) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise InvalidCommand(f"{field} must be a whole number of days from 1 to {MAX_DAYS},"
+                             f" not {brief(days)}", field=field)
 
 
 def _digest(value: Digest | str | Mapping[str, Any]) -> Digest:

@@ -997,7 +997,7 @@ def test_export_then_import_round_trips_10000_events_to_an_identical_store(
     # The read models were built from the imported log.
     status = json_lines(ok(store_url, "projections", "status", "--json").stdout)
     assert [(s["name"], s["lag"]) for s in status] == \
-        [("audit", 0), ("plans", 0), ("reviews", 0)]
+        [("audit", 0), ("outcomes", 0), ("plans", 0), ("reviews", 0)]
     assert len(json_lines(ok(store_url, "goals", "--json").stdout)) == LARGE_GOALS + 1
     # A retried command is recognised by its command id and records nothing.
     _, _, revise = demo_scenario.scenario(TODAY)[6]
@@ -1259,7 +1259,8 @@ def test_a_bad_url_names_the_accepted_forms(url: str, problem: str) -> None:
 
 COMMANDS_WITH_HELP = [
     ["apply"], ["show"], ["demo"], ["events"], ["goals"], ["history"], ["diff"], ["export"],
-    ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"], ["projections"],
+    ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"], ["outcomes"],
+    ["projections"],
     ["projections", "status"], ["projections", "rebuild"], ["projections", "run"],
     ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
     ["grant-auditor"], ["config"], ["config", "timezone"],

@@ -25,7 +25,7 @@ DEMO_GOAL = str(demo_scenario.DEMO_GOAL_ID)
 TODAY = date.today()
 CLINICIAN = {"id": "dr-okafor", "role": "clinician"}
 TIMESTAMP_FORMS = "2026-03-01, 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z"
-INSTALLED = "(installed: audit, plans, reviews)"
+INSTALLED = "(installed: audit, outcomes, plans, reviews)"
 
 # The goals of a small clinic (see the ``clinic`` fixture).
 ANXIETY = "11111111-1111-4111-8111-111111111111"  # client-7, active, review overdue
@@ -601,6 +601,7 @@ def test_projections_status_shows_each_read_model_caught_up(demo_store: str) -> 
     assert [line.split() for line in result.stdout.splitlines()] == [
         ["projection", "mode", "position", "head", "lag", "state"],
         ["audit", "inline", "15", "15", "0", "ready"],
+        ["outcomes", "inline", "15", "15", "0", "ready"],
         ["plans", "inline", "15", "15", "0", "ready"],
         ["reviews", "inline", "15", "15", "0", "ready"],
     ]
@@ -612,7 +613,7 @@ def test_projections_status_json(demo_store: str) -> None:
     assert rows == [
         {"name": name, "mode": "inline", "generation": 1, "position": 15, "head": 15,
          "lag": 0, "state": "ready"}
-        for name in ("audit", "plans", "reviews")
+        for name in ("audit", "outcomes", "plans", "reviews")
     ]
 
 
@@ -664,10 +665,10 @@ def test_projections_rebuild_gives_identical_results(clinic: str) -> None:
 
     head = status(clinic)["audit"]["head"]
     assert result.stdout.splitlines() == [f"rebuilt {name} from {head} events"
-                                          for name in ("audit", "plans", "reviews")]
+                                          for name in ("audit", "outcomes", "plans", "reviews")]
     assert read_models(clinic) == before
     assert [(r["generation"], r["position"], r["lag"], r["state"])
-            for r in status(clinic).values()] == [(2, head, 0, "ready")] * 3
+            for r in status(clinic).values()] == [(2, head, 0, "ready")] * 4
 
 
 def test_projections_rebuild_of_named_read_models_leaves_the_others(clinic: str) -> None:
@@ -675,7 +676,7 @@ def test_projections_rebuild_of_named_read_models_leaves_the_others(clinic: str)
 
     assert result.stdout == f"rebuilt reviews from {status(clinic)['audit']['head']} events\n"
     assert {name: row["generation"] for name, row in status(clinic).items()} == \
-        {"audit": 1, "plans": 1, "reviews": 2}
+        {"audit": 1, "outcomes": 1, "plans": 1, "reviews": 2}
 
 
 def test_projections_rebuild_refuses_an_unknown_name_before_rebuilding_anything(

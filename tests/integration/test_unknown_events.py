@@ -2,8 +2,9 @@
 
 Such a store is refused for writing with an error that names the event type, version and
 position and the goalflow needed, and nothing is written; inspection still works, and
-lists the unknown events raw. (Before: one unknown topic made show, history, events,
-stats, rebuilds and commands on other goals fail with "unexpected TopicError".)
+lists the unknown events raw. (The unknown type, SessionAttended, is made up. Before: one
+unknown topic made show, history, events, stats, rebuilds and commands on other goals fail
+with "unexpected TopicError".)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from goalflow.errors import StoreError, UnknownEvent
 from goalflow.persistence import formats
 
 DR = goalflow.Actor("dr-okafor", "clinician")
-RATED = {"actor": {"id": "dr-okafor", "on_behalf_of": None, "role": "clinician"},
+ATTENDED = {"actor": {"id": "dr-okafor", "on_behalf_of": None, "role": "clinician"},
          "level": 1, "occurred_at": "2025-03-04T10:00:00+00:00",
          "timestamp": "2025-03-04T10:05:00+00:00"}
 
@@ -49,7 +50,7 @@ def clinic(store_url: str, clock: Any) -> tuple[str, UUID, UUID, int]:
         rated = agreed_anxiety_goal(goals)
         other = agreed_anxiety_goal(goals)
         version = goals.get(rated).version
-    position = insert_raw(store_url, rated, version + 1, "goalflow:Goal.AttainmentRated", RATED)
+    position = insert_raw(store_url, rated, version + 1, "goalflow:Goal.SessionAttended", ATTENDED)
     return store_url, rated, other, position
 
 
@@ -63,7 +64,7 @@ def test_inspection_goes_on_past_an_unknown_event(clinic: tuple[str, UUID, UUID,
     assert run(url, "history", str(other), "--json").exit_code == 0
     stats = run(url, "stats", "--json")
     assert stats.exit_code == 0
-    assert orjson.loads(stats.output)["events_by_type"]["AttainmentRated"] == 1
+    assert orjson.loads(stats.output)["events_by_type"]["SessionAttended"] == 1
 
     events = run(url, "events", "--json")
     assert events.exit_code == 0
@@ -71,10 +72,10 @@ def test_inspection_goes_on_past_an_unknown_event(clinic: tuple[str, UUID, UUID,
                if orjson.loads(line).get("unknown")]
     assert len(unknown) == 1
     assert unknown[0]["position"] == position
-    assert unknown[0]["type"] == "AttainmentRated"
+    assert unknown[0]["type"] == "SessionAttended"
     assert unknown[0]["state"]["level"] == 1
     assert "not known to this goalflow" in unknown[0]["problem"]
-    assert "UNKNOWN goalflow:Goal.AttainmentRated" in run(url, "events").output
+    assert "UNKNOWN goalflow:Goal.SessionAttended" in run(url, "events").output
 
     history = run(url, "history", str(rated), "--json")
     assert history.exit_code == 0
@@ -86,7 +87,7 @@ def test_a_goal_with_an_unknown_event_cannot_be_shown_and_says_why(
     url, rated, _, _ = clinic
     result = run(url, "show", str(rated))
     assert result.exit_code == 1
-    assert "goalflow:Goal.AttainmentRated version 1" in result.stderr
+    assert "goalflow:Goal.SessionAttended version 1" in result.stderr
     assert "written by a newer goalflow" in result.stderr
     assert "failed unexpectedly" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
@@ -99,7 +100,7 @@ def test_a_store_with_an_unknown_event_is_refused_for_writing_and_nothing_is_wri
     with pytest.raises(UnknownEvent) as raised:
         goalflow.open(url)
     assert raised.value.position == position
-    assert f"position {position}: stored event goalflow:Goal.AttainmentRated version 1" in \
+    assert f"position {position}: stored event goalflow:Goal.SessionAttended version 1" in \
         str(raised.value)
     result = run(url, "projections", "rebuild")
     assert result.exit_code == 1
@@ -114,7 +115,7 @@ def test_a_newer_version_of_a_known_event_is_refused_as_unknown(store_url: str, 
                                                                   ) -> None:
     with goalflow.open(store_url, clock=clock) as goals:
         agreed_anxiety_goal(goals)
-    newer = {**RATED, "class_version": 3}
+    newer = {**ATTENDED, "class_version": 3}
     position = insert_raw(store_url, uuid4(), 1, "goalflow:Goal.Drafted", newer)
     with pytest.raises(UnknownEvent, match=r"Drafted version 3 .* knows up to version 2"):
         goalflow.open(store_url)
@@ -127,7 +128,7 @@ def test_a_store_written_by_a_newer_goalflow_is_refused_for_writing_by_name(
     url, rated, other, _ = clinic
     with goalflow.open(url, projections=[]) as goals, \
             goals.store.recorder.transaction(commit=True) as tx:
-        tx.execute(f"UPDATE {tx.table(formats.FORMATS_TABLE)} SET version = 3, written_by ="
+        tx.execute(f"UPDATE {tx.table(formats.FORMATS_TABLE)} SET version = 99, written_by ="
                    " '0.9.0' WHERE name = 'events'")
     with pytest.raises(StoreError, match=r"written by goalflow 0\.9\.0 .* upgrade goalflow to"
                                          r" 0\.9\.0 or later; nothing was written"):
@@ -143,7 +144,7 @@ def test_a_worker_waits_at_an_unknown_event_instead_of_dying(store_url: str, clo
         goal = agreed_anxiety_goal(goals)
         goals.projections.set_mode("plans", "worker")
         version = goals.get(goal).version
-    insert_raw(store_url, goal, version + 1, "goalflow:Goal.AttainmentRated", RATED)
+    insert_raw(store_url, goal, version + 1, "goalflow:Goal.SessionAttended", ATTENDED)
     faults: list[tuple[StoreError, float]] = []
     with goalflow.open(store_url, projections=[]) as goals:
         from goalflow.projection import Projections, discover

@@ -55,10 +55,25 @@ def test_the_domain_imports_no_io_and_nothing_outside_itself(path: Path) -> None
         assert top not in {"sqlite3", "psycopg", "os", "time", "socket", "pathlib", "io",
                            "zoneinfo"}, f"{path.name} imports {module}"
         if top == "goalflow":
-            assert module.startswith(("goalflow.domain", "goalflow.errors")), (
-                f"{path.name} imports {module}")
+            # goalflow.outcomes is pure arithmetic on the domain's values (the goal's
+            # achievementStatus in to_dict); it is held to the same rules below.
+            assert module.startswith(("goalflow.domain", "goalflow.errors",
+                                      "goalflow.outcomes")), f"{path.name} imports {module}"
         if top == "eventsourcing":
             assert module == "eventsourcing.domain", f"{path.name} imports {module}"
+
+
+@pytest.mark.parametrize("path",
+                         sorted((ROOT / "src" / "goalflow" / "outcomes").glob("*.py")), ids=str)
+def test_the_outcomes_are_pure_and_never_import_the_goal_that_uses_them(path: Path) -> None:
+    for name in imported_names(path, "goalflow.outcomes"):
+        top = name.split(".")[0]
+        assert top in {"__future__", "attrs", "collections", "datetime", "math", "typing",
+                       "uuid", "goalflow"}, f"{path.name} imports {name}"
+        if top == "goalflow":
+            assert name.startswith(("goalflow.domain.values", "goalflow.domain.instruments",
+                                    "goalflow.errors", "goalflow.outcomes")), (
+                f"{path.name} imports {name}")
 
 
 # (the module that is used, the module that uses it): the user imports the used, never the

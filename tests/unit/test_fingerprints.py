@@ -104,8 +104,14 @@ def test_rule_2_is_unchanged_by_a_new_value_object_field() -> None:
     from goalflow.fingerprints import _given_value
 
     assert _given_value(Measure("GAD-7", baseline=15)) == {"name": "GAD-7", "baseline": 15}
+    assert _given_value(Measure("GAD-7", baseline=15, instrument="Clinic anxiety")) == \
+        {"name": "GAD-7", "baseline": 15, "instrument": "Clinic anxiety"}
+    # A built-in instrument fills its facts: the measure is the same, given or filled.
     assert _given_value(Measure("GAD-7", baseline=15, instrument="GAD-7")) == \
-        {"name": "GAD-7", "baseline": 15, "instrument": "GAD-7"}
+        _given_value(Measure("GAD-7", baseline=15, instrument="GAD-7", minimum=0, maximum=21,
+                             cutoff=8)) == \
+        {"name": "GAD-7", "baseline": 15, "instrument": "GAD-7", "minimum": 0, "maximum": 21,
+         "cutoff": 8}
 
 
 def test_the_same_moment_in_another_offset_is_another_command() -> None:

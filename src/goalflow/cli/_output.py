@@ -12,6 +12,7 @@ from typing import Any
 import click
 import orjson
 
+from goalflow import outcomes
 from goalflow.domain.goal import EVENT_TYPES, Goal
 
 
@@ -141,6 +142,9 @@ def render_plan_goal(goal: dict[str, Any]) -> str:
             else ""
         lines.append(f"  {m['name']}: baseline {_number(m['baseline'])}, target"
                      f" {_number(m['target'])} ({m['direction']}){latest}")
+    achieved = goal.get("achievement_status")
+    if achieved and achieved["code"]:
+        lines.append(f"  achievement: {achieved['code']} ({achieved['explanation']})")
     return "\n".join(lines)
 
 
@@ -166,6 +170,9 @@ def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
         else:
             text = change["after"] if change["change"] == "step added" else change["before"]
             lines.append(f"       {change['change']} {change['step_id']}: {text}")
+    if entry.get("date_only"):
+        lines.append("       " + click.style("date only: the target date is all it changed",
+                                             fg="yellow"))
     agreement = entry.get("agreement")
     if agreement:
         state = agreement["agreement"]
@@ -208,6 +215,12 @@ def _summary(entry: dict[str, Any]) -> list[str]:
         return [f"step {d['step_id']}" + (f": {text}" if text else "")]
     if kind == "ProgressRecorded":
         return [f"{d['measure']} = {_number(d['value'])}"]
+    if kind == "GasScaleSet":
+        scale = d["scale"]
+        return [f"GAS scale, weight {_number(scale['weight'])}, baseline"
+                f" {scale['baseline_level']:+d}; expected (0): {scale['levels'][2]}"]
+    if kind == "AttainmentRated":
+        return [f"attainment {d['level']:+d} ({d['rater_role']}'s rating)"]
     if kind == "ReviewHeld":
         line = f"outcome {d['outcome']}"
         if d["next_review_on"]:
@@ -266,6 +279,14 @@ def render_goal(goal: Goal, zone: tzinfo) -> str:
         rows.append(("Awaiting", "agreement from " + ", ".join(goal.awaiting_agreement_from)))
     if goal.status_reason:
         rows.append(("Status reason", goal.status_reason))
+    achieved = outcomes.achievement(goal)
+    rows.append(("Achievement", f"{achieved.code or '-'} ({achieved.explanation})"))
+    if goal.gas_scale is not None:
+        scale = goal.gas_scale
+        rated = "; ".join(f"{role} {r.level:+d} on {r.occurred_at.astimezone(zone).date()}"
+                          for role, r in goal.ratings.items()) or "not rated yet"
+        rows.append(("GAS", f"weight {_number(scale.weight)}, baseline"
+                     f" {scale.baseline_level:+d}; {rated}"))
     rows += [
         ("Next review", goal.next_review_on.isoformat() if goal.next_review_on else "-"),
         ("Drafted", f"{goal.drafted_at.isoformat()} by {goal.drafted_by.describe()}"),
@@ -284,3 +305,79 @@ def _subject(goal: Goal) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def render_outcomes(result: dict[str, Any], zone: tzinfo) -> str:
+    """A subject's outcomes for people: each goal, its measures with the rule behind each
+    judgement, its paired result and achievementStatus, then the GAS T-scores."""
+    lines = [f"Outcomes for {result['subject_id']}"
+             + (f" as of {result['as_of']}" if result["as_of"] else "")]
+    if not result["goals"]:
+        lines.append("No goals.")
+    for goal in result["goals"]:
+        status = goal["achievement_status"]
+        lines += ["", f"Goal {goal['goal_id']}  {goal['status']}  {goal['statement']}",
+                  f"  achievementStatus: {status['code'] or '-'} ({status['explanation']})"]
+        for m in goal["measures"]:
+            latest = "no readings" if m["latest"] is None else \
+                f"latest {_number(m['latest'])}" + (
+                    f" on {datetime.fromisoformat(m['latest_at']).astimezone(zone).date()}")
+            lines.append(f"  {m['measure']}: baseline {_number(m['baseline'])}"
+                         f" ({m['baseline_from'] or '-'}), {latest}, change"
+                         f" {_number(m['change'])} ({m['readings']} readings)")
+            for label, key in (("reliable", "reliable"), ("rci", "rci"),
+                               ("clinical at baseline", "clinical_at_baseline"),
+                               ("clinical now", "clinical_now"), ("recovered", "recovered"),
+                               ("reliably recovered", "reliably_recovered"),
+                               ("target met", "target_met")):
+                judged = m[key]
+                value = judged["value"]
+                shown = f"{value:.2f}" if isinstance(value, float) else _yes_no(value)
+                lines.append(f"    {label + ':':<22}{shown}  [{judged['rule']}]")
+        pair = goal["paired"]
+        if pair is not None:
+            lines.append(f"  paired: reliable {pair['reliable']}, recovered"
+                         f" {_yes_no(pair['recovered'])}, reliably recovered"
+                         f" {_yes_no(pair['reliably_recovered'])}  [{pair['rule']}]")
+    gas = result["gas"]
+    lines.append("")
+    if gas["t_score"] is None:
+        lines.append("GAS: no rated goals")
+    else:
+        used = ", ".join(f"{g['goal_id'][:8]} {g['level']:+d} (w {_number(g['weight'])},"
+                         f" {g['rater_role']})" for g in gas["goals"])
+        lines.append(f"GAS T-score {gas['t_score']:.1f} (baseline {gas['baseline_t_score']:.1f})"
+                     f" over {len(gas['goals'])} goals: {used}  [{gas['rule']}]")
+    return "\n".join(lines)
+
+
+def render_service(figures: dict[str, Any]) -> str:
+    """Service-level rates with the counts behind each."""
+    since = f" since {figures['since']}" if figures["since"] else ""
+    lines = [f"Goals ended{since} with a baseline and a later reading: {figures['ended']}"
+             f" ({figures['not_clinical_at_baseline']} not clinical at baseline)"]
+    for label, key in (("reliable improvement", "reliable_improvement"),
+                       ("reliable deterioration", "reliable_deterioration"),
+                       ("recovery", "recovery"), ("reliable recovery", "reliable_recovery")):
+        rate = figures[key]
+        shown = "-" if rate["rate"] is None else f"{100 * rate['rate']:.1f}%"
+        lines.append(f"  {label + ':':<24}{shown:>7}  ({rate['count']} of {rate['of']})")
+    return "\n".join(lines)
+
+
+def _yes_no(value: Any) -> str:
+    return {True: "yes", False: "no", None: "-"}.get(value, str(value))
+
+
+def render_cloned_plans(clones: list[dict[str, Any]], interval_days: int) -> str:
+    """The subjects whose plans changed nothing but dates in their latest review period."""
+    if not clones:
+        return f"No plan changed only dates in its latest {interval_days}-day review period."
+    lines = [f"Plans that changed nothing but dates in their latest {interval_days}-day"
+             " review period:"]
+    for c in clones:
+        lines.append(f"  {c['subject_id']}: {c['period_start']} to {c['period_end']},"
+                     f" {len(c['revisions'])} date-only revisions (#"
+                     + ", #".join(str(p) for p in c["revisions"]) + f"), {len(c['reviews'])}"
+                     f" reviews that continued; goals {', '.join(c['goals'])}")
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ from goalflow.cli._output import (
     json_lines,
     print_json,
     render_audit_entry,
+    render_cloned_plans,
     render_event_line,
     render_goal,
     render_plan_goal,
@@ -281,17 +282,26 @@ def plan(obj: Context, subject_id: str, include_closed: bool, as_json: bool) -> 
               " occurred.")
 @click.option("--days", type=click.FloatRange(min=0),
               help="How late counts as late, for --late (default 2).")
-@json_option("Print JSON Lines, one entry per line.")
+@click.option("--flagged", is_flag=True, help="What auditors flag as cloned plans: revisions"
+              " that changed nothing but the target date, then the subjects whose plans"
+              " changed nothing but dates in their latest review period.")
+@click.option("--interval", "interval_days", type=click.IntRange(min=1), default=90,
+              show_default=True, envvar="GOALFLOW_REVIEW_INTERVAL_DAYS",
+              help="With --flagged: days in a review period ($GOALFLOW_REVIEW_INTERVAL_DAYS).")
+@json_option("Print JSON Lines, one entry per line (with --flagged, then one"
+             " {\"cloned_plan\": ...} line per flagged subject).")
 @click.pass_obj
 def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | None,
           since: str | None, until: str | None, event_type: str | None, unagreed: bool,
-          late: bool, days: float | None, as_json: bool) -> None:
+          late: bool, days: float | None, flagged: bool, interval_days: int,
+          as_json: bool) -> None:
     """Print the audit trail: every event, with who, when, why, and every revision.
 
     \b
     Examples:
       goalflow audit --subject client-7 --unagreed
       goalflow audit --late --days 3 --json
+      goalflow audit --flagged
     """
     if days is not None and not late:
         raise click.UsageError("--days goes with --late")
@@ -303,14 +313,19 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
         else None,
         until=parse_timestamp("--until", until, end_of_day=True, goals=goals) if until
         else None,
-        event=event_type, unagreed=unagreed, late_days=late_days)
+        event=event_type, unagreed=unagreed, late_days=late_days, date_only=flagged)
+    clones = goals.cloned_plans(interval_days=interval_days) if flagged else []
+    if subject is not None:
+        clones = [c for c in clones if c["subject_id"] == subject]
     if as_json:
-        json_lines(entries)
+        json_lines([*entries, *({"cloned_plan": c} for c in clones)])
         return
     if not entries:
-        click.echo("No entries.")
+        click.echo("No date-only revisions." if flagged else "No entries.")
     for entry in entries:
         click.echo(render_audit_entry(entry, late_days=late_days or 2.0))
+    if flagged:
+        click.echo(render_cloned_plans(clones, interval_days))
 
 
 @click.command()

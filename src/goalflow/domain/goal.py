@@ -29,6 +29,7 @@ from goalflow.domain.plain import plain
 from goalflow.domain.smart import SmartReport, assess
 from goalflow.domain.values import (
     AGREEMENT_METHODS,
+    GAS_LEVELS,
     MAX_ID_LENGTH,
     MAX_LINE_LENGTH,
     MAX_LIST_LENGTH,
@@ -37,7 +38,9 @@ from goalflow.domain.values import (
     Actor,
     Agreement,
     FieldChange,
+    GasScale,
     Measure,
+    Rating,
     Reading,
     Step,
     StepRewording,
@@ -50,6 +53,7 @@ from goalflow.domain.values import (
     check_number,
     check_text,
     check_zone,
+    rater_role,
     to_tuple,
 )
 from goalflow.errors import InvalidCommand, InvalidTransition, NotPermitted, NotSmart
@@ -97,7 +101,7 @@ class Goal(Aggregate):
     TOPIC = "goalflow:Goal"
     # The version of the goal's state in snapshots. A snapshot of another version is
     # ignored and the goal replayed from its events (snapshots are only a cache).
-    class_version = 2  # 2: measures as in Drafted v2
+    class_version = 3  # 2: measures as in Drafted v2; 3: first readings, counts, GAS
 
     # Declared state; the codec restores snapshots by these annotations.
     subject: Subject
@@ -109,7 +113,11 @@ class Goal(Aggregate):
     target_date: date | None
     strengths: tuple[str, ...]
     measures: tuple[Measure, ...]
-    readings: dict[str, Reading]
+    readings: dict[str, Reading]  # the latest recorded of each measure
+    first_readings: dict[str, Reading]  # the first recorded of each measure
+    reading_counts: dict[str, int]
+    gas_scale: GasScale | None
+    ratings: dict[str, Rating]  # the latest attainment rating by each rater role
     steps: tuple[Step, ...]
     steps_added: int
     agreements: tuple[Agreement, ...]
@@ -235,7 +243,12 @@ class Goal(Aggregate):
         value: int | float
 
         def apply(self, goal: Goal) -> None:
-            goal.readings = {**goal.readings, self.measure: Reading(self.value, self.occurred_at)}
+            reading = Reading(self.value, self.occurred_at)
+            goal.readings = {**goal.readings, self.measure: reading}
+            if self.measure not in goal.first_readings:
+                goal.first_readings = {**goal.first_readings, self.measure: reading}
+            goal.reading_counts = {**goal.reading_counts,
+                                   self.measure: goal.reading_counts.get(self.measure, 0) + 1}
 
     class Revised(Event):
         TOPIC = "goalflow:Goal.Revised"
@@ -258,6 +271,8 @@ class Goal(Aggregate):
                 setattr(goal, change.field, change.after)
             names = {m.name for m in goal.measures}
             goal.readings = {k: v for k, v in goal.readings.items() if k in names}
+            goal.first_readings = {k: v for k, v in goal.first_readings.items() if k in names}
+            goal.reading_counts = {k: v for k, v in goal.reading_counts.items() if k in names}
             reworded = {r.step_id: r.after for r in self.steps_reworded}
             removed = {s.step_id for s in self.steps_removed}
             goal.steps = tuple(
@@ -319,6 +334,29 @@ class Goal(Aggregate):
         def apply(self, goal: Goal) -> None:
             goal._set_status("entered-in-error", self.reason)
 
+    class GasScaleSet(Event):
+        """A goal attainment scale was set for the goal (or replaced)."""
+
+        TOPIC = "goalflow:Goal.GasScaleSet"
+        scale: GasScale
+
+        def apply(self, goal: Goal) -> None:
+            goal.gas_scale = self.scale
+
+    class AttainmentRated(Event):
+        """The goal's attainment was rated on its GAS scale, from one rater's view."""
+
+        TOPIC = "goalflow:Goal.AttainmentRated"
+        level: int
+        rater_role: str
+
+        def apply(self, goal: Goal) -> None:
+            # The latest in clinical time: a rating entered late does not replace a newer one.
+            kept = goal.ratings.get(self.rater_role)
+            if kept is None or kept.occurred_at <= self.occurred_at:
+                goal.ratings = {**goal.ratings, self.rater_role: Rating(
+                    self.level, self.rater_role, self.actor, self.occurred_at)}  # type: ignore[arg-type]
+
     class Snapshot(_Snapshot):
         TOPIC = "goalflow:Goal.Snapshot"
 
@@ -347,6 +385,10 @@ class Goal(Aggregate):
         self.strengths = strengths
         self.measures = measures
         self.readings = {}
+        self.first_readings = {}
+        self.reading_counts = {}
+        self.gas_scale = None
+        self.ratings = {}
         self.steps = steps
         self.steps_added = len(steps)
         self.agreements = ()
@@ -550,14 +592,50 @@ class Goal(Aggregate):
         self._guard("record_progress", by, occurred_at, recorded_at,
                     allowed=("active", "on-hold"))
         self._require_clinical_or_self(by, "record_progress")
-        if measure not in {m.name for m in self.measures}:
+        scale = next((m for m in self.measures if m.name == measure), None)
+        if scale is None:
             known = ", ".join(m.name for m in self.measures) or "none"
             raise InvalidCommand(
                 f"goal {self.id} has no measure {brief(measure)} (its measures: {known})",
                 field="measure",
             )
+        scale.check_value(value)
         self._trigger(self.ProgressRecorded, by, occurred_at, recorded_at,
                       measure=measure, value=value)
+
+    def set_gas_scale(
+        self, *, by: Actor, levels: Iterable[str], occurred_at: datetime,
+        recorded_at: datetime, weight: int | float = 1, baseline_level: int = -1,
+    ) -> None:
+        """Give the goal a goal attainment scale: five level descriptions, -2 to +2 (0 is
+        the expected outcome), its weight, and its level at baseline (-1 or -2)."""
+        scale = GasScale(levels=levels, weight=weight, baseline_level=baseline_level)
+        self._guard("set_gas_scale", by, occurred_at, recorded_at,
+                    allowed=("proposed", "active", "on-hold"))
+        self._require_clinical(by, "set_gas_scale")
+        if scale == self.gas_scale:
+            raise InvalidCommand(f"goal {self.id} already has this GAS scale",
+                                 field="levels")
+        self._trigger(self.GasScaleSet, by, occurred_at, recorded_at, scale=scale)
+
+    def rate_attainment(
+        self, *, by: Actor, level: int, occurred_at: datetime, recorded_at: datetime,
+    ) -> None:
+        """Rate the goal's attainment on its GAS scale (-2 to +2), from the rater's view
+        (client, clinician or carer, by their role). Also after the goal has ended: a
+        follow-up rating is usual."""
+        if isinstance(level, bool) or not isinstance(level, int) or level not in GAS_LEVELS:
+            raise InvalidCommand(f"level must be a whole number from -2 to 2, not"
+                                 f" {brief(level)}", field="level")
+        self._guard("rate_attainment", by, occurred_at, recorded_at,
+                    allowed=("active", "on-hold", "completed", "cancelled"))
+        self._require_clinical_or_self(by, "rate_attainment")
+        if self.gas_scale is None:
+            raise InvalidTransition(f"goal {self.id} has no GAS scale to rate against;"
+                                    " set one first (set_gas_scale)",
+                                    goal_id=self.id, status=self.status)
+        self._trigger(self.AttainmentRated, by, occurred_at, recorded_at,
+                      level=level, rater_role=rater_role(by))
 
     def revise(
         self,
@@ -751,7 +829,12 @@ class Goal(Aggregate):
         return assess(self, on=on, zone=zone)
 
     def to_dict(self) -> dict[str, Any]:
-        """The goal's state, JSON-ready (ISO strings for dates and times)."""
+        """The goal's state, JSON-ready (ISO strings for dates and times), with its FHIR
+        achievementStatus and the reason for it."""
+        # Imported here: goalflow.outcomes reads the domain's values, which import this
+        # module through goalflow.domain (outcomes never imports the goal).
+        from goalflow.outcomes import achievement
+
         return {
             "goal_id": str(self.id),
             "version": self.version,
@@ -767,6 +850,9 @@ class Goal(Aggregate):
             "measures": [
                 {**plain(m), "latest": plain(self.readings.get(m.name))} for m in self.measures
             ],
+            "achievement_status": achievement(self).to_dict(),
+            "gas_scale": plain(self.gas_scale),
+            "ratings": {role: plain(r) for role, r in self.ratings.items()},
             "steps": [plain(s) for s in self.steps],
             "agreements": [plain(a) for a in self.agreements],
             "awaiting_agreement_from": list(self.awaiting_agreement_from),

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from goalflow.domain.instruments import builtin
 from goalflow.errors import InvalidCommand
 
 Role = Literal["clinician", "supervisor", "client", "guardian"]
@@ -254,6 +255,11 @@ class Measure:
     ``maximum``), the standard deviation of the pre-treatment population (``sd``), its
     reliability (``reliability``, r_xx, from 0 up to but not including 1) and its clinical
     ``cutoff``. (Since event schema 2: measures stored before have none of them.)
+
+    A measure that names a built-in instrument (:mod:`goalflow.domain.instruments`:
+    ``PHQ-9``, ``GAD-7``) has its range and cut-off filled from it; values that contradict
+    the instrument (another range, cut-off or direction) are refused, and so are a baseline,
+    target or cut-off that is not a whole number of points.
     """
 
     name: str
@@ -275,6 +281,7 @@ class Measure:
         for part in ("baseline", "target", "minimum", "maximum", "sd", "reliability",
                      "cutoff"):
             check_number(f"measure {self.name!r} {part}", getattr(self, part), optional=True)
+        self._fill_from_instrument()
         low, high = self.minimum, self.maximum
         if low is not None and high is not None and low >= high:
             raise InvalidCommand(f"measure {self.name!r} minimum {low} must be below its"
@@ -294,6 +301,53 @@ class Measure:
             raise InvalidCommand(f"measure {self.name!r} reliability must be from 0 up to 1"
                                  f" (not 1), not {self.reliability}",
                                  field="measure.reliability")
+
+    def _fill_from_instrument(self) -> None:
+        known = builtin(self.instrument)
+        if known is None:
+            return
+        if self.direction != known.direction:
+            raise InvalidCommand(f"measure {self.name!r}: {known.name} scores {known.direction}"
+                                 f" as they improve, not {self.direction}",
+                                 field="measure.direction")
+        for part in ("minimum", "maximum", "cutoff"):
+            given, fact = getattr(self, part), getattr(known, part)
+            if given is None:
+                object.__setattr__(self, part, fact)  # frozen: filled once, at birth
+            elif given != fact:
+                raise InvalidCommand(f"measure {self.name!r}: {known.name}'s {part} is {fact},"
+                                     f" not {given}", field=f"measure.{part}")
+        for part in ("baseline", "target"):
+            value = getattr(self, part)
+            if value is not None and not is_whole(value):
+                raise InvalidCommand(f"measure {self.name!r} {part} {value} is not a whole"
+                                     f" number of points ({known.name} is scored in whole"
+                                     " points)", field=f"measure.{part}")
+
+    @property
+    def whole_points(self) -> bool:
+        """Whether the measure is scored in whole points (a built-in instrument)."""
+        known = builtin(self.instrument)
+        return known is not None and known.whole_points
+
+    def check_value(self, value: object, field: str = "value") -> None:
+        """Refuse a reading this measure cannot take: not a number, outside its range, or
+        not a whole number of points on an instrument scored in them."""
+        check_number(field, value)
+        assert isinstance(value, int | float)
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise InvalidCommand(f"{field} {value} for measure {self.name!r} is outside its"
+                                 f" range {_range(low, high)}", field=field)
+        if self.whole_points and not is_whole(value):
+            raise InvalidCommand(f"{field} {value} for measure {self.name!r} is not a whole"
+                                 f" number of points ({self.instrument} is scored in whole"
+                                 " points)", field=field)
+
+
+def is_whole(value: int | float) -> bool:
+    """A whole number (``18`` or ``18.0``; not ``18.5``)."""
+    return isinstance(value, int) or value.is_integer()
 
 
 def _range(low: float | None, high: float | None) -> str:
@@ -343,3 +397,61 @@ class StepRewording:
     step_id: str
     before: str
     after: str
+
+
+GAS_LEVELS: Final = (-2, -1, 0, 1, 2)
+"""Goal attainment levels: much less than expected, less, expected, more, much more."""
+RaterRole = Literal["client", "clinician", "carer"]
+RATER_ROLES: Final = ("client", "clinician", "carer")
+
+
+def rater_role(actor: Actor) -> RaterRole:
+    """Whose view a GAS rating gives: the client's, a clinician's (or supervisor's), or a
+    carer's (a guardian's)."""
+    if actor.role == "client":
+        return "client"
+    if actor.role == "guardian":
+        return "carer"
+    return "clinician"
+
+
+def _gas_levels(value: Any) -> tuple[Any, ...]:
+    return to_tuple(value, "gas.levels")
+
+
+@attrs.frozen
+class GasScale:
+    """A goal's attainment scale: what each level from -2 to +2 would look like, the goal's
+    weight among the subject's goals, and its level at baseline (-1, or -2 when no worse
+    outcome is plausible)."""
+
+    levels: tuple[str, ...] = attrs.field(converter=_gas_levels)
+    weight: int | float = 1
+    baseline_level: int = -1
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.levels) != len(GAS_LEVELS):
+            raise InvalidCommand(f"gas.levels needs five descriptions, for levels -2 to +2,"
+                                 f" not {len(self.levels)}", field="gas.levels")
+        _text_tuple("gas.levels", MAX_LINE_LENGTH)(self, None, self.levels)
+        check_number("gas.weight", self.weight)
+        if self.weight <= 0:
+            raise InvalidCommand(f"gas.weight must be above 0, not {self.weight}",
+                                 field="gas.weight")
+        if isinstance(self.baseline_level, bool) or not isinstance(self.baseline_level, int) \
+                or self.baseline_level not in (-2, -1):
+            raise InvalidCommand(f"gas.baseline_level must be -1 or -2, not"
+                                 f" {brief(self.baseline_level)}", field="gas.baseline_level")
+
+    def describe(self, level: int) -> str:
+        return self.levels[GAS_LEVELS.index(level)]
+
+
+@attrs.frozen
+class Rating:
+    """A goal attainment rating: the level, whose view it is, who gave it and when."""
+
+    level: int
+    rater_role: RaterRole
+    by: Actor
+    occurred_at: datetime

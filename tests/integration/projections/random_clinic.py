@@ -71,7 +71,11 @@ MEASURE_SETS = (
     (Measure("GAD-7", baseline=15, target=5),),  # the target tightened
     (PHQ9,),                                      # GAD-7 replaced
     (SLEEP, Measure("GAD-7", baseline=13, target=7)),
+    (Measure("PHQ-9", baseline=16, target=9, instrument="PHQ-9"),
+     Measure("GAD-7", instrument="GAD-7", target=7)),  # instruments; GAD-7 from its first reading
 )
+GAS_LEVELS = ("Panics daily", "Panics most days", "Gets to work calmly most days",
+              "Gets to work calmly every day", "Helps a colleague with their panic too")
 REASONS = (
     "Meditation felt like a chore; yoga suits her better",
     "Agreed at review to aim higher",
@@ -163,8 +167,8 @@ class RandomClinic:
         anyone = rng.choice([clinician, self.speaker_for(member)])
         found: list[Command] = []
 
-        def add(weight: float, command: Callable[..., Any], **args: Any) -> None:
-            found.append((weight, partial(command, gid, **args, **when)))
+        def add(chance: float, command: Callable[..., Any], **args: Any) -> None:
+            found.append((chance, partial(command, gid, **args, **when)))
 
         if goal.status == "proposed":
             for party in goal.awaiting_agreement_from:
@@ -194,13 +198,22 @@ class RandomClinic:
             add(1.5, g.resume, by=clinician, reason=rng.choice([None, "Back from hospital"]))
         if goal.status in ("active", "on-hold"):
             if goal.measures:
-                add(3, g.record_progress, by=anyone, measure=rng.choice(goal.measures).name,
-                    value=rng.choice([rng.randint(0, 21), rng.randint(0, 42) / 2]))
+                measure = rng.choice(goal.measures)
+                value = rng.randint(0, int(measure.maximum)) if measure.whole_points else \
+                    rng.choice([rng.randint(0, 7), rng.randint(0, 14) / 2])
+                add(3, g.record_progress, by=anyone, measure=measure.name, value=value)
             on = (when.get("occurred_at") or self.clock.now).date()
             add(1.2, g.review, by=clinician, outcome=rng.choice(["continue", "revise"]),
                 notes="Sleeping better",
                 next_review_on=rng.choice([None, on + timedelta(days=rng.randint(14, 120))]))
             add(0.25, g.discontinue, by=clinician, reason="Moved to another city")
+        if goal.status in ("proposed", "active", "on-hold"):
+            add(0.3 if goal.gas_scale is None else 0.05, g.set_gas_scale, by=clinician,
+                levels=GAS_LEVELS, weight=rng.choice([1, 2, 1.5]),
+                baseline_level=rng.choice([-1, -2]))
+        if goal.gas_scale is not None and goal.status in ("active", "on-hold", "completed",
+                                                          "cancelled"):
+            add(1.5, g.rate_attainment, by=anyone, level=rng.randint(-2, 2))
         if goal.status in ("proposed", "active", "on-hold"):
             add(1.3, g.revise, by=clinician, reason=rng.choice(REASONS), **self.revision(goal))
         if goal.status != "entered-in-error":
@@ -290,7 +303,8 @@ def run_clinic(goals: goalflow.Goals, clock: ClinicClock, *, seed: int, commands
 EVENT_TYPES = (
     "Drafted", "AgreedByClient", "ClientDisagreed", "StepAdded", "StepCompleted",
     "StepReopened", "ProgressRecorded", "Revised", "ReviewHeld", "PutOnHold", "Resumed",
-    "Achieved", "Discontinued", "Withdrawn", "EnteredInError",
+    "Achieved", "Discontinued", "Withdrawn", "EnteredInError", "GasScaleSet",
+    "AttainmentRated",
 )
 AWKWARD_CASES = (
     "group goal", "guardian spoke", "late entry", "agreement withdrawn", "step removed",

@@ -84,6 +84,7 @@ def expected_plan_goal(goal: Goal) -> dict[str, Any]:
                else (None, None)))
             for m in goal.measures
         ],
+        "achievement_status": goalflow.outcomes.achievement(goal).to_dict(),
     }
 
 

@@ -17,9 +17,9 @@ from goalflow.projection import ProjectionError, discover
 def test_goalflows_read_models_are_found_through_the_entry_point_group(
     goals: goalflow.Goals,
 ) -> None:
-    assert [p.name for p in discover()] == ["audit", "plans", "reviews"]
-    assert sorted(goals.projections.all) == ["audit", "plans", "reviews"]
-    assert sorted(goals.projections.tracking()) == ["audit", "plans", "reviews"]
+    assert [p.name for p in discover()] == ["audit", "outcomes", "plans", "reviews"]
+    assert sorted(goals.projections.all) == ["audit", "outcomes", "plans", "reviews"]
+    assert sorted(goals.projections.tracking()) == ["audit", "outcomes", "plans", "reviews"]
 
 
 def test_a_read_model_added_to_a_store_with_a_history_is_built_when_the_store_opens(

@@ -101,7 +101,7 @@ def test_a_built_in_read_model_failing_takes_the_audit_entry_already_written_wit
         raise DashboardBroken("the plans table is full")
 
     # audit runs before plans: its entry for this event is written when plans fails.
-    assert list(goals.projections.all) == ["audit", "plans", "reviews"]
+    assert list(goals.projections.all) == ["audit", "outcomes", "plans", "reviews"]
     monkeypatch.setattr(plans, "on_StepCompleted", complete_then_fail)
     with pytest.raises(ProjectionError, match=r"read model plans failed .* the plans table is"):
         goals.complete_step(month.anxiety_goal, by=MAYA, step_id=YOGA_STEP,

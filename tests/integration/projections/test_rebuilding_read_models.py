@@ -49,7 +49,7 @@ def test_every_read_model_rebuilt_from_the_log_equals_the_one_kept_inline(
     clinic = run_clinic(goals, clock, seed=SEED)
     assert_covers_everything(exercised(goals, clinic.goal_ids))
     kept_inline = dump_all(goals)
-    assert sorted(kept_inline) == ["audit", "plans", "reviews"]
+    assert sorted(kept_inline) == ["audit", "outcomes", "plans", "reviews"]
     empty = [f"{name}.{table}" for name, tables in kept_inline.items()
              for table, rows in tables.items() if not rows]
     assert not empty, f"tables with no rows prove nothing: {empty}"

@@ -79,7 +79,7 @@ def test_an_interrupted_rebuild_leaves_readers_the_old_complete_tables(
     assert len(log) > 3 * BATCH
     before = what_readers_see(goals)
 
-    for name in ("plans", "audit", "reviews"):
+    for name in ("plans", "audit", "reviews", "outcomes"):
         with pytest.raises(Interrupted):
             goals.projections.rebuild(name, progress=interrupt)
 
