@@ -41,9 +41,10 @@ MIGRATIONS_TABLE: Final = "goalflow_migrations"
 
 TABLES_FORMAT: Final = 4
 """The version of goalflow's own tables this code writes."""
-EVENTS_SCHEMA: Final = 2
+EVENTS_SCHEMA: Final = 3
 """The event schema this code writes: 1 for goalflow 0.1's events; 2 adds the measure's
-instrument fields (Drafted, Revised and Goal snapshots at class version 2)."""
+instrument fields (Drafted, Revised and Goal snapshots at class version 2); 3 adds
+SubjectForgotten (an encrypted store's record of forgetting a subject)."""
 
 
 def format_tables(tx: Tx) -> list[str]:

@@ -1,0 +1,291 @@
+"""The key store: each subject's data key, wrapped by the master key, apart from the events.
+
+A SQLite file beside the store by default (``goals.db`` -> ``goals.keys.db``), or any store
+url (``--keys``, ``goalflow.open(url, keys=...)``), e.g. another PostgreSQL database. Its
+tables::
+
+    goalflow_keyring   (name PRIMARY KEY, value)  -- 'store_id': the event store it serves;
+                                                   -- 'check': a value wrapped by the master
+                                                   -- key, to tell a wrong key at once
+    goalflow_data_keys (key_id PRIMARY KEY, subject_id UNIQUE, wrapped, created_at)
+
+A data key is never stored in clear: ``wrapped`` is nonce + AES-256-GCM of it under the master
+key, bound to its key id. Forgetting a subject deletes its row; on SQLite with
+``secure_delete`` on, so the freed bytes are overwritten in the file. On PostgreSQL a deleted
+row stays in the table's pages until VACUUM reclaims them (README, "Forgetting a subject").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+
+from goalflow import private_files
+from goalflow.crypto.master import KEY_BYTES, MasterKey, WrongKey
+from goalflow.errors import StoreError, first_line
+from goalflow.persistence.urls import StoreUrl
+
+KEYRING = "goalflow_keyring"
+DATA_KEYS = "goalflow_data_keys"
+CHECK = b"goalflow master key check"
+
+
+def default_url(store: StoreUrl) -> StoreUrl:
+    """Where a store keeps its keys unless told: ``goals.db`` -> ``goals.keys.db``; for a
+    PostgreSQL store, a schema of its own (``<schema>_keys``) in the same database."""
+    if store.kind == "sqlite":
+        assert store.path is not None
+        path = store.path
+        stem = path.name[:-3] if path.name.endswith(".db") else path.name
+        return StoreUrl(kind="sqlite", path=path.with_name(f"{stem}.keys.db"))
+    if store.kind == "postgresql":
+        return StoreUrl(kind="postgresql", host=store.host, port=store.port,
+                        user=store.user, password=store.password, dbname=store.dbname,
+                        schema=f"{store.schema}_keys"[:63], options=store.options)
+    return StoreUrl(kind="memory")
+
+
+class KeyStore:
+    """The data keys of one event store, opened with its master key."""
+
+    def __init__(self, url: StoreUrl, master: MasterKey, *, store_id: str, create: bool,
+                 readonly: bool = False) -> None:
+        self.url = url
+        self._master = master
+        self._lock = threading.RLock()
+        self.readonly = readonly
+        self._conn = _connect(url, create=create, readonly=readonly)
+        self.dialect = "sqlite" if url.kind != "postgresql" else "postgresql"
+        self.schema = url.schema if url.kind == "postgresql" else ""
+        try:
+            with self._tx() as cur:
+                if create:
+                    self._create(cur, store_id)
+                self._check(cur, store_id)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _t(self, name: str) -> str:
+        return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """One transaction on the key store: committed at the end, or rolled back."""
+        with self._lock, _faults(self.url):
+            if self.dialect == "sqlite":
+                cur = self._conn.cursor()
+                cur.execute("BEGIN" if self.readonly else "BEGIN IMMEDIATE")
+                try:
+                    yield _Cursor(cur, self._q)
+                except BaseException:
+                    self._conn.rollback()
+                    raise
+                self._conn.commit()
+            else:
+                with self._conn.transaction():
+                    yield _Cursor(self._conn.cursor(), self._q)
+
+    def _create(self, cur: _Cursor, store_id: str) -> None:
+        blob = "BLOB" if self.dialect == "sqlite" else "bytea"
+        if self.dialect == "postgresql":
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {self._t(KEYRING)} (name TEXT PRIMARY KEY,"
+                    f" value {blob} NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {self._t(DATA_KEYS)} (key_id TEXT PRIMARY"
+                    f" KEY, subject_id TEXT NOT NULL UNIQUE, wrapped {blob} NOT NULL,"
+                    " created_at TEXT NOT NULL)")
+        row = cur.execute(f"SELECT value FROM {self._t(KEYRING)} WHERE name = 'store_id'"
+                          ).fetchone()
+        owner = None if row is None else bytes(row[0]).decode()
+        if owner not in (None, store_id):
+            keys = cur.execute(f"SELECT COUNT(*) FROM {self._t(DATA_KEYS)}").fetchone()
+            if keys and keys[0]:
+                raise StoreError(f"key store {self.url} holds the keys of another store"
+                                 f" ({owner}); give a key store of this store's own (--keys)")
+        cur.execute(f"DELETE FROM {self._t(KEYRING)}")
+        cur.executemany(f"INSERT INTO {self._t(KEYRING)} (name, value) VALUES (?, ?)",
+                        [("store_id", store_id.encode()),
+                         ("check", self._master.wrap(CHECK, _check_context(store_id)))])
+
+    def _check(self, cur: _Cursor, store_id: str) -> None:
+        try:
+            rows = dict(cur.execute(f"SELECT name, value FROM {self._t(KEYRING)}").fetchall())
+        except (sqlite3.Error, psycopg.Error) as e:
+            raise StoreError(f"no key store at {self.url} ({first_line(e)}): an encrypted"
+                             " store's keys are there (give --keys URL if they were put"
+                             " elsewhere)") from e
+        if bytes(rows.get("store_id", b"")).decode() != store_id:
+            raise StoreError(f"key store {self.url} is not this store's (it holds the keys of"
+                             f" store {bytes(rows.get('store_id', b'?')).decode()})")
+        try:
+            self._master.unwrap(bytes(rows["check"]), _check_context(store_id))
+        except WrongKey:
+            raise StoreError(f"wrong master key: it does not open key store {self.url}"
+                             ) from None
+
+    # -- data keys ---------------------------------------------------------------------
+
+    def key_of_subject(self, subject_id: str, *, create: bool) -> tuple[UUID, bytes] | None:
+        """The subject's key id and data key; made (random, 256 bits) if it has none and
+        ``create``. None if it has none."""
+        with self._tx() as cur:
+            row = cur.execute(f"SELECT key_id, wrapped FROM {self._t(DATA_KEYS)} WHERE"
+                              " subject_id = ?", (subject_id,)).fetchone()
+            if row is None and create:
+                key_id = uuid4()
+                key = os.urandom(KEY_BYTES)
+                cur.execute(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, subject_id, wrapped,"
+                            " created_at) VALUES (?, ?, ?, ?)",
+                            (str(key_id), subject_id, self._master.wrap(key, _context(key_id)),
+                             datetime.now(UTC).isoformat()))
+                return key_id, key
+        if row is None:
+            return None
+        key_id = UUID(row[0])
+        return key_id, self._unwrap(key_id, bytes(row[1]))
+
+    def key(self, key_id: UUID) -> bytes | None:
+        """The data key with that id, or None if there is none (destroyed)."""
+        with self._tx() as cur:
+            row = cur.execute(f"SELECT wrapped FROM {self._t(DATA_KEYS)} WHERE key_id = ?",
+                              (str(key_id),)).fetchone()
+        return None if row is None else self._unwrap(key_id, bytes(row[0]))
+
+    def subject_key_id(self, subject_id: str) -> UUID | None:
+        with self._tx() as cur:
+            row = cur.execute(f"SELECT key_id FROM {self._t(DATA_KEYS)} WHERE subject_id = ?",
+                              (subject_id,)).fetchone()
+        return None if row is None else UUID(row[0])
+
+    def destroy(self, key_id: UUID) -> bool:
+        """Delete the data key (its bytes overwritten in a SQLite file); whether it was there."""
+        with self._tx() as cur:
+            cur.execute(f"DELETE FROM {self._t(DATA_KEYS)} WHERE key_id = ?", (str(key_id),))
+            gone = bool(cur.rowcount > 0)
+        if self.dialect == "sqlite" and self.url.kind == "sqlite":
+            with self._lock, _faults(self.url):
+                # The rollback journal held the page as it was: checkpoint nothing is left.
+                self._conn.execute("VACUUM")
+        return gone
+
+    def wrapped_keys(self) -> list[dict[str, str]]:
+        """Every data key as stored (wrapped), for an export ``--with-keys``."""
+        with self._tx() as cur:
+            rows = cur.execute(f"SELECT key_id, subject_id, wrapped, created_at FROM"
+                               f" {self._t(DATA_KEYS)} ORDER BY created_at, key_id").fetchall()
+        return [{"key_id": r[0], "subject_id": r[1], "wrapped": bytes(r[2]).hex(),
+                 "created_at": r[3]} for r in rows]
+
+    def add_wrapped(self, keys: Sequence[dict[str, str]]) -> None:
+        """Add keys as exported (wrapped by this store's master key), checking each opens."""
+        for k in keys:
+            self._unwrap(UUID(k["key_id"]), bytes.fromhex(k["wrapped"]))
+        with self._tx() as cur:
+            cur.executemany(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, subject_id, wrapped,"
+                            " created_at) VALUES (?, ?, ?, ?)",
+                            [(k["key_id"], k["subject_id"], bytes.fromhex(k["wrapped"]),
+                              k["created_at"]) for k in keys])
+
+    def rotate(self, new: MasterKey, store_id: str) -> int:
+        """Re-wrap every data key under ``new`` in one transaction; returns how many."""
+        with self._tx() as cur:
+            rows = cur.execute(f"SELECT key_id, wrapped FROM {self._t(DATA_KEYS)}").fetchall()
+            rewrapped = []
+            for key_id, wrapped in rows:
+                key = self._unwrap(UUID(key_id), bytes(wrapped))
+                rewrapped.append((new.wrap(key, _context(UUID(key_id))), key_id))
+            cur.executemany(f"UPDATE {self._t(DATA_KEYS)} SET wrapped = ? WHERE key_id = ?",
+                            rewrapped)
+            cur.execute(f"UPDATE {self._t(KEYRING)} SET value = ? WHERE name = 'check'",
+                        (new.wrap(CHECK, _check_context(store_id)),))
+        self._master = new
+        if self.url.kind == "sqlite":
+            with self._lock, _faults(self.url):
+                self._conn.execute("VACUUM")  # the keys as the old master key wrapped them
+        return len(rewrapped)
+
+    def _unwrap(self, key_id: UUID, wrapped: bytes) -> bytes:
+        try:
+            return self._master.unwrap(wrapped, _context(key_id))
+        except WrongKey:
+            raise StoreError(f"key store {self.url}: data key {key_id} does not open with the"
+                             " master key (altered, or wrapped by another key)") from None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+
+def _context(key_id: UUID) -> bytes:
+    return b"goalflow data key " + key_id.bytes
+
+
+def _check_context(store_id: str) -> bytes:
+    return b"goalflow keyring " + store_id.encode()
+
+
+class _Cursor:
+    """A DB-API cursor with ``?`` placeholders on both databases."""
+
+    def __init__(self, cursor: Any, q: Any) -> None:
+        self._cursor = cursor
+        self._q = q
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self._cursor.execute(self._q(sql), params)
+        return self._cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(self._q(sql), rows)
+
+
+@contextlib.contextmanager
+def _faults(url: StoreUrl) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, psycopg.Error) as e:
+        raise StoreError(f"key store {url}: {first_line(e)}") from e
+
+
+def _connect(url: StoreUrl, *, create: bool, readonly: bool) -> Any:
+    if url.kind == "postgresql":
+        from goalflow.persistence.store import _connect as pg_connect
+
+        return pg_connect(url)
+    conn: sqlite3.Connection
+    if url.kind == "memory":
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    else:
+        assert url.path is not None
+        path = url.path.expanduser().absolute()
+        if not create and not path.is_file():
+            raise StoreError(f"no key store at {path}: an encrypted store's keys are there"
+                             " (give --keys URL if they were put elsewhere)")
+        try:
+            if create:
+                private_files.create(path)
+            name = f"file:{path.as_uri()[len('file://'):]}" + ("?mode=ro" if readonly else "")
+            conn = sqlite3.connect(name, uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=10)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"cannot open key store {path}: {first_line(e)}") from e
+    conn.execute("PRAGMA secure_delete = ON")
+    return conn

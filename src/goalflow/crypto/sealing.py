@@ -1,0 +1,187 @@
+"""Each event's (and snapshot's) stored state encrypted with its subject's data key.
+
+A sealed state is ``\\x00gfe1`` + the data key's id (16 bytes) + a fresh 96-bit nonce +
+AES-256-GCM ciphertext and tag. The associated data is the event's identity, (goal id,
+version, topic): a ciphertext copied onto another event, or a snapshot's onto an event,
+does not open. What stays in clear beside it: the goal id, version, topic, the
+position in the log and the row's own columns; the time an event was recorded is inside the
+ciphertext. ``SubjectForgotten`` events are stored in clear (they hold no client data).
+
+In the event store, ``goalflow_encryption`` marks a store as encrypted (its ``store_id``,
+which its key store must name), ``goalflow_retention_holds`` keeps retention holds
+(:mod:`goalflow.crypto.erasure`) and ``goalflow_goal_keys`` maps each goal id to the id of
+the data key its events are sealed with (an id, never a key, nor the subject's id), so that
+forgetting a subject finds its goals.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from goalflow.crypto.keystore import KeyStore
+from goalflow.crypto.master import NONCE_BYTES
+from goalflow.domain.goal import Goal
+from goalflow.errors import StoreError
+from goalflow.persistence.recorders import Dialect, Tx
+
+MAGIC = b"\x00gfe1"
+_KEY_ID = slice(len(MAGIC), len(MAGIC) + 16)
+_NONCE = slice(_KEY_ID.stop, _KEY_ID.stop + NONCE_BYTES)
+HEADER = _NONCE.stop
+
+ENCRYPTION_TABLE = "goalflow_encryption"
+GOAL_KEYS_TABLE = "goalflow_goal_keys"
+HOLDS_TABLE = "goalflow_retention_holds"
+PLAIN_TOPICS = frozenset({Goal.SubjectForgotten.TOPIC})
+"""Events stored in clear in an encrypted store: they hold no client data."""
+
+
+class KeyDestroyed(Exception):
+    """The data key an event was sealed with is no longer in the key store."""
+
+    def __init__(self, key_id: UUID) -> None:
+        super().__init__(f"its data key {key_id} was destroyed")
+        self.key_id = key_id
+
+
+def tables(dialect: Dialect, schema: str) -> list[str]:
+    """CREATE statements of the encryption tables in the event store."""
+    def name(table: str) -> str:
+        return f'"{schema}"."{table}"' if schema else f'"{table}"'
+
+    text, uuid, suffix = (("TEXT", "TEXT", " WITHOUT ROWID") if dialect == "sqlite"
+                          else ("text", "uuid", ""))
+    serial = "INTEGER PRIMARY KEY" if dialect == "sqlite" else "bigserial PRIMARY KEY"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {name(ENCRYPTION_TABLE)} (name {text} PRIMARY KEY,"
+        f" value {text} NOT NULL){suffix}",
+        f"CREATE TABLE IF NOT EXISTS {name(GOAL_KEYS_TABLE)} (goal_id {uuid} PRIMARY KEY,"
+        f" key_id {text} NOT NULL){suffix}",
+        f"CREATE TABLE IF NOT EXISTS {name(HOLDS_TABLE)} (seq {serial}, subject_id {text}"
+        f" NOT NULL, action {text} NOT NULL, until {text}, by_id {text} NOT NULL, by_role"
+        f" {text} NOT NULL, reason {text} NOT NULL, recorded_at {text} NOT NULL)",
+        # (an index's name takes no schema: it goes in its table's)
+        f'CREATE INDEX IF NOT EXISTS "{GOAL_KEYS_TABLE}_by_key" ON {name(GOAL_KEYS_TABLE)}'
+        " (key_id)",
+    ]
+
+
+def has_table(tx: Tx, table: str) -> bool:
+    if tx.dialect == "sqlite":
+        return tx.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)
+                          ).fetchone() is not None
+    row = tx.execute("SELECT to_regclass(?)", (tx.table(table),)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def store_id(tx: Tx) -> str | None:
+    """The store's id if it is encrypted, else None."""
+    if not has_table(tx, ENCRYPTION_TABLE):
+        return None
+    row = tx.execute(f"SELECT value FROM {tx.table(ENCRYPTION_TABLE)} WHERE name = 'store_id'"
+                     ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def mark_encrypted(tx: Tx, new_store_id: str) -> None:
+    for statement in tables(tx.dialect, tx.schema):
+        tx.execute(statement)
+    tx.executemany(f"INSERT INTO {tx.table(ENCRYPTION_TABLE)} (name, value) VALUES (?, ?)",
+                   [("store_id", new_store_id), ("scheme", "aes-256-gcm per-subject v1")])
+
+
+def goals_of_key(tx: Tx, key_id: UUID) -> list[UUID]:
+    rows = tx.execute(f"SELECT goal_id FROM {tx.table(GOAL_KEYS_TABLE)} WHERE key_id = ?"
+                      " ORDER BY goal_id", (str(key_id),)).fetchall()
+    return [r[0] if isinstance(r[0], UUID) else UUID(str(r[0])) for r in rows]
+
+
+def associated_data(goal_id: UUID, version: int, topic: str) -> bytes:
+    """What binds a ciphertext to its event: the goal, the version and the topic."""
+    return goal_id.bytes + version.to_bytes(8, "big", signed=True) + topic.encode()
+
+
+class Sealer:
+    """Seals and opens stored states with data keys from a key store (kept in memory
+    once read: a process that opened the store before another one forgot a subject keeps
+    that subject's key until it closes)."""
+
+    def __init__(self, keys: KeyStore, store_id: str) -> None:
+        self.keys = keys
+        self.store_id = store_id
+        self._lock = threading.Lock()
+        self._aeads: dict[UUID, AESGCM] = {}
+        self._subjects: dict[str, UUID] = {}
+        self.goal_keys: dict[UUID, UUID] = {}  # goal id -> key id, as read or written
+
+    def expect(self, goal_id: UUID, subject_id: str) -> UUID:
+        """The key id the goal's events are sealed with, its subject's key made if new."""
+        key_id = self.goal_keys.get(goal_id)
+        if key_id is not None:
+            return key_id
+        with self._lock:
+            key_id = self._subjects.get(subject_id)
+            if key_id is None:
+                found = self.keys.key_of_subject(subject_id, create=True)
+                assert found is not None
+                key_id = found[0]
+                self._aeads[key_id] = AESGCM(found[1])
+                self._subjects[subject_id] = key_id
+            self.goal_keys[goal_id] = key_id
+        return key_id
+
+    def new_goal_keys(self, goal_ids: Sequence[UUID]) -> list[tuple[UUID, UUID]]:
+        return [(g, self.goal_keys[g]) for g in goal_ids]
+
+    def seal(self, goal_id: UUID, version: int, topic: str, data: bytes) -> bytes:
+        if topic in PLAIN_TOPICS:
+            return data
+        key_id = self.goal_keys.get(goal_id)
+        if key_id is None:
+            raise StoreError(f"goal {goal_id}: no data key known to seal its events with")
+        nonce = os.urandom(NONCE_BYTES)
+        return (MAGIC + key_id.bytes + nonce
+                + self._aead(key_id).encrypt(nonce, data,
+                                             associated_data(goal_id, version, topic)))
+
+    def unseal(self, goal_id: UUID, version: int, topic: str, data: bytes) -> bytes:
+        if not data.startswith(MAGIC):
+            if topic in PLAIN_TOPICS:
+                return data
+            raise ValueError("it is stored in clear in an encrypted store")
+        key_id = UUID(bytes=data[_KEY_ID])
+        try:
+            plain = self._aead(key_id).decrypt(data[_NONCE], data[HEADER:],
+                                               associated_data(goal_id, version, topic))
+        except InvalidTag:
+            raise ValueError("its ciphertext does not belong to this event (moved from"
+                             " another event, or altered)") from None
+        self.goal_keys.setdefault(goal_id, key_id)
+        return plain
+
+    def _aead(self, key_id: UUID) -> AESGCM:
+        aead = self._aeads.get(key_id)
+        if aead is None:
+            key = self.keys.key(key_id)
+            if key is None:
+                raise KeyDestroyed(key_id)
+            aead = self._aeads[key_id] = AESGCM(key)
+        return aead
+
+    def drop(self, key_id: UUID) -> None:
+        """Forget a destroyed key in memory too."""
+        with self._lock:
+            self._aeads.pop(key_id, None)
+            self._subjects = {s: k for s, k in self._subjects.items() if k != key_id}
+            self.goal_keys = {g: k for g, k in self.goal_keys.items() if k != key_id}
+
+
+def key_id_of(data: bytes) -> UUID | None:
+    """The id of the data key a stored state is sealed with (None: it is in clear)."""
+    return UUID(bytes=data[_KEY_ID]) if data.startswith(MAGIC) else None
