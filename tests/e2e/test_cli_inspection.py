@@ -1262,7 +1262,8 @@ COMMANDS_WITH_HELP = [
     ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"], ["projections"],
     ["projections", "status"], ["projections", "rebuild"], ["projections", "run"],
     ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
-    ["grant-auditor"], ["config"], ["config", "timezone"],
+    ["grant-auditor"], ["config"], ["config", "timezone"], ["forget"], ["hold-retention"],
+    ["release-retention"], ["retention-holds"], ["rotate-master-key"], ["new-master-key"],
 ]
 
 

@@ -162,7 +162,7 @@ def test_an_erased_goal_says_so_refuses_commands_and_its_events_keep_their_metad
     for call in (lambda: vault.get(maya), lambda: vault.history(maya),
                  lambda: vault.add_step(maya, by=DR, description="more"),
                  lambda: vault.hold(maya, by=DR, reason="x")):
-        with pytest.raises(GoalErased, match="erased on .* by dr-achebe"):
+        with pytest.raises(GoalErased, match=r"erased on .* by dr-achebe"):
             call()
     from goalflow import inspection
     records = [inspection.event_record(e.position, e.event, e.schema_version)
@@ -243,7 +243,7 @@ def test_wrong_missing_and_unwanted_master_keys_are_refused_in_one_line(
 
 def test_an_unencrypted_store_stays_unencrypted(store_url: str, key: str) -> None:
     goalflow.open(store_url).close()
-    with pytest.raises(StoreError, match="is not encrypted .* stays so"):
+    with pytest.raises(StoreError, match=r"is not encrypted .* stays so"):
         goalflow.open(store_url, master_key=key)
     with goalflow.open(store_url) as plain, \
             pytest.raises(StoreError, match="is not encrypted: forgetting"):

@@ -68,7 +68,7 @@ def hold_retention(obj: Context, subject_id: str, until: str, by: str, reason: s
 
     \b
     Example:
-      goalflow hold-retention client-7 --until 2027-06-30 --by legal:admin \\
+      goalflow hold-retention client-7 --until 2027-06-30 --by dr-achebe:supervisor \\
         --reason "subpoena 24-118"
     """
     held = obj.goals().hold_retention(subject_id, until=parse_date("--until", until),
@@ -87,7 +87,12 @@ def hold_retention(obj: Context, subject_id: str, until: str, by: str, reason: s
 @click.pass_obj
 def release_retention(obj: Context, subject_id: str, by: str, reason: str,
                       as_json: bool) -> None:
-    """End the retention hold on SUBJECT_ID."""
+    """End the retention hold on SUBJECT_ID.
+
+    \b
+    Example:
+      goalflow release-retention client-7 --by dr-achebe:supervisor --reason "case closed"
+    """
     released = obj.goals().release_retention(subject_id, by=_actor(by), reason=reason)
     if as_json:
         print_json(released)
@@ -99,7 +104,12 @@ def release_retention(obj: Context, subject_id: str, by: str, reason: str,
 @json_option("Print the holds as a JSON list.")
 @click.pass_obj
 def retention_holds(obj: Context, as_json: bool) -> None:
-    """List the retention holds in force."""
+    """List the retention holds in force.
+
+    \b
+    Example:
+      goalflow --master-key-file master.key retention-holds --json
+    """
     holds = obj.goals(readonly=True).retention_holds()
     if as_json:
         print_json(holds)
@@ -118,6 +128,11 @@ def rotate_master_key(obj: Context, new_key_file: str) -> None:
 
     No event is touched. Afterwards only the new key opens the store: give it as
     --master-key-file (or $GOALFLOW_MASTER_KEY) from now on.
+
+    \b
+    Example:
+      goalflow new-master-key new.key
+      goalflow --master-key-file master.key rotate-master-key --new-key-file new.key
     """
     count = obj.goals().rotate_master_key(master.from_file(new_key_file))
     click.echo(f"{count} data key(s) re-wrapped; the store now opens with {new_key_file}")
@@ -129,6 +144,11 @@ def new_master_key(file: str) -> None:
     """Write a new random master key (base64 of 32 bytes) to FILE, readable by you only.
 
     Keep it apart from the store and its backups: without it, nothing can be read.
+
+    \b
+    Example:
+      goalflow new-master-key master.key
+      goalflow --db sqlite:///goals.db --master-key-file master.key stats
     """
     if os.path.exists(file):
         raise InvalidCommand(f"{file} exists: a master key is never overwritten", field="file")

@@ -11,8 +11,9 @@ tables::
 
 A data key is never stored in clear: ``wrapped`` is nonce + AES-256-GCM of it under the master
 key, bound to its key id. Forgetting a subject deletes its row; on SQLite with
-``secure_delete`` on, so the freed bytes are overwritten in the file. On PostgreSQL a deleted
-row stays in the table's pages until VACUUM reclaims them (README, "Forgetting a subject").
+``secure_delete`` on, so the freed bytes are overwritten in the file, then VACUUM; on
+PostgreSQL, then VACUUM FULL of the keys table (a deleted row stays in the table's pages until
+the table is rewritten; README, "Forgetting a subject").
 """
 
 from __future__ import annotations
@@ -176,11 +177,19 @@ class KeyStore:
         with self._tx() as cur:
             cur.execute(f"DELETE FROM {self._t(DATA_KEYS)} WHERE key_id = ?", (str(key_id),))
             gone = bool(cur.rowcount > 0)
-        if self.dialect == "sqlite" and self.url.kind == "sqlite":
-            with self._lock, _faults(self.url):
-                # The rollback journal held the page as it was: checkpoint nothing is left.
-                self._conn.execute("VACUUM")
+        self._compact()
         return gone
+
+    def _compact(self) -> None:
+        """Rewrite the key store so no freed copy of a key is left in it: SQLite's VACUUM
+        (secure_delete has zeroed the freed cells already); PostgreSQL's VACUUM FULL of
+        the keys table (a deleted row otherwise stays in its pages until vacuumed; the
+        server's WAL and backups are the operator's, README "Forgetting a subject")."""
+        with self._lock, _faults(self.url):
+            if self.url.kind == "sqlite":
+                self._conn.execute("VACUUM")
+            elif self.url.kind == "postgresql":
+                self._conn.execute(f"VACUUM FULL {self._t(DATA_KEYS)}")
 
     def wrapped_keys(self) -> list[dict[str, str]]:
         """Every data key as stored (wrapped), for an export ``--with-keys``."""
@@ -191,12 +200,20 @@ class KeyStore:
                  "created_at": r[3]} for r in rows]
 
     def add_wrapped(self, keys: Sequence[dict[str, str]]) -> None:
-        """Add keys as exported (wrapped by this store's master key), checking each opens."""
-        for k in keys:
-            self._unwrap(UUID(k["key_id"]), bytes.fromhex(k["wrapped"]))
+        """Add keys as exported (wrapped by this store's master key), checking each opens;
+        a key already here is let be."""
+        try:
+            for k in keys:
+                self._unwrap(UUID(k["key_id"]), bytes.fromhex(k["wrapped"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise StoreError(f"the export's data keys are malformed: {first_line(e)}") from e
+        except StoreError:
+            raise StoreError(f"the export's data keys do not open with the master key of"
+                             f" key store {self.url}: open the store with the master key of"
+                             " the store exported") from None
         with self._tx() as cur:
             cur.executemany(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, subject_id, wrapped,"
-                            " created_at) VALUES (?, ?, ?, ?)",
+                            " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             [(k["key_id"], k["subject_id"], bytes.fromhex(k["wrapped"]),
                               k["created_at"]) for k in keys])
 
@@ -213,9 +230,7 @@ class KeyStore:
             cur.execute(f"UPDATE {self._t(KEYRING)} SET value = ? WHERE name = 'check'",
                         (new.wrap(CHECK, _check_context(store_id)),))
         self._master = new
-        if self.url.kind == "sqlite":
-            with self._lock, _faults(self.url):
-                self._conn.execute("VACUUM")  # the keys as the old master key wrapped them
+        self._compact()  # the keys as the old master key wrapped them
         return len(rewrapped)
 
     def _unwrap(self, key_id: UUID, wrapped: bytes) -> bytes:
