@@ -33,13 +33,14 @@ def test_an_export_holds_ciphertext_and_with_keys_the_wrapped_keys(
     vault.forget("maya", by=SUPERVISOR, reason="retention period ended")
     plain = exported(vault)
     header = orjson.loads(plain.splitlines()[0])
-    assert header["encrypted"] is True and "keys" not in header
+    assert header["encrypted"] is True
+    assert "keys" not in header
     assert words_in(plain, MAYAS_WORDS + SAMS_WORDS) == []
     records = [orjson.loads(line) for line in plain.splitlines()[1:]]
     assert {r["topic"].rpartition(".")[2] for r in records if r.get("ciphertext")} == {
         "Drafted", "StepAdded"}
     with goalflow.open(f"sqlite:///{tmp_path}/nokeys.db", master_key=key) as target, \
-            pytest.raises(StoreError, match="carries no data keys.*--with-keys"):
+            pytest.raises(StoreError, match=r"carries no data keys.*--with-keys"):
         transfer.import_(target, io.BytesIO(plain))
 
     with_keys = exported(vault, with_keys=True)
@@ -49,7 +50,7 @@ def test_an_export_holds_ciphertext_and_with_keys_the_wrapped_keys(
     with goalflow.open(f"sqlite:///{tmp_path}/copy.db", master_key=key) as copy:
         transfer.import_(copy, io.BytesIO(with_keys))
         assert copy.get(sam).statement.startswith(SAMS_WORDS[0])
-        with pytest.raises(GoalErased, match="erased on .* by dr-achebe"):
+        with pytest.raises(GoalErased, match=r"erased on .* by dr-achebe"):
             copy.get(maya)
         assert transfer.digest(copy) == transfer.digest(vault)
         assert copy.verify().damage == ()
@@ -94,7 +95,8 @@ def test_the_cli_forgets_holds_rotates_and_exports_owner_only(tmp_path: Path) ->
                        "dr-achebe:supervisor", "--reason", "subpoena"])
     assert result.exit_code == 0, result.output
     result = run(cli, [*db, "forget", "maya", "--by", "dr-achebe:supervisor", "--reason", "r"])
-    assert result.exit_code == 1 and "retention hold until 2099-01-01" in result.output
+    assert result.exit_code == 1
+    assert "retention hold until 2099-01-01" in result.output
     result = run(cli, [*db, "forget", "maya", "--by", "dr-achebe:supervisor", "--reason",
                        "asked", "--override-hold", "court lifted it", "--json"])
     assert result.exit_code == 0, result.output
@@ -104,7 +106,8 @@ def test_the_cli_forgets_holds_rotates_and_exports_owner_only(tmp_path: Path) ->
     assert f"Error: goal {maya} was erased on " in result.output
     assert result.output.rstrip().endswith("by dr-achebe (asked)")
     result = run(cli, [*db, "plan", "maya"])
-    assert "maya: erased on " in result.output and "by dr-achebe (asked)" in result.output
+    assert "maya: erased on " in result.output
+    assert "by dr-achebe (asked)" in result.output
     result = run(cli, [*db, "events"])
     assert result.output.count("ERASED") == 2, result.output
     assert run(cli, [*db, "verify"]).exit_code == 0
@@ -118,11 +121,32 @@ def test_the_cli_forgets_holds_rotates_and_exports_owner_only(tmp_path: Path) ->
     assert oct((tmp_path / "k").stat().st_mode & 0o777) == "0o600"
     assert run(cli, ["new-master-key", str(tmp_path / "k2")]).exit_code == 0
     result = run(cli, [*db, "rotate-master-key", "--new-key-file", str(tmp_path / "k2")])
-    assert result.exit_code == 0 and "1 data key(s) re-wrapped" in result.output
+    assert result.exit_code == 0
+    assert "1 data key(s) re-wrapped" in result.output
     result = run(cli, [*db, "stats"])
-    assert result.exit_code == 1 and result.output.startswith("Error: wrong master key")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: wrong master key")
     result = run(cli, ["--db", f"sqlite:///{tmp_path}/g.db", "stats"])
-    assert result.exit_code == 1 and "is encrypted: give its master key" in result.output
+    assert result.exit_code == 1
+    assert "is encrypted: give its master key" in result.output
     result = run(cli, ["--db", f"sqlite:///{tmp_path}/g.db", "--master-key-file",
                        str(tmp_path / "nothere"), "stats"])
-    assert result.exit_code == 1 and "cannot read master key file" in result.output
+    assert result.exit_code == 1
+    assert "cannot read master key file" in result.output
+
+
+def test_migrate_keeps_an_encrypted_store_encrypted(store_url: str, tmp_path: Path,
+                                                    keys_cleanup: None) -> None:
+    run = CliRunner().invoke
+    assert run(cli, ["new-master-key", str(tmp_path / "k")]).exit_code == 0
+    key = master.from_file(tmp_path / "k")
+    source = f"sqlite:///{tmp_path}/source.db"
+    with goalflow.open(source, master_key=key) as goals:
+        sam = draft_sam(goals)
+    result = run(cli, ["--db", source, "--master-key-file", str(tmp_path / "k"), "migrate",
+                       "--to", store_url])
+    assert result.exit_code == 0, result.output
+    with pytest.raises(StoreError, match="is encrypted"):
+        goalflow.open(store_url)
+    with goalflow.open(store_url, master_key=key) as copy:
+        assert copy.get(sam).statement.startswith(SAMS_WORDS[0])

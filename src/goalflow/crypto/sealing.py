@@ -26,11 +26,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from goalflow.crypto.keystore import KeyStore
 from goalflow.crypto.master import NONCE_BYTES
-from goalflow.domain.goal import Goal
+from goalflow.domain.goal import EVENT_CLASSES, Goal
 from goalflow.errors import StoreError
 from goalflow.persistence.recorders import Dialect, Tx
 
 MAGIC = b"\x00gfe1"
+_MAGIC_LENGTH = len(MAGIC)
 _KEY_ID = slice(len(MAGIC), len(MAGIC) + 16)
 _NONCE = slice(_KEY_ID.stop, _KEY_ID.stop + NONCE_BYTES)
 HEADER = _NONCE.stop
@@ -102,6 +103,10 @@ def goals_of_key(tx: Tx, key_id: UUID) -> list[UUID]:
     return [r[0] if isinstance(r[0], UUID) else UUID(str(r[0])) for r in rows]
 
 
+_TOPIC_BYTES: dict[str, bytes] = {cls.TOPIC: cls.TOPIC.encode()  # type: ignore[attr-defined]
+                                  for cls in (*EVENT_CLASSES, Goal.Snapshot)}
+
+
 def associated_data(goal_id: UUID, version: int, topic: str) -> bytes:
     """What binds a ciphertext to its event: the goal, the version and the topic."""
     return goal_id.bytes + version.to_bytes(8, "big", signed=True) + topic.encode()
@@ -110,34 +115,38 @@ def associated_data(goal_id: UUID, version: int, topic: str) -> bytes:
 class Sealer:
     """Seals and opens stored states with data keys from a key store (kept in memory
     once read: a process that opened the store before another one forgot a subject keeps
-    that subject's key until it closes)."""
+    that subject's key until it closes).
+
+    Keys are kept by their ids' 16 bytes as they are in the envelope: opening an event
+    costs a dict look-up and the decryption, no UUID made (goal load, scripts/bench)."""
 
     def __init__(self, keys: KeyStore, store_id: str) -> None:
         self.keys = keys
         self.store_id = store_id
         self._lock = threading.Lock()
-        self._aeads: dict[UUID, AESGCM] = {}
-        self._subjects: dict[str, UUID] = {}
-        self.goal_keys: dict[UUID, UUID] = {}  # goal id -> key id, as read or written
+        self._aeads: dict[bytes, AESGCM] = {}
+        self._subjects: dict[str, bytes] = {}
+        self.goal_keys: dict[UUID, bytes] = {}  # goal id -> key id bytes, as read or written
+        self._last: tuple[UUID | None, bytes] = (None, b"")  # the goal last opened, its bytes
 
     def expect(self, goal_id: UUID, subject_id: str) -> UUID:
         """The key id the goal's events are sealed with, its subject's key made if new."""
         key_id = self.goal_keys.get(goal_id)
         if key_id is not None:
-            return key_id
+            return UUID(bytes=key_id)
         with self._lock:
             key_id = self._subjects.get(subject_id)
             if key_id is None:
                 found = self.keys.key_of_subject(subject_id, create=True)
                 assert found is not None
-                key_id = found[0]
+                key_id = found[0].bytes
                 self._aeads[key_id] = AESGCM(found[1])
                 self._subjects[subject_id] = key_id
             self.goal_keys[goal_id] = key_id
-        return key_id
+        return UUID(bytes=key_id)
 
     def new_goal_keys(self, goal_ids: Sequence[UUID]) -> list[tuple[UUID, UUID]]:
-        return [(g, self.goal_keys[g]) for g in goal_ids]
+        return [(g, UUID(bytes=self.goal_keys[g])) for g in goal_ids]
 
     def seal(self, goal_id: UUID, version: int, topic: str, data: bytes) -> bytes:
         if topic in PLAIN_TOPICS:
@@ -146,40 +155,48 @@ class Sealer:
         if key_id is None:
             raise StoreError(f"goal {goal_id}: no data key known to seal its events with")
         nonce = os.urandom(NONCE_BYTES)
-        return (MAGIC + key_id.bytes + nonce
+        return (MAGIC + key_id + nonce
                 + self._aead(key_id).encrypt(nonce, data,
                                              associated_data(goal_id, version, topic)))
 
     def unseal(self, goal_id: UUID, version: int, topic: str, data: bytes) -> bytes:
-        if not data.startswith(MAGIC):
+        if data[:_MAGIC_LENGTH] != MAGIC:
             if topic in PLAIN_TOPICS:
                 return data
             raise ValueError("it is stored in clear in an encrypted store")
-        key_id = UUID(bytes=data[_KEY_ID])
+        key_id = data[_KEY_ID]
+        aead = self._aeads.get(key_id) or self._aead(key_id)
+        # A goal's events are opened one after another: its id's bytes are worked out
+        # once (one tuple, so that threads never pair one goal's id with another's bytes).
+        last = self._last
+        if last[0] != goal_id:
+            last = self._last = (goal_id, goal_id.bytes)
+            self.goal_keys.setdefault(goal_id, key_id)
         try:
-            plain = self._aead(key_id).decrypt(data[_NONCE], data[HEADER:],
-                                               associated_data(goal_id, version, topic))
+            plain = aead.decrypt(data[_NONCE], data[HEADER:],
+                                 last[1] + version.to_bytes(8, "big", signed=True)
+                                 + (_TOPIC_BYTES.get(topic) or topic.encode()))
         except InvalidTag:
             raise ValueError("its ciphertext does not belong to this event (moved from"
                              " another event, or altered)") from None
-        self.goal_keys.setdefault(goal_id, key_id)
         return plain
 
-    def _aead(self, key_id: UUID) -> AESGCM:
+    def _aead(self, key_id: bytes) -> AESGCM:
         aead = self._aeads.get(key_id)
         if aead is None:
-            key = self.keys.key(key_id)
+            key = self.keys.key(UUID(bytes=key_id))
             if key is None:
-                raise KeyDestroyed(key_id)
+                raise KeyDestroyed(UUID(bytes=key_id))
             aead = self._aeads[key_id] = AESGCM(key)
         return aead
 
     def drop(self, key_id: UUID) -> None:
         """Forget a destroyed key in memory too."""
+        raw = key_id.bytes
         with self._lock:
-            self._aeads.pop(key_id, None)
-            self._subjects = {s: k for s, k in self._subjects.items() if k != key_id}
-            self.goal_keys = {g: k for g, k in self.goal_keys.items() if k != key_id}
+            self._aeads.pop(raw, None)
+            self._subjects = {s: k for s, k in self._subjects.items() if k != raw}
+            self.goal_keys = {g: k for g, k in self.goal_keys.items() if k != raw}
 
 
 def key_id_of(data: bytes) -> UUID | None:
