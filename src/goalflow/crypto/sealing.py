@@ -107,6 +107,10 @@ _TOPIC_BYTES: dict[str, bytes] = {cls.TOPIC: cls.TOPIC.encode()  # type: ignore[
                                   for cls in (*EVENT_CLASSES, Goal.Snapshot)}
 
 
+_VERSIONS_KEPT = 4096
+_VERSION_BYTES = [v.to_bytes(8, "big", signed=True) for v in range(_VERSIONS_KEPT)]
+
+
 def associated_data(goal_id: UUID, version: int, topic: str) -> bytes:
     """What binds a ciphertext to its event: the goal, the version and the topic."""
     return goal_id.bytes + version.to_bytes(8, "big", signed=True) + topic.encode()
@@ -169,13 +173,15 @@ class Sealer:
         # A goal's events are opened one after another: its id's bytes are worked out
         # once (one tuple, so that threads never pair one goal's id with another's bytes).
         last = self._last
-        if last[0] != goal_id:
+        if last[0] is not goal_id and last[0] != goal_id:
             last = self._last = (goal_id, goal_id.bytes)
             self.goal_keys.setdefault(goal_id, key_id)
         try:
-            plain = aead.decrypt(data[_NONCE], data[HEADER:],
-                                 last[1] + version.to_bytes(8, "big", signed=True)
-                                 + (_TOPIC_BYTES.get(topic) or topic.encode()))
+            plain = aead.decrypt(
+                data[_NONCE], data[HEADER:],
+                last[1] + (_VERSION_BYTES[version] if 0 < version < _VERSIONS_KEPT
+                           else version.to_bytes(8, "big", signed=True))
+                + (_TOPIC_BYTES.get(topic) or topic.encode()))
         except InvalidTag:
             raise ValueError("its ciphertext does not belong to this event (moved from"
                              " another event, or altered)") from None
