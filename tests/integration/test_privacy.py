@@ -205,24 +205,48 @@ def test_a_rebuild_after_forget_gives_the_same_rows_and_never_brings_them_back(
     assert {g["subject_id"] for g in vault.goal_index()} == {"sam"}
 
 
+def copy_store(store_url: str, tmp_path: Path) -> str:
+    """A copy of the store as it is now: its SQLite file, or its PostgreSQL tables in a
+    schema of their own (dropped with the test's own by keys_cleanup's caller)."""
+    url = parse_url(store_url)
+    if url.kind == "sqlite":
+        assert url.path is not None
+        copy = tmp_path / "copy"
+        copy.mkdir()
+        shutil.copy(url.path, copy / "goals.db")
+        return f"sqlite:///{copy / 'goals.db'}"
+    schema = f"{url.schema}_copy"
+    server = os.environ["GOALFLOW_TEST_POSTGRES"]
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]
+        for (table,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+                " AND table_type = 'BASE TABLE'", (url.schema,)).fetchall():
+            conn.execute(f'CREATE TABLE "{schema}"."{table}" AS'  # type: ignore[arg-type]
+                         f' TABLE "{url.schema}"."{table}"')
+    return store_url.replace(f"schema={url.schema}", f"schema={schema}")
+
+
 def test_a_copy_taken_before_forget_stays_unreadable_for_that_subject(
         store_url: str, key: str, clock: Any, tmp_path: Path, keys_cleanup: None) -> None:
-    if not store_url.startswith("sqlite"):
-        pytest.skip("a file copy of the store: SQLite (PostgreSQL: the same key store serves)")
     with goalflow.open(store_url, master_key=key, clock=clock) as goals:
         maya, sam = draft_maya(goals), draft_sam(goals)
-    path = Path(parse_url(store_url).path)  # type: ignore[arg-type]
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    shutil.copy(path, copy / "goals.db")
-    with goalflow.open(store_url, master_key=key, clock=clock) as goals:
-        goals.forget("maya", by=SUPERVISOR, reason="retention period ended")
-    live_keys = f"sqlite:///{path.with_name('goals.keys.db')}"
-    with goalflow.open(f"sqlite:///{copy / 'goals.db'}", master_key=key, keys=live_keys,
-                       readonly=True) as old:
-        with pytest.raises(GoalErased, match="predates the erasure"):
-            old.get(maya)
-        assert old.get(sam).statement.startswith(SAMS_WORDS[0])
+        live_keys = str(goals.store.sealer.keys.url)  # type: ignore[union-attr]
+        if parse_url(store_url).kind == "postgresql":
+            live_keys = store_url.replace(f"schema={parse_url(store_url).schema}",
+                                          f"schema={parse_url(store_url).schema}_keys")
+    copy = copy_store(store_url, tmp_path)
+    try:
+        with goalflow.open(store_url, master_key=key, clock=clock) as goals:
+            goals.forget("maya", by=SUPERVISOR, reason="retention period ended")
+        with goalflow.open(copy, master_key=key, keys=live_keys, readonly=True) as old:
+            with pytest.raises(GoalErased, match="predates the erasure"):
+                old.get(maya)
+            assert old.get(sam).statement.startswith(SAMS_WORDS[0])
+    finally:
+        if copy.startswith("postgresql"):
+            with psycopg.connect(os.environ["GOALFLOW_TEST_POSTGRES"], autocommit=True) as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{parse_url(copy).schema}" CASCADE')  # type: ignore[arg-type]
 
 
 def test_wrong_missing_and_unwanted_master_keys_are_refused_in_one_line(
