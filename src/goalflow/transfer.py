@@ -88,8 +88,12 @@ def export(
     }
     if store.sealer is not None:
         header["encrypted"] = True
-        if with_keys:
-            header["keys"] = store.sealer.keys.wrapped_keys()
+        with store.recorder.transaction(commit=False) as tx:
+            subject_keys = sealing.subject_keys(tx)
+        header["subject_keys"] = [list(row) for row in subject_keys]
+        if with_keys:  # the subjects' keys (not those made ahead for subjects to come)
+            header["keys"] = store.sealer.keys.wrapped_keys(
+                [UUID(key_id) for _, key_id in subject_keys])
     out.write(dumps(header) + b"\n")
     for done, (position, notification) in enumerate(_events(goals, head, goal_ids, since),
                                                     start=1):
@@ -346,6 +350,9 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             else:
                 _insert_command(tx, record, positions)
         chain.append(tx, chained)
+        if header.get("subject_keys"):
+            sealing.record_subject_keys(tx, [(str(s), str(k)) for s, k in
+                                             header["subject_keys"]])
         if ours is None:  # a store whose zone was set keeps its own record of it
             _insert_settings(tx, header["settings"], positions)
         store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake

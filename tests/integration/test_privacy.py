@@ -17,7 +17,7 @@ import pytest
 import goalflow
 from goalflow import Actor, Subject
 from goalflow.crypto import master
-from goalflow.crypto.sealing import GOAL_KEYS_TABLE, key_id_of
+from goalflow.crypto.sealing import GOAL_KEYS_TABLE, SPARE_KEYS, key_id_of
 from goalflow.errors import GoalErased, InvalidCommand, StoreError, UnreadableEvent
 from goalflow.persistence import store as store_module
 from goalflow.persistence.urls import parse_url
@@ -137,9 +137,9 @@ def test_forget_destroys_the_key_and_leaves_no_trace_of_it_in_the_key_store(
     maya = draft_maya(vault)
     draft_sam(vault)
     keys = vault.store.sealer.keys  # type: ignore[union-attr]
-    key_id = keys.subject_key_id("maya")
+    key_id = vault.store.subject_key_id("maya")
     assert key_id is not None
-    wrapped = next(k for k in keys.wrapped_keys() if k["subject_id"] == "maya")["wrapped"]
+    wrapped = keys.wrapped_keys([key_id])[0]["wrapped"]
     before = key_store_contents(vault)
     assert bytes.fromhex(wrapped) in before or wrapped.encode() in before
 
@@ -148,7 +148,10 @@ def test_forget_destroys_the_key_and_leaves_no_trace_of_it_in_the_key_store(
     after = key_store_contents(vault)
     for trace in (bytes.fromhex(wrapped), wrapped.encode(), str(key_id).encode(), b"maya"):
         assert trace not in after
-    assert keys.subject_key_id("sam") is not None
+    sams = vault.store.subject_key_id("sam")
+    assert sams is not None
+    assert keys.key(sams) is not None
+    assert vault.store.subject_key_id("maya") is None  # a new goal of hers: a new key
     with pytest.raises(GoalErased, match=rf"goal {maya} was erased on \d{{4}}-\d\d-\d\d by"
                                          r" dr-achebe \(client asked\)"):
         vault.get(maya)
@@ -356,7 +359,8 @@ def test_rotation_rewraps_every_key_touches_no_event_and_only_the_new_key_opens(
         maya, sam = draft_maya(goals), draft_sam(goals)
         before = raw_contents(goals, events_only=True)
         new = master.new_key_text()
-        assert goals.rotate_master_key(new) == 2
+        # every key: the subjects' two, and the rest of those made ahead with them
+        assert goals.rotate_master_key(new) == SPARE_KEYS
         assert raw_contents(goals, events_only=True) == before
         assert goals.get(maya).version == 2
     with pytest.raises(StoreError, match="wrong master key"):
@@ -413,3 +417,20 @@ def test_forget_and_holds_check_their_input(vault: goalflow.Goals) -> None:
         vault.hold_retention("maya", until="2030-01-01", by=SUPERVISOR,  # type: ignore[arg-type]
                              reason="x")
     assert date.today()  # (the holds above judged today on the clinic's calendar)
+
+
+def test_two_writers_giving_a_new_subject_a_key_at_once_agree_on_one(
+        store_url: str, key: str, clock: Any, keys_cleanup: None) -> None:
+    with goalflow.open(store_url, master_key=key, clock=clock) as first, \
+            goalflow.open(store_url, master_key=key, clock=clock) as second:
+        from uuid import uuid4
+
+        second.store.sealer.expect(uuid4(), "maya")  # type: ignore[union-attr]  # a key, unsaved
+        mine = draft_maya(first)
+        theirs = second.draft(Subject.client("maya"), f"{MAYAS_WORDS[0]} again", by=DR)
+        assert first.store.subject_key_id("maya") == second.store.subject_key_id("maya")
+        assert second.get(theirs).statement.startswith(MAYAS_WORDS[0])
+        assert first.get(theirs).version == second.get(mine).version - 1
+        first.forget("maya", by=SUPERVISOR, reason="r")
+        assert {str(mine), str(theirs)} == {
+            e["goal_id"] for e in first.audit() if e["event_type"] == "SubjectForgotten"}

@@ -127,8 +127,8 @@ def test_a_store_written_by_a_newer_goalflow_is_refused_for_writing_by_name(
     url, rated, other, _ = clinic
     with goalflow.open(url, projections=[]) as goals, \
             goals.store.recorder.transaction(commit=True) as tx:
-        tx.execute(f"UPDATE {tx.table(formats.FORMATS_TABLE)} SET version = 3, written_by ="
-                   " '0.9.0' WHERE name = 'events'")
+        tx.execute(f"UPDATE {tx.table(formats.FORMATS_TABLE)} SET version = ?, written_by ="
+                   " '0.9.0' WHERE name = 'events'", (formats.EVENTS_SCHEMA + 1,))
     with pytest.raises(StoreError, match=r"written by goalflow 0\.9\.0 .* upgrade goalflow to"
                                          r" 0\.9\.0 or later; nothing was written"):
         goalflow.open(url, projections=[])

@@ -20,14 +20,11 @@ class Keys:
 
     def __init__(self) -> None:
         self.keys: dict[UUID, bytes] = {}
-        self.subjects: dict[str, UUID] = {}
 
-    def key_of_subject(self, subject_id: str, *, create: bool) -> tuple[UUID, bytes] | None:
-        if subject_id not in self.subjects:
-            key_id = uuid4()
-            self.subjects[subject_id], self.keys[key_id] = key_id, os.urandom(32)
-        key_id = self.subjects[subject_id]
-        return key_id, self.keys[key_id]
+    def new_keys(self, count: int) -> list[tuple[UUID, bytes]]:
+        made = [(uuid4(), os.urandom(32)) for _ in range(count)]
+        self.keys.update(made)
+        return made
 
     def key(self, key_id: UUID) -> bytes | None:
         return self.keys.get(key_id)
@@ -35,7 +32,7 @@ class Keys:
 
 def sealer() -> tuple[Sealer, Any]:
     keys = Keys()
-    return Sealer(keys, "store"), keys  # type: ignore[arg-type]
+    return Sealer(keys, "store", lambda subject: None), keys  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", [master.new_key_text(), master.new_key_text() + "\n"])
@@ -65,7 +62,8 @@ def test_a_sealed_state_opens_only_as_the_event_it_was_sealed_for() -> None:
     seal, keys = sealer()
     goal, other = uuid4(), uuid4()
     key_id = seal.expect(goal, "client-7")
-    seal.expect(other, "client-8")
+    assert seal.expect(other, "client-8") != key_id
+    assert seal.expect(uuid4(), "client-7") == key_id  # one key per subject
     data = seal.seal(goal, 3, Goal.StepAdded.TOPIC, b'{"description":"x"}')
     assert data.startswith(MAGIC)
     assert key_id_of(data) == key_id

@@ -2,8 +2,9 @@
 
 ``forget`` records a ``SubjectForgotten`` event (in clear, no client data) on each of the
 subject's goals, with the read models' deletions, in one transaction; then destroys the
-subject's data key. Should the key store fail after the events are recorded, forgetting the
-subject again finishes the job (the goals already marked are not marked twice).
+subject's data key, and last forgets which key was theirs (a new goal of theirs gets a new
+key). Should a step after the events fail, forgetting the subject again finishes the job
+(the goals already marked are not marked twice).
 
 Holds live in the event store's ``goalflow_retention_holds``, one row per hold or release
 (rows are only ever added): a subject is held while its latest row is a hold whose
@@ -120,7 +121,7 @@ def forget(store: GoalStore, subject_id: str, *, by: Actor, reason: str,
     check_text("reason", reason, limit=MAX_REASON)
     check_text("override_hold", override_hold, limit=MAX_REASON, optional=True)
     _check_actor(by)
-    key_id = sealer.keys.subject_key_id(subject_id)
+    key_id = store.subject_key_id(subject_id)
     if key_id is None:
         raise InvalidCommand(f"subject {subject_id} has no data key in store {store.url}"
                              " (no goals of theirs were recorded, or they were forgotten"
@@ -155,6 +156,9 @@ def forget(store: GoalStore, subject_id: str, *, by: Actor, reason: str,
                          " changing; try again")
     sealer.keys.destroy(key_id)
     sealer.drop(key_id)
+    with store.recorder.transaction(commit=True) as tx:  # a new goal of theirs: a new key
+        tx.execute(f"DELETE FROM {tx.table(sealing.SUBJECT_KEYS_TABLE)} WHERE subject_id = ?"
+                   " AND key_id = ?", (subject_id, str(key_id)))
     return {"subject_id": subject_id, "goals": [str(g) for g in goal_ids],
             "positions": positions, "by": by.id, "reason": reason,
             "hold_overridden": override_hold if held is not None else None,

@@ -7,9 +7,13 @@ tables::
     goalflow_keyring   (name PRIMARY KEY, value)  -- 'store_id': the event store it serves;
                                                    -- 'check': a value wrapped by the master
                                                    -- key, to tell a wrong key at once
-    goalflow_data_keys (key_id PRIMARY KEY, subject_id UNIQUE, wrapped, created_at)
+    goalflow_data_keys (key_id PRIMARY KEY, wrapped, created_at)
 
-A data key is never stored in clear: ``wrapped`` is nonce + AES-256-GCM of it under the master
+It knows no subjects: which subject a key is for is the event store's
+(``goalflow_subject_keys``, written with the subject's first goal). Keys are made ahead, a
+batch per transaction (:meth:`KeyStore.new_keys`), so a new subject costs the key store no
+commit of its own; one made and never given to a subject is harmless. A data key is never
+stored in clear: ``wrapped`` is nonce + AES-256-GCM of it under the master
 key, bound to its key id. Forgetting a subject deletes its row; on SQLite with
 ``secure_delete`` on, so the freed bytes are overwritten in the file, then VACUUM; on
 PostgreSQL, then VACUUM FULL of the keys table (a deleted row stays in the table's pages until
@@ -107,8 +111,7 @@ class KeyStore:
         cur.execute(f"CREATE TABLE IF NOT EXISTS {self._t(KEYRING)} (name TEXT PRIMARY KEY,"
                     f" value {blob} NOT NULL)")
         cur.execute(f"CREATE TABLE IF NOT EXISTS {self._t(DATA_KEYS)} (key_id TEXT PRIMARY"
-                    f" KEY, subject_id TEXT NOT NULL UNIQUE, wrapped {blob} NOT NULL,"
-                    " created_at TEXT NOT NULL)")
+                    f" KEY, wrapped {blob} NOT NULL, created_at TEXT NOT NULL)")
         row = cur.execute(f"SELECT value FROM {self._t(KEYRING)} WHERE name = 'store_id'"
                           ).fetchone()
         owner = None if row is None else bytes(row[0]).decode()
@@ -140,24 +143,16 @@ class KeyStore:
 
     # -- data keys ---------------------------------------------------------------------
 
-    def key_of_subject(self, subject_id: str, *, create: bool) -> tuple[UUID, bytes] | None:
-        """The subject's key id and data key; made (random, 256 bits) if it has none and
-        ``create``. None if it has none."""
+    def new_keys(self, count: int) -> list[tuple[UUID, bytes]]:
+        """``count`` new random 256-bit data keys, stored (wrapped) in one transaction."""
+        made = [(uuid4(), os.urandom(KEY_BYTES)) for _ in range(count)]
+        now = datetime.now(UTC).isoformat()
         with self._tx() as cur:
-            row = cur.execute(f"SELECT key_id, wrapped FROM {self._t(DATA_KEYS)} WHERE"
-                              " subject_id = ?", (subject_id,)).fetchone()
-            if row is None and create:
-                key_id = uuid4()
-                key = os.urandom(KEY_BYTES)
-                cur.execute(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, subject_id, wrapped,"
-                            " created_at) VALUES (?, ?, ?, ?)",
-                            (str(key_id), subject_id, self._master.wrap(key, _context(key_id)),
-                             datetime.now(UTC).isoformat()))
-                return key_id, key
-        if row is None:
-            return None
-        key_id = UUID(row[0])
-        return key_id, self._unwrap(key_id, bytes(row[1]))
+            cur.executemany(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, wrapped, created_at)"
+                            " VALUES (?, ?, ?)",
+                            [(str(k), self._master.wrap(key, _context(k)), now)
+                             for k, key in made])
+        return made
 
     def key(self, key_id: UUID) -> bytes | None:
         """The data key with that id, or None if there is none (destroyed)."""
@@ -165,12 +160,6 @@ class KeyStore:
             row = cur.execute(f"SELECT wrapped FROM {self._t(DATA_KEYS)} WHERE key_id = ?",
                               (str(key_id),)).fetchone()
         return None if row is None else self._unwrap(key_id, bytes(row[0]))
-
-    def subject_key_id(self, subject_id: str) -> UUID | None:
-        with self._tx() as cur:
-            row = cur.execute(f"SELECT key_id FROM {self._t(DATA_KEYS)} WHERE subject_id = ?",
-                              (subject_id,)).fetchone()
-        return None if row is None else UUID(row[0])
 
     def destroy(self, key_id: UUID) -> bool:
         """Delete the data key (its bytes overwritten in a SQLite file); whether it was there."""
@@ -191,13 +180,15 @@ class KeyStore:
             elif self.url.kind == "postgresql":
                 self._conn.execute(f"VACUUM FULL {self._t(DATA_KEYS)}")
 
-    def wrapped_keys(self) -> list[dict[str, str]]:
-        """Every data key as stored (wrapped), for an export ``--with-keys``."""
+    def wrapped_keys(self, key_ids: Sequence[UUID] | None = None) -> list[dict[str, str]]:
+        """The data keys (all, or those of ``key_ids``) as stored (wrapped), for an export
+        ``--with-keys``."""
         with self._tx() as cur:
-            rows = cur.execute(f"SELECT key_id, subject_id, wrapped, created_at FROM"
+            rows = cur.execute(f"SELECT key_id, wrapped, created_at FROM"
                                f" {self._t(DATA_KEYS)} ORDER BY created_at, key_id").fetchall()
-        return [{"key_id": r[0], "subject_id": r[1], "wrapped": bytes(r[2]).hex(),
-                 "created_at": r[3]} for r in rows]
+        wanted = None if key_ids is None else {str(k) for k in key_ids}
+        return [{"key_id": r[0], "wrapped": bytes(r[1]).hex(), "created_at": r[2]}
+                for r in rows if wanted is None or r[0] in wanted]
 
     def add_wrapped(self, keys: Sequence[dict[str, str]]) -> None:
         """Add keys as exported (wrapped by this store's master key), checking each opens;
@@ -212,10 +203,10 @@ class KeyStore:
                              f" key store {self.url}: open the store with the master key of"
                              " the store exported") from None
         with self._tx() as cur:
-            cur.executemany(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, subject_id, wrapped,"
-                            " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                            [(k["key_id"], k["subject_id"], bytes.fromhex(k["wrapped"]),
-                              k["created_at"]) for k in keys])
+            cur.executemany(f"INSERT INTO {self._t(DATA_KEYS)} (key_id, wrapped, created_at)"
+                            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                            [(k["key_id"], bytes.fromhex(k["wrapped"]), k["created_at"])
+                             for k in keys])
 
     def rotate(self, new: MasterKey, store_id: str) -> int:
         """Re-wrap every data key under ``new`` in one transaction; returns how many."""

@@ -9,7 +9,9 @@ ciphertext. ``SubjectForgotten`` events are stored in clear (they hold no client
 
 In the event store, ``goalflow_encryption`` marks a store as encrypted (its ``store_id``,
 which its key store must name), ``goalflow_retention_holds`` keeps retention holds
-(:mod:`goalflow.crypto.erasure`) and ``goalflow_goal_keys`` maps each goal id to the id of
+(:mod:`goalflow.crypto.erasure`), ``goalflow_subject_keys`` says which data key is each
+subject's (written with the subject's first goal, in its transaction; the key store itself
+knows no subjects) and ``goalflow_goal_keys`` maps each goal id to the id of
 the data key its events are sealed with (an id, never a key, nor the subject's id), so that
 forgetting a subject finds its goals.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -27,7 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from goalflow.crypto.keystore import KeyStore
 from goalflow.crypto.master import NONCE_BYTES
 from goalflow.domain.goal import EVENT_CLASSES, Goal
-from goalflow.errors import StoreError
+from goalflow.errors import InvalidCommand, StoreError
 from goalflow.persistence.recorders import Dialect, Tx
 
 MAGIC = b"\x00gfe1"
@@ -38,6 +40,9 @@ HEADER = _NONCE.stop
 
 ENCRYPTION_TABLE = "goalflow_encryption"
 GOAL_KEYS_TABLE = "goalflow_goal_keys"
+SUBJECT_KEYS_TABLE = "goalflow_subject_keys"
+SPARE_KEYS = 32
+"""Data keys a process makes at a time, ahead of the new subjects that will need them."""
 HOLDS_TABLE = "goalflow_retention_holds"
 PLAIN_TOPICS = frozenset({Goal.SubjectForgotten.TOPIC})
 """Events stored in clear in an encrypted store: they hold no client data."""
@@ -63,6 +68,8 @@ def tables(dialect: Dialect, schema: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {name(ENCRYPTION_TABLE)} (name {text} PRIMARY KEY,"
         f" value {text} NOT NULL){suffix}",
         f"CREATE TABLE IF NOT EXISTS {name(GOAL_KEYS_TABLE)} (goal_id {uuid} PRIMARY KEY,"
+        f" key_id {text} NOT NULL){suffix}",
+        f"CREATE TABLE IF NOT EXISTS {name(SUBJECT_KEYS_TABLE)} (subject_id {text} PRIMARY KEY,"
         f" key_id {text} NOT NULL){suffix}",
         f"CREATE TABLE IF NOT EXISTS {name(HOLDS_TABLE)} (seq {serial}, subject_id {text}"
         f" NOT NULL, action {text} NOT NULL, until {text}, by_id {text} NOT NULL, by_role"
@@ -97,6 +104,28 @@ def mark_encrypted(tx: Tx, new_store_id: str) -> None:
                    [("store_id", new_store_id), ("scheme", "aes-256-gcm per-subject v1")])
 
 
+def subject_key(tx: Tx, subject_id: str) -> UUID | None:
+    """The id of the subject's data key, as recorded with their first goal."""
+    row = tx.execute(f"SELECT key_id FROM {tx.table(SUBJECT_KEYS_TABLE)} WHERE subject_id = ?",
+                     (subject_id,)).fetchone()
+    return None if row is None else UUID(str(row[0]))
+
+
+def subject_keys(tx: Tx) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in tx.execute(
+        f"SELECT subject_id, key_id FROM {tx.table(SUBJECT_KEYS_TABLE)} ORDER BY subject_id"
+    ).fetchall()]
+
+
+def record_subject_keys(tx: Tx, rows: Sequence[tuple[str, str]]) -> list[str]:
+    """Record which key is each subject's; returns the subjects whose row another writer
+    recorded first, with another key."""
+    tx.executemany(f"INSERT INTO {tx.table(SUBJECT_KEYS_TABLE)} (subject_id, key_id) VALUES"
+                   " (?, ?) ON CONFLICT (subject_id) DO NOTHING", rows)
+    return [subject for subject, key_id in rows
+            if str(subject_key(tx, subject)) != key_id]
+
+
 def goals_of_key(tx: Tx, key_id: UUID) -> list[UUID]:
     rows = tx.execute(f"SELECT goal_id FROM {tx.table(GOAL_KEYS_TABLE)} WHERE key_id = ?"
                       " ORDER BY goal_id", (str(key_id),)).fetchall()
@@ -124,30 +153,62 @@ class Sealer:
     Keys are kept by their ids' 16 bytes as they are in the envelope: opening an event
     costs a dict look-up and the decryption, no UUID made (goal load, scripts/bench)."""
 
-    def __init__(self, keys: KeyStore, store_id: str) -> None:
+    def __init__(self, keys: KeyStore, store_id: str,
+                 lookup: Callable[[str], UUID | None]) -> None:
         self.keys = keys
         self.store_id = store_id
+        self._lookup = lookup  # a subject's key id as the event store records it
         self._lock = threading.Lock()
         self._aeads: dict[bytes, AESGCM] = {}
         self._subjects: dict[str, bytes] = {}
+        self._spare: list[tuple[UUID, bytes]] = []
+        # Subjects given a key here whose first goal is not yet known to be recorded.
+        self.new_subjects: dict[str, bytes] = {}
         self.goal_keys: dict[UUID, bytes] = {}  # goal id -> key id bytes, as read or written
         self._last: tuple[UUID | None, bytes] = (None, b"")  # the goal last opened, its bytes
 
     def expect(self, goal_id: UUID, subject_id: str) -> UUID:
-        """The key id the goal's events are sealed with, its subject's key made if new."""
+        """The key id the goal's events are sealed with: its subject's, or (a new subject)
+        a new one, recorded for the subject with the goal (:attr:`new_subjects`)."""
         key_id = self.goal_keys.get(goal_id)
         if key_id is not None:
             return UUID(bytes=key_id)
         with self._lock:
             key_id = self._subjects.get(subject_id)
             if key_id is None:
-                found = self.keys.key_of_subject(subject_id, create=True)
-                assert found is not None
-                key_id = found[0].bytes
-                self._aeads[key_id] = AESGCM(found[1])
+                found = self._lookup(subject_id)
+                if found is None:
+                    if not self._spare:
+                        self._spare = self.keys.new_keys(SPARE_KEYS)
+                    made, key = self._spare.pop()
+                    key_id = made.bytes
+                    self._aeads[key_id] = AESGCM(key)
+                    self.new_subjects[subject_id] = key_id
+                else:
+                    key_id = found.bytes
+                    try:
+                        self._aead(key_id)
+                    except KeyDestroyed:
+                        raise InvalidCommand(
+                            f"subject {subject_id} was forgotten but the erasure did not"
+                            f" finish: run goalflow forget {subject_id} again first",
+                            field="subject") from None
                 self._subjects[subject_id] = key_id
             self.goal_keys[goal_id] = key_id
         return UUID(bytes=key_id)
+
+    def recorded(self, subject_ids: Sequence[str]) -> None:
+        """The subjects' keys are recorded with their goals."""
+        with self._lock:
+            for subject_id in subject_ids:
+                self.new_subjects.pop(subject_id, None)
+
+    def lost(self, subject_id: str) -> None:
+        """Another writer recorded a key for the subject first: look it up next time."""
+        with self._lock:
+            key_id = self.new_subjects.pop(subject_id, None)
+            self._subjects.pop(subject_id, None)
+            self.goal_keys = {g: k for g, k in self.goal_keys.items() if k != key_id}
 
     def new_goal_keys(self, goal_ids: Sequence[UUID]) -> list[tuple[UUID, UUID]]:
         return [(g, UUID(bytes=self.goal_keys[g])) for g in goal_ids]

@@ -259,7 +259,8 @@ class GoalStore:
                    create: bool) -> None:
         key_store = KeyStore(keys or default_keys_url(self.url), master_key,
                              store_id=store_id, create=create, readonly=self.readonly)
-        self.sealer = self.mapper.sealer = sealing.Sealer(key_store, store_id)
+        self.sealer = self.mapper.sealer = sealing.Sealer(key_store, store_id,
+                                                          self.subject_key_id)
         if isinstance(self._app.recorder, SQLiteRecorder):
             self._app.recorder.secure_delete = True
 
@@ -281,6 +282,11 @@ class GoalStore:
     @property
     def encrypted(self) -> bool:
         return self.sealer is not None
+
+    def subject_key_id(self, subject_id: str) -> UUID | None:
+        """The id of the subject's data key in an encrypted store, if it has one."""
+        with storage_errors(self.url), self.recorder.transaction(commit=False) as tx:
+            return sealing.subject_key(tx, subject_id)
 
     def _create_tables(self, tx: Tx) -> None:
         """Run eventsourcing's CREATE statements (its events and snapshots tables, with
@@ -654,6 +660,8 @@ class GoalStore:
         if self.inline_writes is not None:
             all_writes.append(self.inline_writes(events, [goal for goal, _ in changes]))
         recordings = self._app.events.put(events, writes=all_writes)
+        if self.sealer is not None:
+            self.sealer.recorded([goal.subject.id for goal, _ in changes])
         for goal, goal_events in changes:
             self._maybe_snapshot(goal, goal_events)
         if remember:
@@ -662,20 +670,29 @@ class GoalStore:
 
     def _goal_keys(self, changes: Sequence[tuple[Goal, Sequence[Goal.Event]]]) -> Write:
         """Seal the goals' events with their subjects' keys; the write that records which
-        key each new goal's events are sealed with."""
-        assert self.sealer is not None
+        key each new goal's events are sealed with, and each new subject's key."""
+        sealer = self.sealer
+        assert sealer is not None
         new = []
         for goal, goal_events in changes:
-            self.sealer.expect(goal.id, goal.subject.id)
+            sealer.expect(goal.id, goal.subject.id)
             if any(isinstance(e, Goal.Drafted) for e in goal_events):
                 new.append(goal.id)
-        rows = self.sealer.new_goal_keys(new)
+        rows = sealer.new_goal_keys(new)
+        subjects = sorted({goal.subject.id for goal, _ in changes} & set(sealer.new_subjects))
+        subject_rows = [(s, str(UUID(bytes=sealer.new_subjects[s]))) for s in subjects]
 
         def write(tx: Tx, _notification_ids: Sequence[int]) -> None:
             if rows:
                 tx.executemany(f"INSERT INTO {tx.table(sealing.GOAL_KEYS_TABLE)} (goal_id,"
                                " key_id) VALUES (?, ?)",
                                [(tx.goal_id(g), str(k)) for g, k in rows])
+            if subject_rows:
+                lost = sealing.record_subject_keys(tx, subject_rows)
+                for subject in lost:
+                    sealer.lost(subject)
+                if lost:  # another writer gave the subject a key first: roll back, retry
+                    raise IntegrityError(f"subject {lost[0]} was given a key meanwhile")
 
         return write
 
