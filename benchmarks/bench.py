@@ -44,7 +44,7 @@ import attrs
 import psycopg
 
 import goalflow
-from benchmarks import baseline, stores, workload
+from benchmarks import baseline, encryption, stores, workload
 from goalflow.commands import parse_command
 from goalflow.integrity import proofs
 from goalflow.integrity.chain import LEAVES_TABLE as CHAIN_LEAVES
@@ -52,7 +52,7 @@ from goalflow.integrity.chain import LEAVES_TABLE as CHAIN_LEAVES
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks"
 FIGURES = ("commands", "chain", "bulk", "load", "long", "growth", "rebuild", "verify", "prove",
-           "writers")
+           "writers", "encryption")
 WRITERS = 4
 TURNS = 10  # goalflow and the baseline take turns this often in each repetition of a mix
 
@@ -95,6 +95,8 @@ TARGETS = {
     "verify": 1.0,  # goalflow verify / baseline read+decode, events per second
     "verify_memory": FLAT,  # verify's peak at the large log / at the small one
     "prove": 2.0,  # seconds to prove one goal, large store / small store (at most)
+    "encrypted_commands": 0.85,  # encrypted store / unencrypted, commands per second
+    "encrypted_load": 0.85,  # encrypted store / unencrypted, goals loaded per second
 }
 PROVE_GOALS = 20  # goals proved at each size in "prove" (5 with --quick)
 
@@ -840,6 +842,9 @@ class Bench:
                 self.large(only)
             if "writers" in only:
                 self.writers()
+            if "encryption" in only:
+                encryption.commands(self)
+                encryption.load(self)
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.backend.cleanup()
@@ -1057,7 +1062,8 @@ def table(result: dict[str, Any]) -> str:
     headers = ["figure", "size", "goalflow", "baseline", "ratio", "target", "result"]
     rows = []
     for key in ("commands", "chain", "bulk", "load", "rebuild", "rebuild_memory", "verify",
-                "verify_memory", "long", "growth", "prove", "writers"):
+                "verify_memory", "long", "growth", "prove", "writers", "encrypted_commands",
+                "encrypted_load"):
         figure = result["figures"].get(key)
         if figure is None:
             continue
@@ -1075,7 +1081,8 @@ def table(result: dict[str, Any]) -> str:
               " chain cost (goalflow with / without the chain), long goal (goalflow with /"
               " without snapshots), growth (goalflow at the large / the small store), writers"
               " (4 writers / 1), memory (large / small peak) and prove (seconds at the large"
-              " / the small store: lower is better)."]
+              " / the small store: lower is better) and the encrypted figures (encrypted store /"
+              " the same unencrypted)."]
     if result["profiled"]:
         legend.append("PROFILED RUN: goalflow's timings include cProfile's overhead.")
     legend += [f"note: {note}" for note in result["notes"]]

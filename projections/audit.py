@@ -66,6 +66,9 @@ class AuditTrail(Projection):
     )
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
+        if isinstance(event, Goal.SubjectForgotten):
+            self._forgotten(w, event)
+            return
         if isinstance(event, Goal.Drafted):
             self._new_goal(w, event)
         subject_kind, subject_id = self._subject(w, event.originator_id)
@@ -83,6 +86,21 @@ class AuditTrail(Projection):
             "subject_id": subject_id, "details": Json(fields),
         })
         super().handle(w, event)
+
+    def _forgotten(self, w: Writer, e: Goal.SubjectForgotten) -> None:
+        """The goal's entries go (they held what the client said); one entry stays: the
+        erasure, who and why (the same whether the rows were there or, rebuilt after the
+        key was destroyed, never made)."""
+        self.erase_goal(w, e.originator_id)
+        w.insert("gf_audit_entries", {
+            "position": w.position, "goal_id": e.originator_id,
+            "version": e.originator_version, "event_type": "SubjectForgotten",
+            "recorded_at": e.timestamp, "occurred_at": e.occurred_at,
+            "late_seconds": int((e.timestamp - e.occurred_at).total_seconds()),
+            "actor_id": e.actor.id, "actor_role": e.actor.role,
+            "on_behalf_of": e.actor.on_behalf_of, "reason": e.reason, "subject_kind": None,
+            "subject_id": e.subject_id,
+            "details": Json({"hold_overridden": e.hold_overridden, "erased": True})})
 
     def _subject(self, w: Writer, goal_id: UUID) -> tuple[str, str]:
         # A goal's subject never changes, so one look per batch is enough (none when

@@ -144,6 +144,12 @@ class Outcomes(Projection):
         self._close(w, e, "entered-in-error")
         self._gas(w, self._subject(w, e.originator_id))
 
+    def on_SubjectForgotten(self, w: Writer, e: Goal.SubjectForgotten) -> None:
+        """The subject was forgotten: the goal's rows go, and the subject's GAS scores
+        with them (every goal of the subject is forgotten together)."""
+        self.erase_goal(w, e.originator_id)
+        w.delete("gf_outcome_gas", {"subject_id": e.subject_id})
+
     # -- helpers --------------------------------------------------------------------
 
     def _goal(self, w: Writer, goal_id: UUID) -> dict[str, Any]:

@@ -198,6 +198,15 @@ def build(path: Path | str) -> None:
             clock.now = (datetime.fromisoformat(command["occurred_at"]).astimezone(UTC)
                          + timedelta(minutes=7, seconds=13, microseconds=125) + late)
             goals.execute(name, **arguments)
+        # Forgetting a subject needs an encrypted store, where the SubjectForgotten event
+        # is stored in clear, as here: recorded directly, on the goal entered in error.
+        mistake = goals.get(MISTAKE)
+        clock.now += timedelta(days=1)
+        goals.store.record_erasures([Goal.SubjectForgotten(  # type: ignore[call-arg]
+            originator_id=MISTAKE, originator_version=mistake.version + 1,
+            timestamp=clock.now, actor=goalflow.Actor("dr-achebe", "supervisor"),
+            occurred_at=clock.now, subject_id=mistake.subject.id,
+            reason="retention period ended", hold_overridden=None)])
 
 
 def _parsed(command: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -542,6 +542,60 @@ class Goals:
             if goal.subject.id == subject_id and goal.status != "entered-in-error":
                 found.append(goal)
         return sorted(found, key=lambda g: (g.drafted_at, str(g.id)))
+    # -- privacy: forgetting a subject, retention holds, the master key ------------
+
+    def forget(self, subject_id: str, *, by: Actor, reason: str,
+               override_hold: str | None = None, occurred_at: datetime | None = None
+               ) -> dict[str, Any]:
+        """Forget a subject (crypto-shredding; an encrypted store only): record
+        ``SubjectForgotten`` on each of their goals, delete their read-model rows and
+        destroy their data key, so nothing they said can be read again, here or in any
+        copy. Refused while a retention hold is in force, unless ``override_hold`` gives
+        the reason to override it (recorded in the events)."""
+        from goalflow.crypto import erasure  # (imports the store module, as this one does)
+
+        now = self._clock()
+        if occurred_at is not None:
+            check_aware("occurred_at", occurred_at)
+        with storage_errors(self._store.url):
+            return erasure.forget(self._store, subject_id, by=by, reason=reason,
+                                  override_hold=override_hold, now=now,
+                                  occurred_at=occurred_at or now, today=self.today())
+
+    def hold_retention(self, subject_id: str, *, until: date, by: Actor, reason: str
+                       ) -> dict[str, Any]:
+        """Hold the subject's data (litigation, an investigation): ``forget`` is refused
+        until the hold is released or ``until`` has passed."""
+        from goalflow.crypto import erasure
+
+        with storage_errors(self._store.url):
+            return erasure.hold(self._store, subject_id, until=until, by=by, reason=reason,
+                                now=self._clock(), today=self.today())
+
+    def release_retention(self, subject_id: str, *, by: Actor, reason: str) -> dict[str, Any]:
+        """End the retention hold in force on the subject."""
+        from goalflow.crypto import erasure
+
+        with storage_errors(self._store.url):
+            return erasure.release(self._store, subject_id, by=by, reason=reason,
+                                   now=self._clock(), today=self.today())
+
+    def retention_holds(self) -> list[dict[str, Any]]:
+        """The retention holds in force today."""
+        from goalflow.crypto import erasure
+
+        with storage_errors(self._store.url):
+            return erasure.holds(self._store, self.today())
+
+    def rotate_master_key(self, new_key: Any) -> int:
+        """Re-wrap every data key with ``new_key`` (base64 text, 32 bytes or a MasterKey)
+        in one transaction, touching no event; afterwards only the new key opens the
+        store. Returns how many data keys were re-wrapped."""
+        from goalflow.crypto import erasure, master
+
+        key = master.parse(new_key, source="new master key")
+        with storage_errors(self._store.url):
+            return erasure.rotate(self._store, key)
 
     # -- the tamper-evident log -------------------------------------------------
 
@@ -942,8 +996,17 @@ def open(
     projections: Iterable[Projection] | None = None,
     progress: Callable[[int, int], None] | None = None,
     timezone: str | None = None,
+    master_key: Any = None,
+    keys: str | None = None,
 ) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
+
+    ``master_key`` (base64 text of 32 bytes, the bytes, or a
+    :class:`~goalflow.crypto.master.MasterKey`; else ``$GOALFLOW_MASTER_KEY``) makes a new
+    store encrypted, with a data key per subject kept in the key store at ``keys`` (a
+    store url; default: ``goals.db`` -> ``goals.keys.db`` beside a SQLite store, schema
+    ``<schema>_keys`` in a PostgreSQL store's database). An encrypted store needs it;
+    an unencrypted one refuses it.
 
     Accepted urls: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
     ``memory://`` and
@@ -963,6 +1026,10 @@ def open(
     """
     if timezone is not None:
         zones.clinic_zone(timezone)
+    from goalflow.crypto import master
+
+    key = master.from_environment() if master_key is None else master.parse(master_key)
+    keys_url = None if keys is None else parse_url(keys)
     chosen = list(discover() if projections is None else projections)
 
     def install(store: GoalStore) -> None:
@@ -971,7 +1038,7 @@ def open(
             Projections(store, chosen).install()
 
     store = GoalStore(parse_url(resolve_url(url)), readonly=readonly, progress=progress,
-                      prepare=None if readonly else install)
+                      prepare=None if readonly else install, master_key=key, keys=keys_url)
     try:
         registry = Projections(store, chosen)
         if not readonly:

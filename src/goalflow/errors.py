@@ -172,3 +172,27 @@ def first_line(error: BaseException) -> str:
     quote key values, are left out)."""
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
+
+
+class ErasedEvent(UnreadableEvent):
+    """A stored event whose subject's data key was destroyed (the subject was forgotten):
+    its metadata (goal, version, topic, position) stays, its content is gone for good."""
+
+    def __init__(self, message: str, *, goal_id: UUID, version: int, topic: str,
+                 key_id: UUID, position: int | None = None) -> None:
+        super().__init__(message, goal_id=goal_id, version=version, topic=topic,
+                         position=position)
+        self.key_id = key_id
+
+
+class GoalErased(GoalflowError, LookupError):
+    """A goal whose subject was forgotten: it cannot be shown or changed any more."""
+
+    def __init__(self, goal_id: UUID, erasure: str | None = None) -> None:
+        if erasure:
+            message = f"goal {goal_id} was erased on {erasure}"
+        else:
+            message = (f"goal {goal_id} is erased: its subject's data key was destroyed (this"
+                       " copy of the store predates the erasure)")
+        super().__init__(message)
+        self.goal_id = goal_id

@@ -18,7 +18,7 @@ import attrs
 from goalflow.application import Goals, parse_goal_id
 from goalflow.domain.goal import Goal
 from goalflow.domain.plain import plain
-from goalflow.errors import GoalNotFound, UnknownEvent, UnreadableEvent
+from goalflow.errors import ErasedEvent, GoalErased, GoalNotFound, UnknownEvent, UnreadableEvent
 from goalflow.persistence.codec import loads
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "actor", "occurred_at",
@@ -43,6 +43,11 @@ class RawEvent:
     def unknown(self) -> bool:
         return isinstance(self.problem, UnknownEvent)
 
+    @property
+    def erased(self) -> bool:
+        """Its subject was forgotten: only its metadata is left."""
+        return isinstance(self.problem, ErasedEvent)
+
 
 class Entry(NamedTuple):
     """An event in the log: its position, the event (or raw, if it cannot be read), and
@@ -60,6 +65,14 @@ def event_record(position: int, event: Goal.Event | RawEvent, schema_version: in
     An event that cannot be read is shown raw: ``unknown`` (written by a newer goalflow)
     or ``unreadable`` (damaged), with the reason and its stored state as it is.
     """
+    if isinstance(event, RawEvent) and event.erased:
+        return {
+            "position": position, "goal_id": str(event.goal_id), "version": event.version,
+            "type": event.topic.rpartition(".")[2] or event.topic, "schema_version": None,
+            "unknown": False, "unreadable": False, "erased": True,
+            "problem": "erased (its subject was forgotten)", "topic": event.topic,
+            "state": None,
+        }
     if isinstance(event, RawEvent):
         try:
             state: Any = loads(event.state)
@@ -126,9 +139,13 @@ def history(goals: Goals, goal_id: UUID | str) -> list[Entry]:
     Events of a type or version this goalflow does not know are listed raw; a damaged
     one is an error naming its position (the goal's history cannot be trusted past it).
     """
-    events = list(log(goals, goal_ids=[parse_goal_id(goal_id)]))
+    goal = parse_goal_id(goal_id)
+    events = list(log(goals, goal_ids=[goal]))
     if not events:
         raise GoalNotFound(goal_id)
+    if any((isinstance(e.event, RawEvent) and e.event.erased)
+           or isinstance(e.event, Goal.SubjectForgotten) for e in events):
+        raise GoalErased(goal, goals.store.erasure(goal))
     for entry in events:
         if isinstance(entry.event, RawEvent) and not entry.event.unknown:
             raise entry.event.problem

@@ -37,7 +37,7 @@ from eventsourcing.persistence import IntegrityError
 from goalflow.domain import agreement
 from goalflow.domain.goal import Goal
 from goalflow.domain.plain import plain as plain  # for read models: part of this interface
-from goalflow.errors import ProjectionError, StoreError, UnreadableEvent, first_line
+from goalflow.errors import ErasedEvent, ProjectionError, StoreError, UnreadableEvent, first_line
 from goalflow.persistence import formats
 from goalflow.persistence.recorders import PROJECTIONS_TABLE as TRACKING_TABLE
 from goalflow.persistence.recorders import Tx
@@ -76,6 +76,17 @@ class Projection:
             handler(w, event)
         if type(event).__name__ in agreement.TERMS_CHANGES:
             self.on_terms_changed(w, event)
+
+    def on_SubjectForgotten(self, w: Writer, event: Goal.SubjectForgotten) -> None:
+        """The goal's subject was forgotten: every row of the goal goes (its earlier events
+        can no longer be read, so a rebuild never brings them back)."""
+        self.erase_goal(w, event.originator_id)
+
+    def erase_goal(self, w: Writer, goal_id: UUID) -> None:
+        """Delete the goal's rows from each of this read model's tables with a goal_id."""
+        for table in self.tables:
+            if "goal_id" in table.column_types:
+                w.delete(table.name, {"goal_id": goal_id})
 
     def on_terms_changed(self, w: Writer, event: Goal.Event) -> None:
         """After the event's own handler, for every event that changes a goal's terms
@@ -345,7 +356,9 @@ class Projections:
                 return position
             for notification in batch:
                 w.position = notification.id
-                projection.handle(w, self._store.decode(notification))
+                event = _readable(self._store, notification)
+                if event is not None:
+                    projection.handle(w, event)
                 position = notification.id
             w.flush()
 
@@ -460,7 +473,9 @@ class Projections:
                    for projection, generation, position in targets]
         with _pipelined(tx):
             for notification in batch:
-                event = self._store.decode(notification)
+                event = _readable(self._store, notification)
+                if event is None:
+                    continue
                 for projection, w, position in writers:
                     if notification.id > position:
                         w.position = notification.id
@@ -535,6 +550,16 @@ class Projections:
     def _drop_views(self, tx: Tx, projection: Projection) -> None:
         for table in projection.tables:
             tx.execute(f"DROP VIEW IF EXISTS {tx.table(table.name)}")
+
+
+def _readable(store: Any, notification: Any) -> Goal.Event | None:
+    """The event, or None for one whose subject was forgotten (its data key destroyed):
+    read models skip it, as if it had never been recorded; the goal's SubjectForgotten
+    event, in clear, comes later in the log."""
+    try:
+        return store.decode(notification)  # type: ignore[no-any-return]
+    except ErasedEvent:
+        return None
 
 
 @contextlib.contextmanager

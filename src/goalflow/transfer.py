@@ -27,8 +27,9 @@ from uuid import UUID
 
 from goalflow import zones
 from goalflow.application import Goals
+from goalflow.crypto import sealing
 from goalflow.domain.goal import Goal
-from goalflow.errors import GoalflowError, StoreError, UnreadableEvent
+from goalflow.errors import GoalflowError, InvalidCommand, StoreError, UnreadableEvent
 from goalflow.integrity import chain
 from goalflow.persistence import formats, settings
 from goalflow.persistence.codec import KNOWN_TOPICS, dumps, loads
@@ -59,9 +60,17 @@ def export(
     since: datetime | None = None,
     progress: Progress | None = None,
     source: str | None = None,
+    with_keys: bool = False,
 ) -> dict[str, Any]:
-    """Write the store's events (all, or of some goals, or recorded since) to ``out``."""
+    """Write the store's events (all, or of some goals, or recorded since) to ``out``.
+
+    An encrypted store's events are written as they are stored, sealed (``ciphertext``,
+    base64), the header saying ``encrypted``; ``with_keys`` adds its data keys, wrapped
+    by its master key (``keys``), without which an import cannot read them."""
     store = goals.store
+    if with_keys and store.sealer is None:
+        raise InvalidCommand(f"store {store.url} is not encrypted: it has no keys to export",
+                             field="with_keys")
     with store.recorder.transaction(commit=False) as tx:
         head = store.head(tx)
     complete = goal_ids is None and since is None
@@ -77,6 +86,14 @@ def export(
         "timezone": goals.timezone,
         "settings": [s.to_dict() for s in store.setting_history(settings.TIMEZONE)],
     }
+    if store.sealer is not None:
+        header["encrypted"] = True
+        with store.recorder.transaction(commit=False) as tx:
+            subject_keys = sealing.subject_keys(tx)
+        header["subject_keys"] = [list(row) for row in subject_keys]
+        if with_keys:  # the subjects' keys (not those made ahead for subjects to come)
+            header["keys"] = store.sealer.keys.wrapped_keys(
+                [UUID(key_id) for _, key_id in subject_keys])
     out.write(dumps(header) + b"\n")
     for done, (position, notification) in enumerate(_events(goals, head, goal_ids, since),
                                                     start=1):
@@ -89,7 +106,11 @@ def export(
                                  notification.state),
         }
         try:
-            record["state"] = loads(notification.state)
+            if store.sealer is not None and sealing.key_id_of(notification.state):
+                record["state"] = None
+                record["ciphertext"] = base64.b64encode(notification.state).decode()
+            else:
+                record["state"] = loads(notification.state)
         except ValueError:  # damaged in the store: exported as it is, marked, not imported
             record["state"] = None
             record["unreadable_state"] = base64.b64encode(notification.state).decode()
@@ -237,7 +258,7 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
                               " was unreadable in the store it came from (damaged); it cannot"
                               " be imported")
     try:
-        state = dumps(record["state"])
+        state = _stored_state(record)
         goal_id, version, position = record["goal_id"], record["version"], record["position"]
         topic = str(record["topic"])
         UUID(goal_id)
@@ -252,7 +273,7 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
             if topic.startswith("goalflow:Goal.") else ""
         raise ExportFileError(f"line {number}: {topic!r} is not a goalflow event{newer}")
     stored_version = record["state"].get("class_version", 1) \
-        if isinstance(record["state"], dict) else 1
+        if isinstance(record["state"], dict) else 1  # (a ciphertext's is sealed within)
     if stored_version != 1 and (not isinstance(stored_version, int)
                                 or stored_version > cls.class_version):  # type: ignore[attr-defined]
         raise ExportFileError(
@@ -291,6 +312,10 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
         _finish_read_models(goals)
         return {**header, "resumed": True}
     source.seek(0)
+    _check_encryption(store, header)
+    if header.get("keys"):  # before the events: keys without events are harmless
+        assert store.sealer is not None
+        store.sealer.keys.add_wrapped(header["keys"])
     positions: dict[int, int] = {}
     with store.recorder.transaction(commit=True) as tx:
         store.lock_writers(tx)
@@ -325,6 +350,9 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
             else:
                 _insert_command(tx, record, positions)
         chain.append(tx, chained)
+        if header.get("subject_keys"):
+            sealing.record_subject_keys(tx, [(str(s), str(k)) for s, k in
+                                             header["subject_keys"]])
         if ours is None:  # a store whose zone was set keeps its own record of it
             _insert_settings(tx, header["settings"], positions)
         store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake
@@ -371,11 +399,39 @@ def _digest_event(sha: Any, goal_id: UUID, version: int, topic: str, state: byte
                + len(state).to_bytes(8, "big") + state)
 
 
+def _stored_state(record: dict[str, Any]) -> bytes:
+    """An exported event's bytes as they were stored: its JSON state, or its ciphertext."""
+    if record.get("ciphertext") is not None:
+        state = base64.b64decode(record["ciphertext"], validate=True)
+        if sealing.key_id_of(state) is None:
+            raise ValueError("not a sealed state")
+        return state
+    return dumps(record["state"])
+
+
+def _check_encryption(store: Any, header: dict[str, Any]) -> None:
+    """An encrypted export goes into an encrypted store (with the same master key) and
+    brings its keys; an unencrypted one into an unencrypted store."""
+    if header.get("encrypted") and store.sealer is None:
+        raise StoreError(f"the export is of an encrypted store; import it into a store opened"
+                         f" with its master key (store {store.url} is not encrypted)")
+    if store.sealer is not None and not header.get("encrypted"):
+        raise StoreError(f"store {store.url} is encrypted; this export is not (importing it"
+                         " would keep its events in clear): import it into an unencrypted store")
+    if header.get("encrypted") and "keys" not in header:
+        raise StoreError("the export carries no data keys, so its events could not be read:"
+                         " export it again with --with-keys")
+
+
 def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> chain.Row:
     """Store an exported event; returns it as stored, with its position, for the chain."""
     goal_id = UUID(record["goal_id"])
     table = tx.table(store.events_table)
-    state = dumps(record["state"])
+    state = _stored_state(record)
+    key_id = sealing.key_id_of(state)
+    if key_id is not None and record["version"] == 1:
+        tx.execute(f"INSERT INTO {tx.table(sealing.GOAL_KEYS_TABLE)} (goal_id, key_id) VALUES"
+                   " (?, ?)", (tx.goal_id(goal_id), str(key_id)))
     if tx.dialect == "sqlite":
         tx.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
                    " VALUES (?, ?, ?, ?)", (tx.goal_id(goal_id), record["version"],

@@ -1263,7 +1263,8 @@ COMMANDS_WITH_HELP = [
     ["projections"],
     ["projections", "status"], ["projections", "rebuild"], ["projections", "run"],
     ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
-    ["grant-auditor"], ["config"], ["config", "timezone"],
+    ["grant-auditor"], ["config"], ["config", "timezone"], ["forget"], ["hold-retention"],
+    ["release-retention"], ["retention-holds"], ["rotate-master-key"], ["new-master-key"],
 ]
 
 

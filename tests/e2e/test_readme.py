@@ -120,3 +120,20 @@ def test_the_help_and_the_api_show_the_readmes_store_url_forms() -> None:
     for text in (shown, docstring):
         assert "libpq" in text
         assert "sslmode" in text
+
+
+def test_the_encryption_example_forgets_a_client_and_still_verifies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GOALFLOW_MASTER_KEY", raising=False)
+    code = python_block("from datetime import date\n\nimport goalflow")
+
+    exec(compile(code, "README.md", "exec"), {})
+
+    erased, damage = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"goal [0-9a-f-]{36} was erased on \d{4}-\d\d-\d\d by dr-achebe"
+                        r" \(erasure request\)", erased)
+    assert damage == "()"
+    assert {p.name for p in tmp_path.iterdir()} >= {"clinic.db", "clinic.keys.db"}
+    assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o600"}

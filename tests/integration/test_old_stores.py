@@ -168,7 +168,8 @@ def test_an_old_store_is_upgraded_once_by_a_writer_and_recorded(old_store: str) 
     version = goalflow_version()
     assert found == {"tables": (formats.TABLES_FORMAT, version),
                      "events": (formats.EVENTS_SCHEMA, version)}
-    assert migrations == [("events", 1, 3, version), ("read model audit", 1, 2, version),
+    assert migrations == [("events", 1, formats.EVENTS_SCHEMA, version),
+                          ("read model audit", 1, 2, version),
                           ("tables", 1, 2, version), ("tables", 2, 3, version),
                           ("tables", 3, 4, version)]
     goalflow.open(old_store).close()  # a second writer finds nothing to do

@@ -16,16 +16,22 @@ from goalflow.cli._context import Context, GoalflowGroup
 from goalflow.cli._options import db_option
 
 COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "integrity",
-                          "config", "outcomes")
+                          "config", "outcomes", "privacy")
 """The modules of ``goalflow.cli`` that hold commands: a new module is one more name here."""
 
 
 @click.group(cls=GoalflowGroup)
 @db_option
+@click.option("--master-key-file", metavar="FILE", help="The store's master key (base64 of 32"
+              " bytes): makes a new store encrypted, opens an encrypted one (default"
+              " $GOALFLOW_MASTER_KEY).")
+@click.option("--keys", metavar="URL", help="The encrypted store's key store (default: beside"
+              " it, goals.db -> goals.keys.db).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.version_option(package_name="goalflow")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, url: str | None, master_key_file: str | None, keys: str | None,
+        debug: bool) -> None:
     """goalflow: treatment goals as an event-sourced record.
 
     Every command takes the store from --db or $GOALFLOW_DB. Inspection
@@ -42,7 +48,7 @@ def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
       goalflow demo --out demo.db
       goalflow --db sqlite:///demo.db audit --event Revised
     """
-    ctx.obj = Context(url, debug)
+    ctx.obj = Context(url, debug, master_key_file=master_key_file, keys=keys)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -13,6 +13,7 @@ import click
 import goalflow
 from goalflow.application import Goals
 from goalflow.cli._output import progress_bar
+from goalflow.crypto import master
 from goalflow.errors import GoalflowError
 from goalflow.persistence.store import STORAGE_FAULTS, describe_fault
 from goalflow.persistence.urls import parse_url, resolve_url
@@ -21,16 +22,23 @@ from goalflow.persistence.urls import parse_url, resolve_url
 class Context:
     """What the root command knows: the store url, and the store once opened."""
 
-    def __init__(self, url: str | None, debug: bool) -> None:
+    def __init__(self, url: str | None, debug: bool, *, master_key_file: str | None = None,
+                 keys: str | None = None) -> None:
         self.url = url
         self.debug = debug
+        self.master_key_file = master_key_file
+        self.keys = keys
         self._goals: Goals | None = None
 
     def goals(self, *, readonly: bool = False) -> Goals:
         if self._goals is None:
+            # --master-key-file, else $GOALFLOW_MASTER_KEY (goalflow.open reads it).
+            key = None if self.master_key_file is None else master.from_file(
+                self.master_key_file)
             # A writer's first open of a store from before the log was chained chains it.
             with progress_bar("chaining the log's events") as progress:
-                self._goals = goalflow.open(self.url, readonly=readonly, progress=progress)
+                self._goals = goalflow.open(self.url, readonly=readonly, progress=progress,
+                                            master_key=key, keys=self.keys)
         return self._goals
 
     def close(self) -> None:

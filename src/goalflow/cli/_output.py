@@ -29,7 +29,8 @@ def json_lines(items: list[dict[str, Any]]) -> None:
 def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
     """One event: position, recorded time, goal, version, type, actor, and what it says."""
     if "problem" in record:  # an event this goalflow cannot read, shown raw
-        mark = click.style("UNKNOWN" if record["unknown"] else "UNREADABLE", fg="red",
+        mark = click.style("ERASED" if record.get("erased") else
+                           "UNKNOWN" if record["unknown"] else "UNREADABLE", fg="red",
                            bold=True)
         return (f"#{record['position']:<6} {mark} {record['topic']} (goal {record['goal_id']}"
                 f" v{record['version']}): {record['problem']}")

@@ -255,10 +255,14 @@ def plan(obj: Context, subject_id: str, include_closed: bool, as_json: bool) -> 
     Example:
       goalflow plan client-7 --all
     """
-    goals = obj.goals(readonly=True).plan(subject_id, include_closed=include_closed)
+    opened = obj.goals(readonly=True)
+    goals = opened.plan(subject_id, include_closed=include_closed)
     if as_json:
         json_lines(goals)
         return
+    if not goals and opened.store.encrypted:
+        for erasure in opened.store.erasures(subject_id):
+            click.echo(f"{subject_id}: erased on {erasure}")
     if not goals:
         click.echo(f"No {'' if include_closed else 'open '}goals for {subject_id}.")
     for n, goal in enumerate(goals):

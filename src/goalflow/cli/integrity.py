@@ -10,6 +10,7 @@ from typing import Any
 import click
 import orjson
 
+from goalflow import private_files
 from goalflow.cli._context import Context
 from goalflow.cli._options import json_option, resolve_goal
 from goalflow.cli._output import print_json, progress_bar, render_event_line
@@ -117,7 +118,8 @@ def prove(obj: Context, goal_id: str, kept: str | None, output: Path | None) -> 
         return
     partial = output.with_name(output.name + ".partial")
     try:
-        partial.write_bytes(data)
+        with private_files.open_private(partial, "wb") as out:  # 0600: it holds events
+            out.write(data)
         partial.replace(output)  # all or nothing
     except OSError as e:
         partial.unlink(missing_ok=True)

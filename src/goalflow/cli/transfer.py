@@ -15,10 +15,11 @@ import click
 
 import goalflow
 from goalflow import demo as demo_scenario
-from goalflow import transfer
+from goalflow import private_files, transfer
 from goalflow.cli._context import Context
 from goalflow.cli._options import parse_timestamp, resolve_goal
 from goalflow.cli._output import progress_bar, render_goal
+from goalflow.crypto import master
 
 
 @click.command()
@@ -28,9 +29,11 @@ from goalflow.cli._output import progress_bar, render_goal
               " partial export.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE (default stdout).")
+@click.option("--with-keys", is_flag=True, help="An encrypted store: also write its data"
+              " keys, wrapped by its master key (still needed to import).")
 @click.pass_obj
 def export(obj: Context, goal_ids: tuple[str, ...], since: str | None,
-           output: Path | None) -> None:
+           output: Path | None, with_keys: bool) -> None:
     """Export events as JSON Lines; a complete export can rebuild the store with import.
 
     \b
@@ -41,7 +44,8 @@ def export(obj: Context, goal_ids: tuple[str, ...], since: str | None,
     ids = [resolve_goal(goals, g) for g in goal_ids] or None
     moment = parse_timestamp("--since", since, end_of_day=False, goals=goals) if since else None
     with progress_bar("exporting") as progress, _output(output) as out:
-        header = transfer.export(goals, out, goal_ids=ids, since=moment, progress=progress)
+        header = transfer.export(goals, out, goal_ids=ids, since=moment, progress=progress,
+                                 with_keys=with_keys)
     if output is not None:
         click.echo(f"exported {header['events']} events and {header['commands']} command"
                    f" ids to {output}", err=True)
@@ -81,9 +85,12 @@ def migrate(obj: Context, target: str) -> None:
       goalflow --db sqlite:///goalflow.db migrate --to postgresql://ehr@db/goals
     """
     source = obj.goals(readonly=True)
-    with goalflow.open(target) as destination, tempfile.TemporaryFile() as buffer:
+    encrypted = source.store.encrypted  # the copy is encrypted too, with the same master key
+    key = master.from_file(obj.master_key_file) if obj.master_key_file else None
+    with goalflow.open(target, master_key=key if encrypted else None) as destination, \
+            tempfile.TemporaryFile() as buffer:
         with progress_bar("exporting") as progress:
-            transfer.export(source, buffer, progress=progress)
+            transfer.export(source, buffer, progress=progress, with_keys=encrypted)
         buffer.seek(0)
         with progress_bar("importing") as progress:
             header = transfer.import_(destination, buffer, progress=progress)
@@ -132,7 +139,7 @@ def _output(path: Path | None) -> Iterator[IO[bytes]]:
         yield sys.stdout.buffer
         return
     partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as out:
+    with private_files.open_private(partial, "wb") as out:  # 0600: clients' data
         yield out
     partial.replace(path)  # whole, or not at all
 

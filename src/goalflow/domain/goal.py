@@ -356,6 +356,20 @@ class Goal(Aggregate):
             if kept is None or kept.occurred_at <= self.occurred_at:
                 goal.ratings = {**goal.ratings, self.rater_role: Rating(
                     self.level, self.rater_role, self.actor, self.occurred_at)}  # type: ignore[arg-type]
+    class SubjectForgotten(Event):
+        """The goal's subject was forgotten (crypto-shredding): the data key its events
+        were encrypted with is destroyed, so none of them can be read again. Recorded in
+        clear, by the service, on each of the subject's goals; it holds no client data:
+        the subject's id, who and why, and the reason a retention hold was overridden,
+        if one was. A goal with it is erased: it is not read or changed any more."""
+
+        TOPIC = "goalflow:Goal.SubjectForgotten"
+        subject_id: str
+        reason: str
+        hold_overridden: str | None
+
+        def apply(self, goal: Goal) -> None:
+            pass  # nothing of the goal is left to change: readers stop at this event
 
     class Snapshot(_Snapshot):
         TOPIC = "goalflow:Goal.Snapshot"

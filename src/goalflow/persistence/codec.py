@@ -28,9 +28,10 @@ from eventsourcing.domain import CanSnapshotAggregate
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
+from goalflow.crypto.sealing import KeyDestroyed, Sealer
 from goalflow.domain.goal import EVENT_CLASSES, REVISABLE_FIELDS, Goal
 from goalflow.domain.values import FieldChange
-from goalflow.errors import UnknownEvent, UnreadableEvent, first_line
+from goalflow.errors import ErasedEvent, UnknownEvent, UnreadableEvent, first_line
 from goalflow.version import goalflow_version
 
 Decoder = Callable[[Any], Any]
@@ -77,6 +78,8 @@ class GoalflowMapper(Mapper[UUID]):
     def __init__(self) -> None:
         super().__init__(transcoder=OrjsonTranscoder())
         self.written_by: str | None = None  # the goalflow that last wrote the store
+        # An encrypted store's: seals each state with its subject's key (goalflow.crypto).
+        self.sealer: Sealer | None = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(domain_event.__dict__)
@@ -90,10 +93,13 @@ class GoalflowMapper(Mapper[UUID]):
             data = self.compressor.compress(data)
         if self.cipher:
             data = self.cipher.encrypt(data)
+        topic = get_topic(type(domain_event))
+        if self.sealer is not None:
+            data = self.sealer.seal(originator_id, originator_version, topic, data)
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=topic,
             state=data,
         )
 
@@ -122,6 +128,8 @@ class GoalflowMapper(Mapper[UUID]):
 
         cls = KNOWN_TOPICS.get(topic)
         try:
+            if self.sealer is not None:
+                data = self.sealer.unseal(originator_id, originator_version, topic, data)
             if self.cipher:
                 data = self.cipher.decrypt(data)
             if self.compressor:
@@ -132,6 +140,10 @@ class GoalflowMapper(Mapper[UUID]):
                 stored_version = state["state"].get("class_version", 1)
             if not isinstance(stored_version, int) or isinstance(stored_version, bool):
                 raise ValueError(f"class_version {stored_version!r} is not a number")
+        except KeyDestroyed as e:
+            raise ErasedEvent(
+                f"stored event {topic} of {where()} is erased: {e}", goal_id=originator_id,
+                version=originator_version, topic=topic, key_id=e.key_id) from None
         except Exception as e:
             raise UnreadableEvent(
                 f"cannot read stored event {topic} of {where()}: {first_line(e)}",

@@ -44,8 +44,9 @@ TABLES_FORMAT: Final = 4
 EVENTS_SCHEMA: Final = 3
 """The event schema this code writes: 1 for goalflow 0.1's events; 2 adds the measure's
 instrument fields (Drafted, Revised and Goal snapshots at class version 2); 3 adds goal
-attainment scaling (GasScaleSet, AttainmentRated) and the goal's first readings (snapshots at
-class version 3)."""
+attainment scaling (GasScaleSet, AttainmentRated), the goal's first readings (snapshots at
+class version 3) and SubjectForgotten (an encrypted store's record of forgetting a
+subject)."""
 
 
 def format_tables(tx: Tx) -> list[str]:

@@ -193,6 +193,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
         super().__init__(datastore, events_table_name)
         self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
         self._held = threading.local()
+        # An encrypted store's: what a transaction deletes (a forgotten subject's read-model
+        # rows, a row's version before an update) is overwritten in the file, not freed.
+        self.secure_delete = False
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -212,6 +215,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs) or ()
         tx = Tx(c, "sqlite")
+        if self.secure_delete:
+            tx.execute("PRAGMA secure_delete = ON")
         made = chain.append(tx, chain_rows(notification_ids, stored_events),
                             self.chain_frontier)
         for write in kwargs.get("writes", ()):
@@ -230,6 +235,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
                 # take the write lock now, waiting for it (eventsourcing ends this one).
                 c.execute("COMMIT")
                 c.execute("BEGIN IMMEDIATE")
+            if self.secure_delete:
+                c.execute("PRAGMA secure_delete = ON")
             yield Tx(c, "sqlite")
 
 

@@ -23,8 +23,15 @@ from eventsourcing.persistence import IntegrityError, Notification, PersistenceE
 from eventsourcing.utils import Environment, EnvType, get_topic
 from psycopg.conninfo import make_conninfo
 
+from goalflow import private_files
+from goalflow.crypto import sealing
+from goalflow.crypto.keystore import KeyStore
+from goalflow.crypto.keystore import default_url as default_keys_url
+from goalflow.crypto.master import MasterKey
 from goalflow.domain.goal import Goal
 from goalflow.errors import (
+    ErasedEvent,
+    GoalErased,
     GoalflowError,
     GoalNotFound,
     StoreError,
@@ -169,8 +176,13 @@ class GoalStore:
 
     def __init__(self, url: StoreUrl, *, readonly: bool = False,
                  progress: Callable[[int, int], None] | None = None,
-                 prepare: Callable[[GoalStore], None] | None = None) -> None:
+                 prepare: Callable[[GoalStore], None] | None = None,
+                 master_key: MasterKey | None = None, keys: StoreUrl | None = None) -> None:
         """Open the store at ``url``; a writer makes goalflow's tables if they are not there.
+
+        ``master_key``: a new store is made encrypted (:mod:`goalflow.crypto`), with its
+        data keys in the key store at ``keys`` (default: beside it); an encrypted store
+        needs it to be opened, an unencrypted one refuses it.
 
         ``progress`` hears of long work on opening (chaining an older store's events).
         ``prepare`` is what else a writer makes ready on open (the read models' tables).
@@ -181,6 +193,7 @@ class GoalStore:
         self.url = url
         self.readonly = readonly
         self._listener: psycopg.Connection[Any] | None = None
+        self.sealer: sealing.Sealer | None = None
         env = _environment(url, readonly=readonly)
         # PostgreSQL: the lock on making tables, held until a new store's are made.
         creating = contextlib.ExitStack()
@@ -219,14 +232,21 @@ class GoalStore:
         self._settings_table = False  # known to exist (tables format 4 on)
         try:
             if new:
+                store_id = None
+                if master_key is not None:
+                    store_id = uuid4().hex
+                    self._open_keys(master_key, keys, store_id, create=True)
                 with creating, storage_errors(url, "cannot create store"), \
                         self.recorder.one_transaction() as tx:
                     self._create_tables(tx)
+                    if store_id is not None:
+                        sealing.mark_encrypted(tx, store_id)
                     self.written_by = self.mapper.written_by = self._check_formats(progress)
                     if prepare:
                         prepare(self)
                 self._register_types()
             else:
+                self._check_encryption(master_key, keys)
                 self.written_by = self.mapper.written_by = self._check_formats(progress)
                 if prepare:
                     prepare(self)
@@ -234,6 +254,39 @@ class GoalStore:
             creating.close()
             self.close()
             raise
+
+    def _open_keys(self, master_key: MasterKey, keys: StoreUrl | None, store_id: str, *,
+                   create: bool) -> None:
+        key_store = KeyStore(keys or default_keys_url(self.url), master_key,
+                             store_id=store_id, create=create, readonly=self.readonly)
+        self.sealer = self.mapper.sealer = sealing.Sealer(key_store, store_id,
+                                                          self.subject_key_id)
+        if isinstance(self._app.recorder, SQLiteRecorder):
+            self._app.recorder.secure_delete = True
+
+    def _check_encryption(self, master_key: MasterKey | None, keys: StoreUrl | None) -> None:
+        """An encrypted store opens only with its master key; an unencrypted one never
+        becomes encrypted."""
+        with storage_errors(self.url, "cannot open store"), \
+                self.recorder.transaction(commit=False) as tx:
+            store_id = sealing.store_id(tx)
+        if store_id is None and master_key is not None:
+            raise StoreError(f"store {self.url} is not encrypted (it was made without a master"
+                             " key, and stays so): open it without one")
+        if store_id is not None and master_key is None:
+            raise StoreError(f"store {self.url} is encrypted: give its master key"
+                             " (--master-key-file FILE, or $GOALFLOW_MASTER_KEY)")
+        if store_id is not None and master_key is not None:
+            self._open_keys(master_key, keys, store_id, create=False)
+
+    @property
+    def encrypted(self) -> bool:
+        return self.sealer is not None
+
+    def subject_key_id(self, subject_id: str) -> UUID | None:
+        """The id of the subject's data key in an encrypted store, if it has one."""
+        with storage_errors(self.url), self.recorder.transaction(commit=False) as tx:
+            return sealing.subject_key(tx, subject_id)
 
     def _create_tables(self, tx: Tx) -> None:
         """Run eventsourcing's CREATE statements (its events and snapshots tables, with
@@ -407,7 +460,43 @@ class GoalStore:
     def load(
         self, goal_id: UUID, *, version: int | None = None, as_of: datetime | None = None
     ) -> Goal:
-        """The goal at its latest version, at ``version``, or as recorded at ``as_of``."""
+        """The goal at its latest version, at ``version``, or as recorded at ``as_of``.
+
+        Raises :class:`GoalErased` for a goal whose subject was forgotten."""
+        with self._erased(goal_id):
+            return self._load(goal_id, version=version, as_of=as_of)
+
+    @contextlib.contextmanager
+    def _erased(self, goal_id: UUID) -> Iterator[None]:
+        """Say a goal whose subject was forgotten is erased, and by whom, when and why."""
+        try:
+            yield
+        except ErasedEvent:
+            raise GoalErased(goal_id, self.erasure(goal_id)) from None
+
+    def erasure(self, goal_id: UUID) -> str | None:
+        """"DATE by WHO (REASON)" of the goal's SubjectForgotten event, if it has one."""
+        with self.recorder.transaction(commit=False) as tx:
+            row = tx.execute(f"SELECT originator_version, topic, state FROM"
+                             f" {tx.table(self._events_table)} WHERE originator_id = ? AND"
+                             " topic = ?", (tx.goal_id(goal_id), Goal.SubjectForgotten.TOPIC)
+                             ).fetchone()
+        if row is None:
+            return None
+        event = self.mapper.decode_event(goal_id, row[0], row[1], bytes(row[2]))
+        return (f"{event.occurred_at.date().isoformat()} by {event.actor.id} ({event.reason})")
+
+    def erasures(self, subject_id: str) -> list[str]:
+        """"DATE by WHO (REASON)" of each time the subject was forgotten (read from the
+        log's SubjectForgotten events, which are in clear)."""
+        found: dict[str, None] = {}
+        for notification in self.scan(topics=[Goal.SubjectForgotten.TOPIC]):
+            event = self.decode(notification)
+            if event.subject_id == subject_id:  # type: ignore[attr-defined]
+                found[self.erasure(event.originator_id) or ""] = None
+        return [e for e in found if e]
+
+    def _load(self, goal_id: UUID, *, version: int | None, as_of: datetime | None) -> Goal:
         goal: Goal | None = None
         if as_of is None and self._snapshots is not None:
             snapshot, events = self._latest_snapshot_and_events(goal_id, lte=version)
@@ -418,6 +507,8 @@ class GoalStore:
         for event in events:
             if as_of is not None and event.timestamp > as_of:
                 break
+            if isinstance(event, Goal.SubjectForgotten):  # (a store whose key is still there)
+                raise GoalErased(goal_id, self.erasure(goal_id))
             goal = event.mutate(goal)
         if goal is None:
             if as_of is not None and self.exists(goal_id):
@@ -433,8 +524,13 @@ class GoalStore:
 
     @guarded
     def events(self, goal_id: UUID) -> list[Goal.Event]:
-        """Every event of one goal, oldest first, decoded."""
-        return self._events_of(goal_id)
+        """Every event of one goal, oldest first, decoded (:class:`GoalErased` if its
+        subject was forgotten)."""
+        with self._erased(goal_id):
+            events = self._events_of(goal_id)
+        if events and isinstance(events[-1], Goal.SubjectForgotten):
+            raise GoalErased(goal_id, self.erasure(goal_id))
+        return events
 
     def _latest_snapshot_and_events(self, goal_id: UUID, *, lte: int | None
                                     ) -> tuple[Goal.Snapshot | None, list[Goal.Event]]:
@@ -557,15 +653,71 @@ class GoalStore:
             raise StoreError(f"store {self.url} is open read-only")
         events = [event for _, goal_events in changes for event in goal_events]
         all_writes = list(writes)
+        if self.sealer is not None:
+            all_writes.append(self._goal_keys(changes))
         if commands:
             all_writes.insert(0, _command_writes(commands))
         if self.inline_writes is not None:
             all_writes.append(self.inline_writes(events, [goal for goal, _ in changes]))
         recordings = self._app.events.put(events, writes=all_writes)
+        if self.sealer is not None:
+            self.sealer.recorded([goal.subject.id for goal, _ in changes])
         for goal, goal_events in changes:
             self._maybe_snapshot(goal, goal_events)
         if remember:
             self.remember(goal for goal, _ in changes)
+        return [r.notification.id for r in recordings]
+
+    def _goal_keys(self, changes: Sequence[tuple[Goal, Sequence[Goal.Event]]]) -> Write:
+        """Seal the goals' events with their subjects' keys; the write that records which
+        key each new goal's events are sealed with, and each new subject's key."""
+        sealer = self.sealer
+        assert sealer is not None
+        new = []
+        for goal, goal_events in changes:
+            sealer.expect(goal.id, goal.subject.id)
+            if any(isinstance(e, Goal.Drafted) for e in goal_events):
+                new.append(goal.id)
+        rows = sealer.new_goal_keys(new)
+        subjects = sorted({goal.subject.id for goal, _ in changes} & set(sealer.new_subjects))
+        subject_rows = [(s, str(UUID(bytes=sealer.new_subjects[s]))) for s in subjects]
+
+        def write(tx: Tx, _notification_ids: Sequence[int]) -> None:
+            if rows:
+                tx.executemany(f"INSERT INTO {tx.table(sealing.GOAL_KEYS_TABLE)} (goal_id,"
+                               " key_id) VALUES (?, ?)",
+                               [(tx.goal_id(g), str(k)) for g, k in rows])
+            if subject_rows:
+                lost = sealing.record_subject_keys(tx, subject_rows)
+                for subject in lost:
+                    sealer.lost(subject)
+                if lost:  # another writer gave the subject a key first: roll back, retry
+                    raise IntegrityError(f"subject {lost[0]} was given a key meanwhile")
+
+        return write
+
+    @guarded
+    def record_erasures(self, events: Sequence[Goal.Event], writes: Sequence[Write] = ()
+                        ) -> list[int]:
+        """Record SubjectForgotten events (in clear), with the read models' writes, in one
+        transaction; the goals are no longer kept for :meth:`take`."""
+        if self.readonly:
+            raise StoreError(f"store {self.url} is open read-only")
+        all_writes = list(writes)
+        if self.inline_writes is not None:
+            all_writes.append(self.inline_writes(events, []))
+        recordings = self._app.events.put(list(events), writes=all_writes)
+        with self._recent_lock:
+            for event in events:
+                self._recent.pop(event.originator_id, None)
+        if self.url.kind == "sqlite":
+            # The rows' versions before the deletions are still in the write-ahead log:
+            # move what it holds into the file, and empty it (best effort: a reader that
+            # holds it open keeps it until the next checkpoint).
+            with self.recorder.transaction(commit=False) as tx:
+                tx.execute("COMMIT")
+                tx.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                tx.execute("BEGIN")
         return [r.notification.id for r in recordings]
 
     @property
@@ -722,6 +874,8 @@ class GoalStore:
     def close(self) -> None:
         if self._listener is not None:
             self._listener.close()
+        if self.sealer is not None:
+            self.sealer.keys.close()
         self._app.close()
 
 
@@ -815,6 +969,11 @@ def _sqlite_name(url: StoreUrl, *, readonly: bool) -> str:
     if _on_read_only_filesystem(path):
         raise StoreError(f"cannot open store {path} for writing: {path.parent} is on a"
                          " read-only filesystem (inspection commands can still read it)")
+    if not path.exists():
+        # Owner-only from the start, whatever the umask: SQLite gives the -wal and -shm
+        # files the store's own mode.
+        with storage_errors(path, "cannot create store"):
+            private_files.create(path)
     if path.exists() and path.stat().st_size:
         _refuse_foreign_file(path)
     return str(path)
