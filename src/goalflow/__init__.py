@@ -8,7 +8,7 @@
     'proposed'
 """
 
-from goalflow.application import Goals, Outcome, open
+from goalflow.application import Batch, CommandName, Goals, Outcome, open
 from goalflow.domain import (
     UNCHANGED,
     Actor,
@@ -41,7 +41,9 @@ __all__ = [
     "UNCHANGED",
     "Actor",
     "Agreement",
+    "Batch",
     "CommandIdReused",
+    "CommandName",
     "ConcurrencyError",
     "FieldChange",
     "Goal",

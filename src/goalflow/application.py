@@ -13,10 +13,11 @@ import functools
 import inspect
 import random
 import time
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from datetime import tzinfo as Zone  # Goals.tzinfo is a property
-from typing import Any, cast
+from typing import Any, Literal, cast
 from uuid import UUID, uuid4
 
 import attrs
@@ -73,11 +74,14 @@ MAX_DAYS = 36_500
 MAX_ATTEMPTS = 20
 """How often a command that lost a race is re-checked and retried."""
 
-COMMANDS = (
+CommandName = Literal[
     "draft", "agree", "disagree", "add_step", "complete_step", "reopen_step",
     "record_progress", "revise", "review", "hold", "resume", "achieve", "discontinue",
     "withdraw", "enter_in_error",
-)
+]
+"""The commands ``execute`` takes by name: the ``Goals`` methods that record an event."""
+
+COMMANDS: tuple[CommandName, ...] = typing.get_args(CommandName)
 
 
 _ZONED: frozenset[str] = frozenset(
@@ -288,9 +292,9 @@ class Goals:
                 command_id: str | None, expected_version: int | None,
                 options: dict[str, Any], **arguments: Any) -> int:
         """Run a command on an existing goal; returns the goal's new version."""
-        return self.execute(command, goal_id=goal_id, occurred_at=occurred_at,
-                            command_id=command_id, expected_version=expected_version,
-                            **arguments, **options).version
+        return self._execute(command, {
+            "goal_id": goal_id, "occurred_at": occurred_at, "command_id": command_id,
+            "expected_version": expected_version, **arguments, **options}).version
 
     # -- queries ---------------------------------------------------------------
 
@@ -502,14 +506,23 @@ class Goals:
                     " store for writing once to install it")
             return getattr(found, query)(Reader(tx, found), *args, **kwargs)
 
+    def batch(self) -> Batch:
+        """A unit of work: ``with goals.batch() as b: b.add("draft", ...)``. The commands
+        added are recorded together when the block ends, all or none; an error in the
+        block records none of them. ``b.outcomes`` then says what each did."""
+        return Batch(self)
+
     # -- the engine --------------------------------------------------------------
 
-    def execute(self, command: str, /, **arguments: Any) -> Outcome:
+    def execute(self, command: CommandName, /, **arguments: Any) -> Outcome:
         """Run one command by name (as ``goalflow apply`` does) and say what it did.
 
         ``arguments`` are the command method's own, plus ``goal_id``, ``occurred_at``,
         ``command_id`` and ``expected_version``.
         """
+        return self._execute(command, arguments)
+
+    def _execute(self, command: str, arguments: dict[str, Any]) -> Outcome:
         call = self._prepare(command, arguments)
         replayed = self._replayed(call, 0)
         if replayed is not None:
@@ -560,8 +573,13 @@ class Goals:
         return None if prior is None else call.replays(prior, retries)
 
     def execute_many(self, commands: Iterable[tuple[str, dict[str, Any]]], *,
-                     batch: int = 100) -> Iterator[Outcome]:
+                     batch: int = 100, atomic: bool = False) -> Iterator[Outcome]:
         """Run ``(command, arguments)`` pairs in order, ``batch`` to a transaction.
+
+        ``atomic=True``: all of them in one transaction, or none. Every command is judged
+        (each on the goal as the ones before it left it) before anything is recorded; a
+        refused command, or a bad item from ``commands``, raises its error and nothing of
+        the run is recorded. ``batch`` does not apply.
 
         Yields each command's outcome once its batch is recorded. A refused command
         stops the run: the commands before it are recorded (and yielded), then its
@@ -573,6 +591,9 @@ class Goals:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise InvalidCommand(f"batch must be a whole number from 1, not {brief(batch)}",
                                  field="batch")
+        if atomic:
+            yield from self._execute_atomic(list(commands))
+            return
         pending: list[tuple[str, dict[str, Any]]] = []
         items = iter(commands)
         while True:
@@ -593,21 +614,69 @@ class Goals:
         """One transaction for the commands; on a lost race, one transaction each."""
         if not commands:
             return
-        calls: list[_Call] = []
-        refusal: GoalflowError | None = None
+        judged = self._judge(commands)
+        if judged.refusal is not None and any(c.command_id is not None for c in judged.calls):
+            # The refused command may be one another writer recorded after this batch
+            # looked its command ids up (two runs of one file at once): then it is a
+            # replay. Judge the batch one by one, where each refusal is checked for that.
+            for command, arguments in commands:
+                yield self._execute(command, arguments)
+            return
+        if judged.changes:
+            try:
+                self._store.append_many(judged.changes, commands=judged.records,
+                                        writes=judged.writes)
+            except (IntegrityError, settings.SettingChanged):
+                # Another writer got to one of these goals (or command ids) first, or
+                # changed the zone. Nothing of this batch was recorded, and a refusal was
+                # judged against goals that have moved on: run every command again, one
+                # by one.
+                for command, arguments in commands:
+                    yield self._execute(command, arguments)
+                return
+        self._store.remember(judged.goals.values())  # all as recorded now, changed or not
+        yield from judged.outcomes
+        if judged.refusal is not None:
+            raise judged.refusal
+
+    def _execute_atomic(self, commands: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
+        """Every command in one transaction, or none: a refusal records nothing."""
+        for attempt in range(MAX_ATTEMPTS):
+            judged = self._judge(commands)
+            if judged.refusal is not None:
+                raise judged.refusal
+            if judged.changes:
+                try:
+                    self._store.append_many(judged.changes, commands=judged.records,
+                                            writes=judged.writes)
+                except (IntegrityError, settings.SettingChanged):
+                    # Another writer got there first: nothing was recorded; judge them all
+                    # again on the goals as they are now.
+                    self._known_zone = None
+                    _backoff(attempt)
+                    continue
+            self._store.remember(judged.goals.values())
+            return [attrs.evolve(o, retries=attempt) for o in judged.outcomes]
+        raise ConcurrencyError(judged.changes[0][0].id, None, None, attempts=MAX_ATTEMPTS)
+
+    def _judge(self, commands: list[tuple[str, dict[str, Any]]]) -> _Judged:
+        """Decide the commands in order, in memory, each on the goal as the ones before it
+        left it; stop at the first refusal. Nothing is recorded."""
+        judged = _Judged()
         for command, arguments in commands:
             try:
-                calls.append(self._prepare(command, arguments))
+                judged.calls.append(self._prepare(command, arguments))
             except GoalflowError as e:
-                refusal = e
+                judged.refusal = e
                 break
+        calls = judged.calls
         prior = self._store.find_commands([c.command_id for c in calls if c.command_id])
-        goals = self._store.take_many(c.goal_id for c in calls if c.command != "draft")
+        goals = judged.goals = self._store.take_many(
+            c.goal_id for c in calls if c.command != "draft")
         # Read afresh for each batch, so that no refusal is judged in a zone gone by.
         zone = self._read_zone() if any(c.command in _ZONED for c in calls) else None
-        changes: list[tuple[Goal, list[Goal.Event]]] = []
-        records: list[tuple[CommandRecord, int]] = []
-        outcomes: list[Outcome] = []
+        if zone is not None:
+            judged.writes.append(zone.still_in_force())
         in_batch: dict[str, tuple[_Call, Outcome]] = {}
         recorded = 0
 
@@ -623,10 +692,10 @@ class Goals:
                     if earlier is not None:
                         if earlier[0].fingerprint != call.fingerprint:
                             raise CommandIdReused(call.command_id)
-                        outcomes.append(attrs.evolve(earlier[1], replayed=True))
+                        judged.outcomes.append(attrs.evolve(earlier[1], replayed=True))
                         continue
                     if call.command_id in prior:
-                        outcomes.append(call.replays(prior[call.command_id]))
+                        judged.outcomes.append(call.replays(prior[call.command_id]))
                         continue
                 if call.command == "draft" and call.goal_id in goals:
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
@@ -638,35 +707,12 @@ class Goals:
                 record = call.record(outcome)
                 if record is not None:
                     in_batch[record.command_id] = (call, outcome)
-                    records.append((record, recorded - 1))
-                changes.append((goal, events))
-                outcomes.append(outcome)
+                    judged.records.append((record, recorded - 1))
+                judged.changes.append((goal, events))
+                judged.outcomes.append(outcome)
         except GoalflowError as e:
-            refusal = e
-        if refusal is not None and any(c.command_id is not None for c in calls):
-            # The refused command may be one another writer recorded after this batch
-            # looked its command ids up (two runs of one file at once): then it is a
-            # replay. Judge the batch one by one, where each refusal is checked for that.
-            for command, arguments in commands:
-                yield self.execute(command, **arguments)
-            return
-        if changes:
-            try:
-                self._store.append_many(
-                    changes, commands=records,
-                    writes=[] if zone is None else [zone.still_in_force()])
-            except (IntegrityError, settings.SettingChanged):
-                # Another writer got to one of these goals (or command ids) first, or
-                # changed the zone. Nothing of this batch was recorded, and a refusal was
-                # judged against goals that have moved on: run every command again, one
-                # by one.
-                for command, arguments in commands:
-                    yield self.execute(command, **arguments)
-                return
-        self._store.remember(goals.values())  # all as recorded now, changed or not
-        yield from outcomes
-        if refusal is not None:
-            raise refusal
+            judged.refusal = e
+        return judged
 
     def _prepare(self, command: str, arguments: dict[str, Any]) -> _Call:
         """Check a command's arguments (not yet against the goal) and fingerprint it."""
@@ -738,6 +784,35 @@ class Goals:
         return goal
 
 
+class Batch:
+    """Commands gathered to be recorded in one transaction, all or none (``goals.batch()``)."""
+
+    def __init__(self, goals: Goals) -> None:
+        self._goals = goals
+        self._commands: list[tuple[str, dict[str, Any]]] = []
+        self.outcomes: list[Outcome] = []
+
+    def add(self, command: CommandName, /, **arguments: Any) -> UUID:
+        """Queue a command, as ``Goals.execute`` takes it; returns its goal's id. A draft
+        given no ``goal_id`` gets one now, so later commands of the batch can name it."""
+        if self.outcomes:
+            raise InvalidCommand("this batch was recorded already; start another",
+                                 field="command")
+        arguments = dict(arguments)
+        if command == "draft" and arguments.get("goal_id") is None:
+            arguments["goal_id"] = uuid4()
+        call = self._goals._prepare(command, arguments)  # a bad argument fails here
+        self._commands.append((command, arguments))
+        return call.goal_id
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None and self._commands:
+            self.outcomes = self._goals._execute_atomic(self._commands)
+
+
 @attrs.frozen
 class _ClinicZone:
     """The clinic's zone as read from the store, and which change of it that was."""
@@ -749,6 +824,19 @@ class _ClinicZone:
         """A write for the events' transaction that records them only if the zone has not
         changed since it was read (else SettingChanged, and nothing is recorded)."""
         return settings.unchanged(settings.TIMEZONE, self.seq)
+
+
+@attrs.define
+class _Judged:
+    """Commands decided in memory: the changes to record, or the refusal that stops them."""
+
+    calls: list[_Call] = attrs.Factory(list)
+    goals: dict[UUID, Goal] = attrs.Factory(dict)
+    changes: list[tuple[Goal, list[Goal.Event]]] = attrs.Factory(list)
+    records: list[tuple[CommandRecord, int]] = attrs.Factory(list)
+    outcomes: list[Outcome] = attrs.Factory(list)
+    writes: list[Write] = attrs.Factory(list)
+    refusal: GoalflowError | None = None
 
 
 @attrs.define
@@ -801,7 +889,8 @@ def _parameters(command: str) -> dict[str, inspect.Parameter]:
             if name != "self" and name not in _OPTIONS}
 
 
-_PARAMETERS = {command: _parameters(command) for command in COMMANDS}
+_PARAMETERS: dict[str, dict[str, inspect.Parameter]] = {
+    command: _parameters(command) for command in COMMANDS}
 
 
 def _normal_default(name: str, default: Any) -> Any:

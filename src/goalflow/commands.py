@@ -15,12 +15,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import attrs
 import orjson
 
-from goalflow.application import COMMANDS
+from goalflow.application import COMMANDS, CommandName
 from goalflow.domain.values import Actor, Measure, Subject, brief
 from goalflow.errors import GoalflowError, InvalidCommand
 
@@ -50,7 +50,7 @@ class LineError(GoalflowError, ValueError):
         self.problem = problem
 
 
-def parse_command(data: object) -> tuple[str, dict[str, Any]]:
+def parse_command(data: object) -> tuple[CommandName, dict[str, Any]]:
     """Turn one decoded JSON object into a command name and typed keyword arguments."""
     if not isinstance(data, dict):
         raise InvalidCommand(f"a command is a JSON object, not {_json_kind(data)}")
@@ -62,7 +62,8 @@ def parse_command(data: object) -> tuple[str, dict[str, Any]]:
         raise InvalidCommand(
             f"unknown command {brief(command)} (known: {', '.join(COMMANDS)})", field="command"
         )
-    return command, {name: _convert(name, value) for name, value in fields.items()}
+    return cast(CommandName, command), {name: _convert(name, value)
+                                        for name, value in fields.items()}
 
 
 def read_lines(source: IO[bytes]) -> Iterator[Line]:

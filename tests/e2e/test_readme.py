@@ -120,3 +120,11 @@ def test_the_help_and_the_api_show_the_readmes_store_url_forms() -> None:
     for text in (shown, docstring):
         assert "libpq" in text
         assert "sslmode" in text
+
+
+def test_the_unit_of_work_example_records_both_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python_block("# all or nothing"), "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["['Drafted', 'AgreedByClient']"]
