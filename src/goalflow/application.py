@@ -23,7 +23,8 @@ from uuid import UUID, uuid4
 import attrs
 from eventsourcing.persistence import IntegrityError
 
-from goalflow import zones
+from goalflow import access, zones
+from goalflow.access import Policy
 from goalflow.domain.goal import UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
@@ -118,9 +119,10 @@ class Goals:
     """Treatment goals in one store. Open one with :func:`goalflow.open`."""
 
     def __init__(self, store: GoalStore, projections: Projections, *,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, policy: Policy | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._policy = policy
         self.projections = projections
         # The clinic's zone as last read, for judging commands without a read each time;
         # the events' transaction checks it is still in force (_ClinicZone.still_in_force).
@@ -299,8 +301,10 @@ class Goals:
     # -- queries ---------------------------------------------------------------
 
     def get(self, goal_id: UUID | str, *, version: int | None = None,
-            as_of: datetime | None = None) -> Goal:
-        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``."""
+            as_of: datetime | None = None, by: Actor | None = None) -> Goal:
+        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``.
+
+        ``by``: who reads it, for the store's policy (every read takes it)."""
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                     or not 1 <= version <= MAX_INT):
             raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
@@ -309,19 +313,24 @@ class Goals:
             check_aware("as_of", as_of)
         if version is not None and as_of is not None:
             raise InvalidCommand("give version or as_of, not both", field="as_of")
-        return self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
+        goal = self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
+        self._may_read(by, "get", goal)
+        return goal
 
-    def history(self, goal_id: UUID | str) -> list[Goal.Event]:
+    def history(self, goal_id: UUID | str, *, by: Actor | None = None) -> list[Goal.Event]:
         """Every event of the goal, decoded, oldest first."""
         events = self._store.events(parse_goal_id(goal_id))
         if not events:
             raise GoalNotFound(goal_id)
+        if self._policy is not None:
+            self._may_read(by, "history", self._store.load(parse_goal_id(goal_id)))
         return events
 
-    def smart_check(self, goal_id: UUID | str) -> SmartReport:
+    def smart_check(self, goal_id: UUID | str, *, by: Actor | None = None) -> SmartReport:
         """Which SMART criteria the goal's current terms meet, judged today (in the
         clinic's time zone)."""
-        goal = self.get(goal_id)
+        goal = self._store.load(parse_goal_id(goal_id))
+        self._may_read(by, "smart_check", goal)
         zone = self.tzinfo
         return goal.smart_check(on=calendar_date(self._clock(), zone), zone=zone)
 
@@ -400,7 +409,8 @@ class Goals:
 
     # -- read models ---------------------------------------------------------------
 
-    def plan(self, subject_id: str, *, include_closed: bool = False) -> list[dict[str, Any]]:
+    def plan(self, subject_id: str, *, include_closed: bool = False,
+             by: Actor | None = None) -> list[dict[str, Any]]:
         """A subject's current treatment plan, from the ``plans`` read model.
 
         Every goal of the client (or group) that is not entered-in-error, and the
@@ -408,13 +418,15 @@ class Goals:
         (proposed, active, on-hold) unless ``include_closed``.
         """
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
+        self._may_read(by, "plan", subject_id=subject_id)
         return cast(list[dict[str, Any]],
                     self._read("plans", "plan", subject_id, include_closed=include_closed))
 
     def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
               subject: str | None = None, since: datetime | None = None,
               until: datetime | None = None, event: str | None = None,
-              unagreed: bool = False, late_days: float | None = None) -> list[dict[str, Any]]:
+              unagreed: bool = False, late_days: float | None = None,
+              by: Actor | None = None) -> list[dict[str, Any]]:
         """Audit trail entries in log order, from the ``audit`` read model.
 
         ``unagreed``: revisions of goals agreed before whose revised terms still
@@ -432,12 +444,15 @@ class Goals:
             raise InvalidCommand(f"late_days must be a number of days from 0 to {MAX_DAYS},"
                                  f" not {brief(late_days)}", field="late_days")
         gid = None if goal_id is None else parse_goal_id(goal_id)
+        if self._policy is not None:
+            self._may_read(by, "audit", None if gid is None else self._store.load(gid),
+                           subject_id=subject)
         return cast(list[dict[str, Any]], self._read(
             "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
             until=until, event=event, unagreed=unagreed, late_days=late_days))
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
-                interval_days: int = 90) -> list[dict[str, Any]]:
+                interval_days: int = 90, by: Actor | None = None) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``
         (default today); due dates and today are the clinic's (its time zone)."""
         check_date("as_of", as_of, optional=True)
@@ -446,16 +461,18 @@ class Goals:
             raise InvalidCommand(f"interval_days must be a whole number of days from 1 to"
                                  f" {MAX_DAYS}, not {brief(interval_days)}",
                                  field="interval_days")
+        self._may_read(by, "reviews")
         zone = self.tzinfo
         return cast(list[dict[str, Any]], self._read(
             "reviews", "worklist", as_of=as_of or calendar_date(self._clock(), zone),
             overdue=overdue, interval_days=interval_days, zone=zone))
 
-    def goal_index(self, *, subject: str | None = None, status: str | None = None
-                   ) -> list[dict[str, Any]]:
+    def goal_index(self, *, subject: str | None = None, status: str | None = None,
+                   by: Actor | None = None) -> list[dict[str, Any]]:
         """Every goal (of a subject, or in a status), most recently changed first."""
         check_text("subject", subject, limit=MAX_ID_LENGTH, optional=True)
         check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
+        self._may_read(by, "goal_index", subject_id=subject)
         return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
                                                      status=status))
 
@@ -495,6 +512,16 @@ class Goals:
         with storage_errors(self._store.url):
             self._store.require_chain()
             return proofs.prove(self._store, goal, kept)
+
+    def _may_read(self, by: Actor | None, action: str, goal: Goal | None = None, *,
+                  subject_id: str | None = None) -> None:
+        """Ask the store's policy whether ``by`` may make this read."""
+        if self._policy is None:
+            return
+        if by is not None and not isinstance(by, Actor):
+            raise InvalidCommand(f"by must be an Actor, not {brief(by)}", field="by")
+        access.check(self._policy, access.Access(
+            by, action, "read", goal, goal.subject.id if goal is not None else subject_id))
 
     def _read(self, projection: str, query: str, *args: Any, **kwargs: Any) -> Any:
         found = self.projections.get(projection)
@@ -773,15 +800,24 @@ class Goals:
         recorded_at = self._clock()
         occurred_at = call.occurred_at or recorded_at
         if call.command == "draft":
-            return Goal.draft(goal_id=call.goal_id, occurred_at=occurred_at,
-                              recorded_at=recorded_at, **call.args)
+            drafted = Goal.draft(goal_id=call.goal_id, occurred_at=occurred_at,
+                                 recorded_at=recorded_at, **call.args)
+            self._may(call, drafted)
+            return drafted
         goal = load(call.goal_id)
         if call.expected_version is not None and goal.version != call.expected_version:
             raise ConcurrencyError(call.goal_id, call.expected_version, goal.version)
+        self._may(call, goal)
         dated = {"zone": (zone or self._read_zone()).zone} if call.command in _ZONED else {}
         getattr(goal, call.command)(occurred_at=occurred_at, recorded_at=recorded_at,
                                     **call.args, **dated)
         return goal
+
+    def _may(self, call: _Call, goal: Goal) -> None:
+        """Ask the store's policy whether the command's actor may run it on the goal."""
+        if self._policy is not None:
+            access.check(self._policy, access.Access(
+                call.args["by"], call.command, "command", goal, goal.subject.id))
 
 
 class Batch:
@@ -938,6 +974,7 @@ def open(
     projections: Iterable[Projection] | None = None,
     progress: Callable[[int, int], None] | None = None,
     timezone: str | None = None,
+    policy: Policy | None = None,
 ) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
@@ -955,7 +992,9 @@ def open(
     is, read-only, a store in another zone. Raises
     :class:`~goalflow.errors.StoreError` for a bad url or an unreachable store,
     :class:`~goalflow.errors.InvalidCommand` for a ``timezone`` that is not an IANA name
-    (before anything is created).
+    (before anything is created). ``policy`` is the EHR's say on who may do what
+    (:mod:`goalflow.access`): asked before every command and every read, it refuses
+    with :class:`~goalflow.errors.NotPermitted`.
     """
     if timezone is not None:
         zones.clinic_zone(timezone)
@@ -972,7 +1011,7 @@ def open(
         registry = Projections(store, chosen)
         if not readonly:
             store.inline_writes = registry.inline_write
-        goals = Goals(store, registry, clock=clock)
+        goals = Goals(store, registry, clock=clock, policy=policy)
         if timezone is not None and readonly and goals.timezone != timezone:
             raise InvalidCommand(f"store {store.url} keeps its dates in time zone"
                                  f" {goals.timezone}, not {timezone}", field="timezone")

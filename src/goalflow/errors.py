@@ -67,7 +67,8 @@ class NotSmart(InvalidTransition):
 class NotPermitted(GoalflowError, PermissionError):
     """The actor's role (or identity) does not allow the command."""
 
-    def __init__(self, message: str, *, actor_id: str, role: str, command: str) -> None:
+    def __init__(self, message: str, *, actor_id: str | None, role: str | None,
+                 command: str) -> None:
         super().__init__(message)
         self.actor_id = actor_id
         self.role = role

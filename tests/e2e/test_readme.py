@@ -128,3 +128,10 @@ def test_the_unit_of_work_example_records_both_commands(
     monkeypatch.chdir(tmp_path)
     exec(compile(python_block("# all or nothing"), "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == ["['Drafted', 'AgreedByClient']"]
+
+
+def test_the_policy_example_refuses_a_stranger(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(python_block("# a care-team policy"), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("clinician dr-who may not draft goal ")
+    assert printed.endswith(": refused by the store's policy")
