@@ -8,7 +8,7 @@
     'proposed'
 """
 
-from goalflow.application import Batch, CommandName, Goals, Outcome, open
+from goalflow.application import Batch, CommandName, Delivery, Goals, Outcome, open
 from goalflow.domain import (
     UNCHANGED,
     Actor,
@@ -45,6 +45,7 @@ __all__ = [
     "CommandIdReused",
     "CommandName",
     "ConcurrencyError",
+    "Delivery",
     "FieldChange",
     "Goal",
     "GoalNotFound",

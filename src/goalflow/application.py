@@ -17,7 +17,7 @@ import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from datetime import tzinfo as Zone  # Goals.tzinfo is a property
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 from uuid import UUID, uuid4
 
 import attrs
@@ -25,7 +25,7 @@ from eventsourcing.persistence import IntegrityError
 
 from goalflow import access, zones
 from goalflow.access import Policy
-from goalflow.domain.goal import UNCHANGED, Goal
+from goalflow.domain.goal import EVENT_TYPES, UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
@@ -37,6 +37,7 @@ from goalflow.domain.values import (
     calendar_date,
     check_aware,
     check_date,
+    check_number,
     check_text,
 )
 from goalflow.errors import (
@@ -93,6 +94,14 @@ _ZONED: frozenset[str] = frozenset(
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Delivery(NamedTuple):
+    """An event from :meth:`Goals.subscribe` and its position in the log (to restart after
+    it)."""
+
+    position: int
+    event: Goal.Event
 
 
 @attrs.frozen
@@ -333,6 +342,55 @@ class Goals:
         self._may_read(by, "smart_check", goal)
         zone = self.tzinfo
         return goal.smart_check(on=calendar_date(self._clock(), zone), zone=zone)
+
+    def subscribe(self, *, after: int = 0, goal_id: UUID | str | None = None,
+                  types: Iterable[str] = (), poll: float = 0.5,
+                  idle: float | None = None) -> Iterator[Delivery]:
+        """New events in log order, as they are recorded: a :class:`Delivery` (position,
+        event) each, from the position ``after`` on (0: from the start).
+
+        Keep the last position you handled to restart from it: nothing is skipped or
+        given twice. PostgreSQL wakes the iterator with the NOTIFY each write sends;
+        SQLite looks again every ``poll`` seconds. It waits for ever unless ``idle``:
+        then it ends once no new event has come for that many seconds. ``goal_id`` and
+        ``types`` (event type names) narrow it. An event this goalflow cannot read (of a
+        newer schema) raises :class:`~goalflow.errors.UnreadableEvent` naming its
+        position; restart after it to skip it.
+        """
+        check_number("poll", poll)
+        if not 0.01 <= poll <= 3600:
+            raise InvalidCommand(f"poll must be from 0.01 to 3600 seconds, not {poll}",
+                                 field="poll")
+        check_number("idle", idle, optional=True)
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_INT:
+            raise InvalidCommand(f"after must be a log position (a whole number from 0), not"
+                                 f" {brief(after)}", field="after")
+        chosen = list(types)
+        unknown = [t for t in chosen if t not in EVENT_TYPES]
+        if unknown:
+            raise InvalidCommand(f"unknown event type {brief(unknown[0])} (known:"
+                                 f" {', '.join(EVENT_TYPES)})", field="types")
+        goal_ids = None if goal_id is None else [parse_goal_id(goal_id)]
+        topics = [f"goalflow:Goal.{t}" for t in chosen]
+        return self._deliveries(after, goal_ids, topics, poll, idle)
+
+    def _deliveries(self, after: int, goal_ids: list[UUID] | None, topics: list[str],
+                    poll: float, idle: float | None) -> Iterator[Delivery]:
+        quiet_since = time.monotonic()
+        while True:
+            for notification in self._store.scan(after=after, goal_ids=goal_ids,
+                                                 topics=topics, page=500):
+                event, _ = self._store.decode_stored(notification)
+                after = notification.id
+                quiet_since = time.monotonic()
+                yield Delivery(notification.id, event)
+            wait = poll
+            if idle is not None:
+                left = idle - (time.monotonic() - quiet_since)
+                if left <= 0:
+                    return
+                wait = min(poll, left)
+            self._store.wait_for_events(wait)
 
     # -- the clinic's time zone --------------------------------------------------
 
