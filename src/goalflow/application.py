@@ -664,7 +664,8 @@ class Goals:
         ``atomic=True``: all of them in one transaction, or none. Every command is judged
         (each on the goal as the ones before it left it) before anything is recorded; a
         refused command, or a bad item from ``commands``, raises its error and nothing of
-        the run is recorded. ``batch`` does not apply.
+        the run is recorded; the error's ``command_index`` says which command it was (from
+        0). ``batch`` does not apply.
 
         Yields each command's outcome once its batch is recorded. A refused command
         stops the run: the commands before it are recorded (and yielded), then its
@@ -694,6 +695,51 @@ class Goals:
                 yield from self._execute_batch(pending)
                 pending = []
         yield from self._execute_batch(pending)
+
+    def dry_run(self, commands: Iterable[tuple[str, dict[str, Any]]]
+                ) -> Iterator[Outcome | GoalflowError]:
+        """Judge each command as ``execute_many`` would, recording nothing: yields its
+        :class:`Outcome` (what it would record), or the error that would refuse it, and
+        goes on. Each command is judged on the goal as the accepted commands before it
+        would leave it; a command id already recorded is a replay, as it would be."""
+        goals: dict[UUID, Goal] = {}
+        in_run: dict[str, tuple[_Call, Outcome]] = {}
+        zone: _ClinicZone | None = None
+
+        def load(goal_id: UUID) -> Goal:
+            if goal_id not in goals:
+                goals[goal_id] = self._store.load(goal_id)
+            return goals[goal_id]
+
+        for command, arguments in commands:
+            try:
+                call = self._prepare(command, arguments, to_record=False)
+                if call.command_id is not None:
+                    earlier = in_run.get(call.command_id)
+                    if earlier is not None:
+                        if earlier[0].fingerprint != call.fingerprint:
+                            raise CommandIdReused(call.command_id)
+                        yield attrs.evolve(earlier[1], replayed=True)
+                        continue
+                    prior = self._store.find_command(call.command_id)
+                    if prior is not None:
+                        yield call.replays(prior)
+                        continue
+                if call.command == "draft" and (call.goal_id in goals
+                                                or self._store.exists(call.goal_id)):
+                    raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
+                                         field="goal_id")
+                if zone is None and call.command in _ZONED:
+                    zone = self._read_zone()
+                goal = self._decide(call, load, zone)
+                goals[goal.id] = goal
+                events = goal.collect_events()
+                outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
+                if call.command_id is not None:
+                    in_run[call.command_id] = (call, outcome)
+                yield outcome
+            except GoalflowError as e:
+                yield e
 
     def _execute_batch(self, commands: list[tuple[str, dict[str, Any]]]) -> Iterator[Outcome]:
         """One transaction for the commands; on a lost race, one transaction each."""
@@ -729,6 +775,7 @@ class Goals:
         for attempt in range(MAX_ATTEMPTS):
             judged = self._judge(commands)
             if judged.refusal is not None:
+                judged.refusal.command_index = len(judged.outcomes)
                 raise judged.refusal
             if judged.changes:
                 try:
@@ -799,11 +846,12 @@ class Goals:
             judged.refusal = e
         return judged
 
-    def _prepare(self, command: str, arguments: dict[str, Any]) -> _Call:
+    def _prepare(self, command: str, arguments: dict[str, Any], *,
+                 to_record: bool = True) -> _Call:
         """Check a command's arguments (not yet against the goal) and fingerprint it."""
         if command not in COMMANDS:
             raise InvalidCommand(f"unknown command {brief(command)}", field="command")
-        if self._store.readonly:
+        if to_record and self._store.readonly:
             raise StoreError(f"store {self._store.url} is open read-only; {command} refused")
         args = dict(arguments)
         goal_id = args.pop("goal_id", None)

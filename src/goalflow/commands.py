@@ -34,6 +34,7 @@ class Line:
     number: int
     command: str
     arguments: dict[str, Any]
+    raw: bytes = attrs.field(default=b"", repr=False, eq=False)  # the line as it was read
 
     @property
     def command_id(self) -> str | None:
@@ -67,27 +68,36 @@ def parse_command(data: object) -> tuple[CommandName, dict[str, Any]]:
 
 
 def read_lines(source: IO[bytes]) -> Iterator[Line]:
-    """Parse a JSON Lines source lazily; blank lines are skipped."""
+    """Parse a JSON Lines source lazily; blank lines are skipped; a bad line raises
+    :class:`LineError` (naming its number) and ends the source."""
     for number, raw in enumerate(source, start=1):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise LineError(number, f"not valid UTF-8 (byte {e.start})") from None
-        if not text.strip():
-            continue
-        try:
-            data = orjson.loads(text)
-            if _LONG_NUMBER.search(raw):
-                # orjson reads whole numbers beyond 64 bits as floats; the standard
-                # library keeps them whole, so the range check refuses them by name.
-                data = json.loads(text)
-        except (orjson.JSONDecodeError, ValueError, RecursionError) as e:
-            raise LineError(number, f"not valid JSON: {brief(str(e), 200)}") from None
-        try:
-            command, arguments = parse_command(data)
-        except GoalflowError as e:
-            raise LineError(number, str(e)) from None
-        yield Line(number, command, arguments)
+        line = parse_line(number, raw)
+        if line is not None:
+            yield line
+
+
+def parse_line(number: int, raw: bytes) -> Line | None:
+    """One line of a JSON Lines source as a command (``None`` for a blank line); a bad
+    one raises :class:`LineError` naming its number."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LineError(number, f"not valid UTF-8 (byte {e.start})") from None
+    if not text.strip():
+        return None
+    try:
+        data = orjson.loads(text)
+        if _LONG_NUMBER.search(raw):
+            # orjson reads whole numbers beyond 64 bits as floats; the standard
+            # library keeps them whole, so the range check refuses them by name.
+            data = json.loads(text)
+    except (orjson.JSONDecodeError, ValueError, RecursionError) as e:
+        raise LineError(number, f"not valid JSON: {brief(str(e), 200)}") from None
+    try:
+        command, arguments = parse_command(data)
+    except GoalflowError as e:
+        raise LineError(number, str(e)) from e
+    return Line(number, command, arguments, raw)
 
 
 def _convert(name: str, value: Any) -> Any:

@@ -31,6 +31,9 @@ __all__ = [
 class GoalflowError(Exception):
     """Root of every error goalflow raises on purpose."""
 
+    command_index: int | None = None
+    """In an atomic run (``execute_many(atomic=True)``), which command was refused."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

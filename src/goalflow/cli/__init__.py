@@ -8,6 +8,7 @@ shared options in :mod:`goalflow.cli._options`, output in :mod:`goalflow.cli._ou
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Final
 
 import click
@@ -23,9 +24,11 @@ COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "i
 @click.group(cls=GoalflowGroup)
 @db_option
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option("--no-color", is_flag=True,
+              help="No colours, even on a terminal (also when $NO_COLOR is set).")
 @click.version_option(package_name="goalflow")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, url: str | None, debug: bool, no_color: bool) -> None:
     """goalflow: treatment goals as an event-sourced record.
 
     Every command takes the store from --db or $GOALFLOW_DB. Inspection
@@ -42,6 +45,8 @@ def cli(ctx: click.Context, url: str | None, debug: bool) -> None:
       goalflow demo --out demo.db
       goalflow --db sqlite:///demo.db audit --event Revised
     """
+    if no_color or os.environ.get("NO_COLOR"):  # https://no-color.org: any value but ""
+        ctx.color = False
     ctx.obj = Context(url, debug)
     ctx.call_on_close(ctx.obj.close)
 

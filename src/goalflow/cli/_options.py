@@ -11,6 +11,7 @@ import click
 
 from goalflow import zones
 from goalflow.application import Goals, parse_goal_id
+from goalflow.cli._context import Context
 from goalflow.domain.values import check_date
 from goalflow.errors import GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
@@ -31,8 +32,18 @@ until_option = click.option("--until", metavar="T", help="Recorded at or before 
 
 
 def json_option(help: str) -> Callable[[F], F]:
-    """``--json`` (the parameter ``as_json``), with what it prints."""
-    return click.option("--json", "as_json", is_flag=True, help=help)
+    """``--json`` (the parameter ``as_json``), with what it prints; errors then go to
+    stderr as JSON objects too."""
+    return click.option("--json", "as_json", is_flag=True, help=help,
+                        callback=_errors_as_json)
+
+
+def _errors_as_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            obj.json_errors = True
+    return value
 
 
 def poll_option(help: str) -> Callable[[F], F]:

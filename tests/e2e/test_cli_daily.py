@@ -1,0 +1,259 @@
+"""The CLI in daily use: apply's dry run, keep-going and atomic modes, pipes that batch,
+errors as JSON under --json, Ctrl-C, colour."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from test_cli import CLIENT, GOAL_ID, agree_line, draft_line, jsonl
+
+import goalflow
+from goalflow.cli import cli
+
+EXE = shutil.which("goalflow", path=str(Path(sys.executable).parent))
+
+
+@pytest.fixture
+def db(store_url: str) -> str:
+    return store_url
+
+
+def run(db: str, *args: str, input: str | None = None) -> Any:
+    return CliRunner().invoke(cli, ["--db", db, *args], input=input)
+
+
+def step_line(step: str, command_id: str) -> dict[str, object]:
+    return {"command": "complete_step", "goal_id": GOAL_ID, "by": CLIENT, "step_id": step,
+            "command_id": command_id}
+
+
+def event_count(db: str) -> int:
+    with goalflow.open(db, readonly=True) as goals, \
+            goals.store.recorder.transaction(commit=False) as tx:
+        return goals.store.count(tx, upto=goals.store.head(tx))
+
+
+# -- apply --dry-run ---------------------------------------------------------------
+
+
+def test_a_dry_run_judges_every_line_and_records_nothing(db: str, tmp_path: Path) -> None:
+    goalflow.open(db).close()
+    path = tmp_path / "commands.jsonl"
+    path.write_text(jsonl(draft_line(), agree_line(), step_line("s1", "c-3"),
+                          step_line("s1", "c-4"), "not json", step_line("s2", "c-6")))
+
+    result = run(db, "apply", str(path), "--dry-run")
+
+    assert result.exit_code == 1
+    results = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["line"], r["ok"]) for r in results] == [
+        (1, True), (2, True), (3, True), (4, False), (5, False), (6, True)]
+    assert [r.get("event") for r in results if r["ok"]] == [
+        "Drafted", "AgreedByClient", "StepCompleted", "StepCompleted"]
+    refused = results[3]
+    assert refused["error"] == "InvalidTransition"
+    assert refused["message"].startswith("line 4: ")
+    assert refused["goal_id"] == GOAL_ID
+    assert results[4]["message"].startswith("line 5: not valid JSON")
+    assert result.stderr.strip() == ("Dry run: 4 line(s) would be recorded, 2 refused;"
+                                     " nothing was recorded")
+    assert event_count(db) == 0
+
+
+def test_a_dry_run_of_lines_already_applied_says_they_are_replays(db: str, tmp_path: Path
+                                                                  ) -> None:
+    path = tmp_path / "commands.jsonl"
+    path.write_text(jsonl(draft_line(), agree_line()))
+    assert run(db, "apply", str(path)).exit_code == 0
+
+    result = run(db, "apply", str(path), "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["replayed"] for line in result.stdout.splitlines()] == [True,
+                                                                                     True]
+
+
+def test_a_dry_run_of_a_store_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    result = run(f"sqlite:///{tmp_path / 'none.db'}", "apply", "-", "--dry-run",
+                 input=jsonl(draft_line()))
+    assert result.exit_code == 1
+    assert "no goalflow store" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+# -- apply --keep-going --rejects ----------------------------------------------------
+
+
+def test_keep_going_applies_what_it_can_and_writes_the_refused_lines(db: str,
+                                                                   tmp_path: Path) -> None:
+    rejects = tmp_path / "refused.jsonl"
+    lines = jsonl(draft_line(), agree_line(), step_line("s1", "c-3"),
+                  step_line("s1", "c-4"), "{oops", step_line("s2", "c-6"))
+
+    result = run(db, "apply", "-", "--keep-going", "--rejects", str(rejects), input=lines)
+
+    assert result.exit_code == 1
+    assert [json.loads(line)["line"] for line in result.stdout.splitlines()] == [1, 2, 3, 6]
+    assert result.stderr.splitlines()[-1] == (f"2 line(s) refused; they are in {rejects};"
+                                              " the others are recorded")
+    written = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(w["line"], w["error"]) for w in written] == [(4, "InvalidTransition"),
+                                                          (5, "LineError")]
+    assert json.loads(written[0]["input"]) == step_line("s1", "c-4")
+    assert written[1]["input"] == "{oops"
+    assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
+    assert goalflow.open(db, readonly=True).get(GOAL_ID).version == 4
+
+
+def test_keep_going_with_every_line_good_exits_zero(db: str) -> None:
+    result = run(db, "apply", "-", "--keep-going", input=jsonl(draft_line(), agree_line()))
+    assert result.exit_code == 0, result.output
+    assert "refused" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--rejects", "r.jsonl"], "--rejects goes with --keep-going"),
+    (["--dry-run", "--atomic"], "give one of --dry-run, --atomic, not several"),
+    (["--atomic", "--batch", "5"], "--batch does not apply"),
+])
+def test_options_that_do_not_go_together_are_refused(db: str, args: list[str],
+                                                     message: str) -> None:
+    result = run(db, "apply", "-", *args, input=jsonl(draft_line()))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not Path("r.jsonl").exists()
+
+
+# -- apply --atomic --------------------------------------------------------------------
+
+
+def test_atomic_records_the_whole_file_or_nothing(db: str) -> None:
+    bad = run(db, "apply", "-", "--atomic",
+              input=jsonl(draft_line(), agree_line(), step_line("s9", "c-3")))
+    assert bad.exit_code == 1
+    assert bad.stdout == ""
+    assert "line 3: " in bad.stderr
+    assert event_count(db) == 0
+
+    good = run(db, "apply", "-", "--atomic", input=jsonl(draft_line(), agree_line()))
+    assert good.exit_code == 0, good.output
+    assert [json.loads(line)["event"] for line in good.stdout.splitlines()] == [
+        "Drafted", "AgreedByClient"]
+
+
+# -- a pipe batches what has come ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_pipe_records_each_line_at_once_when_nothing_more_has_come(db: str) -> None:
+    assert EXE is not None
+    process = subprocess.Popen([EXE, "--db", db, "apply", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        process.stdin.write(jsonl(draft_line()).encode())
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())  # recorded before the next line
+        assert first["event"] == "Drafted"
+        assert event_count(db) == 1
+        process.stdin.write(jsonl(agree_line()).encode())
+        process.stdin.close()
+        assert json.loads(process.stdout.readline())["event"] == "AgreedByClient"
+    finally:
+        if not process.stdin.closed:
+            process.stdin.close()
+        process.wait(timeout=60)
+        process.stdout.close()
+        assert process.stderr is not None
+        err = process.stderr.read()
+        process.stderr.close()
+    assert process.returncode == 0, err.decode()
+
+
+# -- errors as JSON, Ctrl-C, colour --------------------------------------------------------
+
+
+def test_under_json_an_error_is_a_json_object_on_stderr(db: str) -> None:
+    goalflow.open(db).close()
+    result = run(db, "show", "0b6a2f4e-8c1d-4f5e-9a7b-000000000000", "--json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert json.loads(result.stderr) == {
+        "error": "GoalNotFound",
+        "message": "goal 0b6a2f4e-8c1d-4f5e-9a7b-000000000000 not found",
+        "line": None, "field": None, "goal_id": "0b6a2f4e-8c1d-4f5e-9a7b-000000000000"}
+
+
+def test_under_json_a_bad_line_names_its_line_and_field(db: str) -> None:
+    result = run(db, "apply", "-", "--json", input=jsonl(draft_line(statement=7)))
+    assert result.exit_code == 1
+    error = json.loads(result.stderr.splitlines()[-1])
+    assert (error["error"], error["line"], error["field"]) == ("InvalidCommand", 1,
+                                                               "statement")
+    assert error["message"].startswith("line 1: statement")
+
+
+def test_under_json_a_usage_error_is_json_too(db: str) -> None:
+    result = run(db, "show", "x", "--json", "--version", "0")
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"] == "UsageError"
+
+
+def test_without_json_an_error_is_one_line(db: str) -> None:
+    goalflow.open(db).close()
+    result = run(db, "show", "0b6a2f4e-8c1d-4f5e-9a7b-000000000000")
+    assert result.stderr == "Error: goal 0b6a2f4e-8c1d-4f5e-9a7b-000000000000 not found\n"
+
+
+def test_ctrl_c_exits_130(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    goalflow.open(db).close()
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(goalflow.Goals, "goal_index", interrupted)
+    result = run(db, "goals")
+    assert result.exit_code == 130
+    assert result.stderr == "Interrupted.\n"
+
+
+@pytest.mark.parametrize("how", ["--no-color", "NO_COLOR"])
+def test_no_color_leaves_out_the_colours_on_a_terminal(db: str, how: str) -> None:
+    run(db, "apply", "-", input=jsonl(draft_line()))
+    args = ["--db", db, "--no-color", "goals"] if how == "--no-color" else [
+        "--db", db, "goals"]
+    env = {"NO_COLOR": "1"} if how == "NO_COLOR" else {}
+    coloured = CliRunner().invoke(cli, ["--db", db, "goals"], color=True)
+    plain = CliRunner().invoke(cli, args, color=True, env=env)
+    assert "\x1b[" in coloured.stdout
+    assert "\x1b[" not in plain.stdout
+    assert "proposed" in plain.stdout
+
+
+def test_lines_that_have_all_come_down_a_pipe_go_in_full_batches(tmp_path: Path) -> None:
+    from goalflow.cli.writing import _Source
+
+    lines = jsonl(*[draft_line(command_id=f"d-{n}") for n in range(120)]).encode()
+    assert len(lines) < 60_000  # all of it fits in the pipe's buffer
+    path = tmp_path / "drafts.jsonl"
+    path.write_bytes(lines)
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as sender:
+        sender.write(lines)  # all of it waits in the pipe before the first read
+    with os.fdopen(read, "rb") as pipe:
+        sizes = [len(b) for b in _Source(pipe).batches(50, lambda: False,
+                                                       lambda *_: None)]
+    assert sizes == [50, 50, 20]
+    with path.open("rb") as file:
+        assert [len(b) for b in _Source(file).batches(50, lambda: False,
+                                                      lambda *_: None)] == [50, 50, 20]
