@@ -257,3 +257,63 @@ def test_lines_that_have_all_come_down_a_pipe_go_in_full_batches(tmp_path: Path)
     with path.open("rb") as file:
         assert [len(b) for b in _Source(file).batches(50, lambda: False,
                                                       lambda *_: None)] == [50, 50, 20]
+
+
+# -- reading a store ---------------------------------------------------------------------
+
+DEMO_GOAL = "7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+UNKNOWN = "7a1f3e2c-5b6d-4e8f-9a0b-000000000000"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> str:
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "demo.db")])
+    assert result.exit_code == 0, result.output
+    return f"sqlite:///{tmp_path / 'demo.db'}"
+
+
+@pytest.mark.parametrize("args", [
+    ["audit", UNKNOWN], ["events", "--goal", UNKNOWN], ["history", UNKNOWN],
+    ["show", UNKNOWN], ["diff", UNKNOWN, "1"], ["diff", UNKNOWN, "1", "2"],
+])
+def test_an_unknown_goal_id_is_an_error_everywhere(demo: str, args: list[str]) -> None:
+    result = run(demo, *args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: goal {UNKNOWN} not found\n"
+
+
+def test_diff_with_one_version_goes_to_the_latest_in_words(demo: str) -> None:
+    result = run(demo, "diff", DEMO_GOAL, "1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    latest = goalflow.open(demo, readonly=True).get(DEMO_GOAL).version
+    assert lines[0] == f"Goal {DEMO_GOAL}: version 1 -> {latest}"
+    assert "  steps.s1.status: open -> completed" in lines
+    assert "  steps.s2: removed s2 Meditate for 10 minutes daily (open)" in lines
+    assert "  agreements: added client-7 agreed to terms v2 (signature)" in lines
+    assert not any("{" in line for line in lines)  # no JSON blobs
+
+
+def test_event_shows_the_one_event_at_a_position(demo: str) -> None:
+    shown = run(demo, "event", "3", "--json")
+    assert shown.exit_code == 0, shown.output
+    record = json.loads(shown.stdout)
+    assert (record["position"], record["type"], record["version"]) == (3, "Revised", 3)
+    text = run(demo, "event", "3").stdout
+    assert text.startswith("#3 ")
+    assert "reason: Client asked for exercise she can do at home" in text
+
+
+def test_event_past_the_end_of_the_log_is_an_error(demo: str) -> None:
+    result = run(demo, "event", "999")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no event at position 999: the log holds"
+                                    " positions 1 to ")
+
+
+def test_show_of_a_finished_goal_has_no_next_review(demo: str) -> None:
+    finished = run(demo, "show", DEMO_GOAL).stdout
+    assert "completed" in finished.splitlines()[0]
+    assert "Next review" not in finished
+    open_one = run(demo, "show", DEMO_GOAL, "--version", "9").stdout
+    assert "Next review" in open_one

@@ -55,6 +55,14 @@ def poll_option(help: str) -> Callable[[F], F]:
 def resolve_goal(goals: Goals, text: str) -> UUID:
     """A goal id, or a unique prefix of one (at least 6 hex digits), as git takes hashes."""
     try:
+        goal_id = parse_goal_id(text)
+    except InvalidCommand:
+        pass
+    else:
+        if not goals.store.exists(goal_id):  # an unknown goal is an error everywhere
+            raise GoalNotFound(goal_id)
+        return goal_id
+    try:
         return parse_goal_id(text)
     except InvalidCommand:
         prefix = text.lower()

@@ -22,10 +22,10 @@ from goalflow.cli._options import (
 )
 from goalflow.cli._output import (
     STATUS_COLOURS,
-    brief_value,
     json_lines,
     print_json,
     render_audit_entry,
+    render_change,
     render_event_line,
     render_goal,
     render_plan_goal,
@@ -186,22 +186,50 @@ def history(obj: Context, goal_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("goal_id")
-@click.argument("v1", type=click.IntRange(min=1))
-@click.argument("v2", type=click.IntRange(min=1))
-@json_option("Print one JSON document.")
+@click.argument("position", type=click.IntRange(min=1))
+@json_option("Print the event as one JSON document.")
 @click.pass_obj
-def diff(obj: Context, goal_id: str, v1: int, v2: int, as_json: bool) -> None:
-    """What changed in a goal's state between versions V1 and V2.
+def event(obj: Context, position: int, as_json: bool) -> None:
+    """Print the one event at POSITION in the log, decoded in full.
 
     \b
     Example:
+      goalflow event 42 --json
+    """
+    goals = obj.goals(readonly=True)
+    found = next(iter(inspection.log(goals, after=position - 1, limit=1)), None)
+    if found is None or found.position != position:
+        head = goals.projections.head()
+        raise InvalidCommand(f"no event at position {position}: the log holds positions 1"
+                             f" to {head}" if head else f"no event at position {position}:"
+                             " the log is empty", field="position")
+    record = inspection.event_record(*found)
+    if as_json:
+        print_json(record, indent=True)
+    else:
+        click.echo(render_event_line(record, full=True))
+
+
+@click.command()
+@click.argument("goal_id")
+@click.argument("v1", type=click.IntRange(min=1))
+@click.argument("v2", type=click.IntRange(min=1), required=False)
+@json_option("Print one JSON document.")
+@click.pass_obj
+def diff(obj: Context, goal_id: str, v1: int, v2: int | None, as_json: bool) -> None:
+    """What changed in a goal's state between versions V1 and V2 (default: the latest).
+
+    \b
+    Examples:
       goalflow diff 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b 3 8
+      goalflow diff 7a1f3e2c 3
     """
     goals = obj.goals(readonly=True)
     gid = resolve_goal(goals, goal_id)
     before = goals.get(gid, version=v1).to_dict()
-    after = goals.get(gid, version=v2).to_dict()
+    latest = goals.get(gid) if v2 is None else None
+    after = (latest or goals.get(gid, version=v2)).to_dict()
+    v2 = after["version"]
     changes = inspection.diff(before, after)
     if as_json:
         print_json({"goal_id": before["goal_id"], "from": v1, "to": v2, "changes": changes},
@@ -211,8 +239,8 @@ def diff(obj: Context, goal_id: str, v1: int, v2: int, as_json: bool) -> None:
     if not changes:
         click.echo("  no change")
     for change in changes:
-        click.echo(f"  {change['field']}: {brief_value(change['before'])}"
-                   f" -> {brief_value(change['after'])}")
+        for line in render_change(change):
+            click.echo(f"  {line}")
 
 
 @click.command()
@@ -347,4 +375,4 @@ def reviews(obj: Context, as_of: str | None, overdue: bool, interval_days: int,
           item["statement"]] for item in worklist]))
 
 
-COMMANDS: Final = (show, events, goals, history, diff, stats, plan, audit, reviews)
+COMMANDS: Final = (show, events, event, goals, history, diff, stats, plan, audit, reviews)
