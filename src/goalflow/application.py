@@ -484,13 +484,59 @@ class Goals:
               subject: str | None = None, since: datetime | None = None,
               until: datetime | None = None, event: str | None = None,
               unagreed: bool = False, late_days: float | None = None,
-              by: Actor | None = None) -> list[dict[str, Any]]:
+              by: Actor | None = None, after: int | None = None, before: int | None = None,
+              limit: int | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
         """Audit trail entries in log order, from the ``audit`` read model.
 
         ``unagreed``: revisions of goals agreed before whose revised terms still
         await agreement; ``late_days``: entries recorded more than that many days
-        after they occurred. ``since``/``until`` bound the recorded time.
+        after they occurred. ``since``/``until`` bound the recorded time; ``after`` and
+        ``before`` the log position; ``limit`` the number of entries; ``newest_first``
+        turns the order round. For a long trail, :meth:`audit_entries` reads it a page
+        at a time.
         """
+        query = self._audit_query(goal_id, actor=actor, subject=subject, since=since,
+                                  until=until, event=event, unagreed=unagreed,
+                                  late_days=late_days, by=by)
+        for name, value in (("after", after), ("before", before), ("limit", limit)):
+            _check_count(name, value, optional=True)
+        return cast(list[dict[str, Any]], self._read(
+            "audit", "entries", **query, after=after, before=before, limit=limit,
+            newest_first=newest_first))
+
+    def audit_entries(self, goal_id: UUID | str | None = None, *, after: int | None = None,
+                      before: int | None = None, newest_first: bool = False,
+                      page: int = 1000, **filters: Any) -> Iterator[dict[str, Any]]:
+        """The audit trail as :meth:`audit` gives it, read ``page`` entries at a time (one
+        transaction each), so memory stays flat however long it is. Takes :meth:`audit`'s
+        filters."""
+        _check_count("page", page)
+        if page < 1:
+            raise InvalidCommand("page must be a whole number from 1, not 0", field="page")
+        for name, value in (("after", after), ("before", before)):
+            _check_count(name, value, optional=True)
+        query = self._audit_query(goal_id, **filters)
+        return self._audit_pages(query, after, before, newest_first, page)
+
+    def _audit_pages(self, query: dict[str, Any], after: int | None, before: int | None,
+                     newest_first: bool, page: int) -> Iterator[dict[str, Any]]:
+        while True:
+            rows = self._read("audit", "entries", **query, after=after, before=before,
+                              limit=page, newest_first=newest_first)
+            yield from rows
+            if len(rows) < page:
+                return
+            if newest_first:
+                before = rows[-1]["position"]
+            else:
+                after = rows[-1]["position"]
+
+    def _audit_query(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
+                     subject: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None, event: str | None = None,
+                     unagreed: bool = False, late_days: float | None = None,
+                     by: Actor | None = None) -> dict[str, Any]:
+        """The audit filters, checked, as the read model takes them."""
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
                 check_aware(name, moment)
@@ -505,9 +551,8 @@ class Goals:
         if self._policy is not None:
             self._may_read(by, "audit", None if gid is None else self._store.load(gid),
                            subject_id=subject)
-        return cast(list[dict[str, Any]], self._read(
-            "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
-            until=until, event=event, unagreed=unagreed, late_days=late_days))
+        return {"goal_id": gid, "actor": actor, "subject": subject, "since": since,
+                "until": until, "event": event, "unagreed": unagreed, "late_days": late_days}
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
                 interval_days: int = 90, by: Actor | None = None) -> list[dict[str, Any]]:
@@ -1127,6 +1172,15 @@ def open(
         store.close()
         raise
     return goals
+
+
+def _check_count(name: str, value: object, *, optional: bool = False) -> None:
+    """A count or a log position: a whole number from 0."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise InvalidCommand(f"{name} must be a whole number from 0, not {brief(value)}",
+                             field=name)
 
 
 def parse_goal_id(goal_id: UUID | str) -> UUID:

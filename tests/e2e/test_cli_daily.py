@@ -317,3 +317,92 @@ def test_show_of_a_finished_goal_has_no_next_review(demo: str) -> None:
     assert "Next review" not in finished
     open_one = run(demo, "show", DEMO_GOAL, "--version", "9").stdout
     assert "Next review" in open_one
+
+
+# -- paging, formats, the clinical axis ----------------------------------------------------
+
+
+def positions(result: Any) -> list[int]:
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["position"] for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("command", ["events", "audit"])
+def test_the_log_lists_page_both_ways(demo: str, command: str) -> None:
+    assert positions(run(demo, command, "--json", "-n", "3")) == [15, 14, 13]
+    assert positions(run(demo, command, "--json", "--limit", "2", "--offset", "3")) == [4, 5]
+    assert positions(run(demo, command, "--json", "--reverse", "--before", "4")) == [3, 2, 1]
+    assert positions(run(demo, command, "--json", "--after", "12")) == [13, 14, 15]
+    assert positions(run(demo, command, "--json", "--after", "2", "--before", "5")) == [3, 4]
+
+
+def test_history_pages_newest_first(demo: str) -> None:
+    result = run(demo, "history", DEMO_GOAL, "--json", "-n", "2")
+    assert [json.loads(line)["version"] for line in result.stdout.splitlines()] == [15, 14]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["events", "-n", "2", "--limit", "2"], "give -n or --limit, not both"),
+    (["events", "--after", "5", "--before", "6"], "no position is after 5 and before 6"),
+    (["events", "--csv", "--json"], "give one of --json, --csv, not several"),
+    (["events", "--fields", "type"], "--fields goes with --csv, --tsv or --json"),
+    (["events", "--follow", "--reverse"], "--follow goes forward"),
+])
+def test_paging_and_format_options_that_do_not_go_together(demo: str, args: list[str],
+                                                          message: str) -> None:
+    result = run(demo, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_events_as_csv_with_chosen_fields(demo: str) -> None:
+    result = run(demo, "events", "--csv", "--fields", "position,type,actor.id,data.reason",
+                 "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "position,type,actor.id,data.reason",
+        "1,Drafted,dr-okafor,",
+        "2,ClientDisagreed,client-7,Sitting still makes me restless; I want to move more",
+        "3,Revised,dr-okafor,Client asked for exercise she can do at home",
+    ]
+
+
+def test_an_unknown_field_is_refused_before_anything_is_printed(demo: str) -> None:
+    result = run(demo, "events", "--csv", "--fields", "position,colour")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: --fields: no field 'colour' (fields: position,")
+
+
+@pytest.mark.parametrize(("command", "header"), [
+    (["goals"], "goal_id\tsubject_kind\tsubject_id\tstatus"),
+    (["audit"], "position\tgoal_id\tversion\tevent_type"),
+    (["plan", "client-7", "--all"], "goal_id\tsubject_kind\tsubject_id\tstatus"),
+    (["reviews"], "due_on\toverdue\tdays_overdue\tbasis"),
+])
+def test_every_list_prints_tsv_with_a_header(demo: str, command: list[str],
+                                             header: str) -> None:
+    result = run(demo, *command, "--tsv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith(header)
+
+
+def test_json_with_fields_keeps_just_those(demo: str) -> None:
+    result = run(demo, "audit", "--json", "--fields", "position,actor_id", "--limit", "1")
+    assert json.loads(result.stdout) == {"position": 1, "actor_id": "dr-okafor"}
+
+
+def test_the_clinical_axis_filters_by_when_it_happened(demo: str) -> None:
+    """Event 3 was recorded at 10:15 on 5 October but happened at 10:00 (the demo's late
+    entries): by record time it is after 10:10, by clinical time before."""
+    with goalflow.open(demo, readonly=True) as goals:
+        history = goals.history(DEMO_GOAL)
+    occurred = [e.occurred_at for e in history]
+    cut = occurred[8].isoformat()
+    happened_before = [n + 1 for n, moment in enumerate(occurred) if moment <= occurred[8]]
+    for command in ("events", "audit"):
+        got = positions(run(demo, command, "--json", "--occurred-until", cut))
+        assert got == happened_before
+        later = positions(run(demo, command, "--json", "--occurred-since", cut))
+        assert later == [n + 1 for n, m in enumerate(occurred) if m >= occurred[8]]
+

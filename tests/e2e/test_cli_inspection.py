@@ -19,6 +19,7 @@ import os
 import pty
 import queue
 import re
+import shutil
 import signal
 import sqlite3
 import struct
@@ -107,15 +108,17 @@ def invoke(db: str, *args: str) -> Result:
     return result
 
 
-def on_terminal(*args: str, stream: str = "stdout", columns: int = 150
-                ) -> tuple[str, str, int]:
-    """Run the executable with stdout (or stderr) on a terminal ``columns`` wide.
+def on_terminal(*args: str, stream: str = "stdout", columns: int = 150,
+                pager: str = "cat") -> tuple[str, str, int]:
+    """Run the executable with stdout (or stderr) on a terminal ``columns`` wide, with
+    ``pager`` as $PAGER (cat: what is shown is what goalflow printed).
 
     Returns what the terminal showed, what the other stream (a pipe) got, and the exit code.
     """
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {k: v for k, v in _environment().items() if k not in ("COLUMNS", "LINES")}
+    env["PAGER"] = pager
     streams = {"stdout": terminal, "stderr": subprocess.PIPE} if stream == "stdout" else \
         {"stdout": subprocess.PIPE, "stderr": terminal}
     proc = subprocess.Popen([GOALFLOW, *args], env=env, **streams)
@@ -1300,3 +1303,32 @@ def test_the_help_tests_cover_every_command() -> None:
         return found
 
     assert sorted(names(cli, [])) == sorted(COMMANDS_WITH_HELP)
+
+
+def test_on_a_terminal_a_long_list_goes_through_the_pager(clinic: str) -> None:
+    shown, stderr, code = on_terminal("--db", clinic, "events", pager="sed s/^/PAGED:/")
+    assert (code, stderr) == (0, "")
+    lines = shown.splitlines()
+    assert len(lines) == EVENTS
+    assert all(click.unstyle(line).startswith("PAGED:#") for line in lines)
+    assert "\x1b[" in shown  # colours reach the pager (less -R shows them)
+
+
+def test_no_pager_and_a_pipe_print_straight_out(clinic: str) -> None:
+    shown, _, code = on_terminal("--db", clinic, "--no-pager", "events",
+                                 pager="sed s/^/PAGED:/")
+    assert code == 0
+    assert "PAGED:" not in shown
+    piped = subprocess.run([GOALFLOW, "--db", clinic, "events"], capture_output=True,
+                           text=True, env={**_environment(), "PAGER": "sed s/^/PAGED:/"},
+                           check=False)
+    assert "PAGED:" not in piped.stdout
+    assert len(piped.stdout.splitlines()) == EVENTS
+
+
+def test_without_pager_set_less_pages_and_quits_when_it_fits(clinic: str) -> None:
+    if shutil.which("less") is None:
+        pytest.skip("less is not installed")
+    shown, _, code = on_terminal("--db", clinic, "events", "-n", "3", pager="")
+    assert code == 0
+    assert click.unstyle(shown).count("#") >= 3

@@ -26,9 +26,12 @@ COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "i
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.option("--no-color", is_flag=True,
               help="No colours, even on a terminal (also when $NO_COLOR is set).")
+@click.option("--no-pager", is_flag=True,
+              help="Print long lists straight to the terminal, not through $PAGER.")
 @click.version_option(package_name="goalflow")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, debug: bool, no_color: bool) -> None:
+def cli(ctx: click.Context, url: str | None, debug: bool, no_color: bool,
+        no_pager: bool) -> None:
     """goalflow: treatment goals as an event-sourced record.
 
     Every command takes the store from --db or $GOALFLOW_DB. Inspection
@@ -48,6 +51,7 @@ def cli(ctx: click.Context, url: str | None, debug: bool, no_color: bool) -> Non
     if no_color or os.environ.get("NO_COLOR"):  # https://no-color.org: any value but ""
         ctx.color = False
     ctx.obj = Context(url, debug)
+    ctx.obj.no_pager = no_pager
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -27,6 +27,7 @@ class Context:
         self.url = url
         self.debug = debug
         self.json_errors = False  # --json was given: errors go to stderr as JSON too
+        self.no_pager = False
         self._goals: Goals | None = None
 
     def goals(self, *, readonly: bool = False) -> Goals:

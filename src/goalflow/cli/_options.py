@@ -31,6 +31,16 @@ until_option = click.option("--until", metavar="T", help="Recorded at or before 
                             " means its end, in the store's time zone).")
 
 
+def occurred_options(command: F) -> F:
+    """--occurred-since and --occurred-until: the clinical axis, when it happened."""
+    command = click.option("--occurred-until", metavar="T",
+                           help="Happened (clinically) at or before T, whenever recorded.")(
+        command)
+    return click.option("--occurred-since", metavar="T",
+                        help="Happened (clinically) at or after T, whenever recorded.")(
+        command)
+
+
 def json_option(help: str) -> Callable[[F], F]:
     """``--json`` (the parameter ``as_json``), with what it prints; errors then go to
     stderr as JSON objects too."""

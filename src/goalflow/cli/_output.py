@@ -60,9 +60,15 @@ _TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
 _ACTOR_WIDTH = 24
 
 
+class _Pager:
+    on = False  # stdout is a pager showing on a terminal: lines still fit the terminal
+
+
 def _terminal_width() -> int:
     # Piped output keeps every character, as a terminal of generous width would.
-    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 1000
+    if sys.stdout.isatty() or _Pager.on:
+        return shutil.get_terminal_size().columns
+    return 1000
 
 
 def brief_value(value: Any) -> str:
@@ -112,7 +118,7 @@ def render_table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(click.unstyle(h))] + [len(click.unstyle(r[i])) for r in cells])
               for i, h in enumerate(headers)]
-    if sys.stdout.isatty():  # piped output keeps every character
+    if sys.stdout.isatty() or _Pager.on:  # piped output keeps every character
         room = shutil.get_terminal_size().columns - sum(widths[:-1]) - 2 * len(widths[:-1])
         widths[-1] = max(min(widths[-1], room), 10)
 
