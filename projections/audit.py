@@ -206,8 +206,14 @@ class AuditTrail(Projection):
         unagreed: bool = False,
         late_days: float | None = None,
         date_only: bool = False,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        """Audit entries in log order; each ``Revised`` one with its changes and agreement."""
+        """Audit entries in log order (``newest_first``: the other way), of positions after
+        ``after`` and before ``before``, at most ``limit``; each ``Revised`` one with its
+        changes and agreement."""
         where: list[str] = []
         params: list[Any] = []
         for column, value in (("goal_id", goal_id), ("actor_id", actor), ("event_type", event)):
@@ -217,12 +223,13 @@ class AuditTrail(Projection):
         if subject is not None:
             where.append(_parties.of_subject("gf_audit_members", alias="e."))
             params += [subject, subject]
-        if since is not None:
-            where.append("e.recorded_at >= ?")
-            params.append(since)
-        if until is not None:
-            where.append("e.recorded_at <= ?")
-            params.append(until)
+        bounds: list[tuple[str, object]] = [
+            ("e.recorded_at >= ?", since), ("e.recorded_at <= ?", until),
+            ("e.position > ?", after), ("e.position < ?", before)]
+        for condition, bound in bounds:
+            if bound is not None:
+                where.append(condition)
+                params.append(bound)
         if late_days is not None:
             where.append("e.late_seconds > ?")
             params.append(int(late_days * 86400))
@@ -232,19 +239,35 @@ class AuditTrail(Projection):
         if date_only:
             where.append(f"e.position IN ({_DATE_ONLY})")
         sql = ("SELECT e.* FROM {gf_audit_entries} e"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.position")
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + f" ORDER BY e.position{' DESC' if newest_first else ''}")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         rows = r.rows(sql, params)
-        for row in rows:
-            if row["event_type"] == "Revised":
-                row["changes"] = r.rows(
-                    "SELECT change, field, step_id, before, after FROM {gf_audit_changes}"
-                    " WHERE position = ? ORDER BY seq", (row["position"],))
-                row["agreement"] = r.rows(
-                    "SELECT terms_version, previously_agreed, agreement, agreed_parties,"
-                    " required_parties, agreed_at, agreed_recorded_at, superseded_by"
-                    " FROM {gf_audit_revisions} WHERE position = ?", (row["position"],))[0]
-                row["date_only"] = [(c["change"], c["field"]) for c in row["changes"]] == \
-                    [("changed", "target_date")]
+        revised = [row["position"] for row in rows if row["event_type"] == "Revised"]
+        if revised:  # the page's revisions in two queries, not two per revision
+            changes: dict[int, list[dict[str, Any]]] = {p: [] for p in revised}
+            agreements: dict[int, dict[str, Any]] = {}
+            for chunk in (revised[i:i + 500] for i in range(0, len(revised), 500)):
+                marks = ", ".join("?" for _ in chunk)
+                for change in r.rows(
+                        "SELECT position, change, field, step_id, before, after FROM"
+                        f" {{gf_audit_changes}} WHERE position IN ({marks})"
+                        " ORDER BY position, seq", chunk):
+                    changes[change.pop("position")].append(change)
+                for found in r.rows(
+                        "SELECT position, terms_version, previously_agreed, agreement,"
+                        " agreed_parties, required_parties, agreed_at, agreed_recorded_at,"
+                        f" superseded_by FROM {{gf_audit_revisions}} WHERE position IN"
+                        f" ({marks})", chunk):
+                    agreements[found.pop("position")] = found
+            for row in rows:
+                if row["event_type"] == "Revised":
+                    row["changes"] = changes[row["position"]]
+                    row["agreement"] = agreements[row["position"]]
+                    row["date_only"] = [(c["change"], c["field"])
+                                        for c in row["changes"]] == [("changed", "target_date")]
         return rows
 
     def plan_changes(self, r: Reader) -> list[dict[str, Any]]:

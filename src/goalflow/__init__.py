@@ -9,7 +9,7 @@
 """
 
 from goalflow import outcomes
-from goalflow.application import Goals, Outcome, open
+from goalflow.application import Batch, CommandName, Delivery, Goals, Outcome, open
 from goalflow.domain import (
     UNCHANGED,
     Actor,
@@ -42,8 +42,11 @@ __all__ = [
     "UNCHANGED",
     "Actor",
     "Agreement",
+    "Batch",
     "CommandIdReused",
+    "CommandName",
     "ConcurrencyError",
+    "Delivery",
     "FieldChange",
     "Goal",
     "GoalNotFound",

@@ -13,19 +13,21 @@ import functools
 import inspect
 import random
 import time
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from datetime import tzinfo as Zone  # Goals.tzinfo is a property
-from typing import Any, cast
+from typing import Any, Literal, NamedTuple, cast
 from uuid import UUID, uuid4
 
 import attrs
 from eventsourcing.persistence import IntegrityError
 
+from goalflow import access, zones
 from goalflow import cloned_plans as clones  # (Goals.cloned_plans is a method)
 from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
-from goalflow import zones
-from goalflow.domain.goal import UNCHANGED, Goal
+from goalflow.access import Policy
+from goalflow.domain.goal import EVENT_TYPES, UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
@@ -39,6 +41,7 @@ from goalflow.domain.values import (
     check_aware,
     check_choice,
     check_date,
+    check_number,
     check_text,
 )
 from goalflow.errors import (
@@ -77,11 +80,14 @@ MAX_DAYS = 36_500
 MAX_ATTEMPTS = 20
 """How often a command that lost a race is re-checked and retried."""
 
-COMMANDS = (
+CommandName = Literal[
     "draft", "agree", "disagree", "add_step", "complete_step", "reopen_step",
     "record_progress", "revise", "review", "hold", "resume", "achieve", "discontinue",
     "withdraw", "enter_in_error", "set_gas_scale", "rate_attainment",
-)
+]
+"""The commands ``execute`` takes by name: the ``Goals`` methods that record an event."""
+
+COMMANDS: tuple[CommandName, ...] = typing.get_args(CommandName)
 
 
 _ZONED: frozenset[str] = frozenset(
@@ -96,6 +102,14 @@ _REQUIRED: Any = object()
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Delivery(NamedTuple):
+    """An event from :meth:`Goals.subscribe` and its position in the log (to restart after
+    it)."""
+
+    position: int
+    event: Goal.Event
 
 
 @attrs.frozen
@@ -122,9 +136,10 @@ class Goals:
     """Treatment goals in one store. Open one with :func:`goalflow.open`."""
 
     def __init__(self, store: GoalStore, projections: Projections, *,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, policy: Policy | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._policy = policy
         self.projections = projections
         # The clinic's zone as last read, for judging commands without a read each time;
         # the events' transaction checks it is still in force (_ClinicZone.still_in_force).
@@ -314,15 +329,17 @@ class Goals:
                 command_id: str | None, expected_version: int | None,
                 options: dict[str, Any], **arguments: Any) -> int:
         """Run a command on an existing goal; returns the goal's new version."""
-        return self.execute(command, goal_id=goal_id, occurred_at=occurred_at,
-                            command_id=command_id, expected_version=expected_version,
-                            **arguments, **options).version
+        return self._execute(command, {
+            "goal_id": goal_id, "occurred_at": occurred_at, "command_id": command_id,
+            "expected_version": expected_version, **arguments, **options}).version
 
     # -- queries ---------------------------------------------------------------
 
     def get(self, goal_id: UUID | str, *, version: int | None = None,
-            as_of: datetime | None = None) -> Goal:
-        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``."""
+            as_of: datetime | None = None, by: Actor | None = None) -> Goal:
+        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``.
+
+        ``by``: who reads it, for the store's policy (every read takes it)."""
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                     or not 1 <= version <= MAX_INT):
             raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
@@ -331,21 +348,75 @@ class Goals:
             check_aware("as_of", as_of)
         if version is not None and as_of is not None:
             raise InvalidCommand("give version or as_of, not both", field="as_of")
-        return self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
+        goal = self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
+        self._may_read(by, "get", goal)
+        return goal
 
-    def history(self, goal_id: UUID | str) -> list[Goal.Event]:
+    def history(self, goal_id: UUID | str, *, by: Actor | None = None) -> list[Goal.Event]:
         """Every event of the goal, decoded, oldest first."""
         events = self._store.events(parse_goal_id(goal_id))
         if not events:
             raise GoalNotFound(goal_id)
+        if self._policy is not None:
+            self._may_read(by, "history", self._store.load(parse_goal_id(goal_id)))
         return events
 
-    def smart_check(self, goal_id: UUID | str) -> SmartReport:
+    def smart_check(self, goal_id: UUID | str, *, by: Actor | None = None) -> SmartReport:
         """Which SMART criteria the goal's current terms meet, judged today (in the
         clinic's time zone)."""
-        goal = self.get(goal_id)
+        goal = self._store.load(parse_goal_id(goal_id))
+        self._may_read(by, "smart_check", goal)
         zone = self.tzinfo
         return goal.smart_check(on=calendar_date(self._clock(), zone), zone=zone)
+
+    def subscribe(self, *, after: int = 0, goal_id: UUID | str | None = None,
+                  types: Iterable[str] = (), poll: float = 0.5,
+                  idle: float | None = None) -> Iterator[Delivery]:
+        """New events in log order, as they are recorded: a :class:`Delivery` (position,
+        event) each, from the position ``after`` on (0: from the start).
+
+        Keep the last position you handled to restart from it: nothing is skipped or
+        given twice. PostgreSQL wakes the iterator with the NOTIFY each write sends;
+        SQLite looks again every ``poll`` seconds. It waits for ever unless ``idle``:
+        then it ends once no new event has come for that many seconds. ``goal_id`` and
+        ``types`` (event type names) narrow it. An event this goalflow cannot read (of a
+        newer schema) raises :class:`~goalflow.errors.UnreadableEvent` naming its
+        position; restart after it to skip it.
+        """
+        check_number("poll", poll)
+        if not 0.01 <= poll <= 3600:
+            raise InvalidCommand(f"poll must be from 0.01 to 3600 seconds, not {poll}",
+                                 field="poll")
+        check_number("idle", idle, optional=True)
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_INT:
+            raise InvalidCommand(f"after must be a log position (a whole number from 0), not"
+                                 f" {brief(after)}", field="after")
+        chosen = list(types)
+        unknown = [t for t in chosen if t not in EVENT_TYPES]
+        if unknown:
+            raise InvalidCommand(f"unknown event type {brief(unknown[0])} (known:"
+                                 f" {', '.join(EVENT_TYPES)})", field="types")
+        goal_ids = None if goal_id is None else [parse_goal_id(goal_id)]
+        topics = [f"goalflow:Goal.{t}" for t in chosen]
+        return self._deliveries(after, goal_ids, topics, poll, idle)
+
+    def _deliveries(self, after: int, goal_ids: list[UUID] | None, topics: list[str],
+                    poll: float, idle: float | None) -> Iterator[Delivery]:
+        quiet_since = time.monotonic()
+        while True:
+            for notification in self._store.scan(after=after, goal_ids=goal_ids,
+                                                 topics=topics, page=500):
+                event, _ = self._store.decode_stored(notification)
+                after = notification.id
+                quiet_since = time.monotonic()
+                yield Delivery(notification.id, event)
+            wait = poll
+            if idle is not None:
+                left = idle - (time.monotonic() - quiet_since)
+                if left <= 0:
+                    return
+                wait = min(poll, left)
+            self._store.wait_for_events(wait)
 
     # -- the clinic's time zone --------------------------------------------------
 
@@ -422,7 +493,8 @@ class Goals:
 
     # -- read models ---------------------------------------------------------------
 
-    def plan(self, subject_id: str, *, include_closed: bool = False) -> list[dict[str, Any]]:
+    def plan(self, subject_id: str, *, include_closed: bool = False,
+             by: Actor | None = None) -> list[dict[str, Any]]:
         """A subject's current treatment plan, from the ``plans`` read model.
 
         Every goal of the client (or group) that is not entered-in-error, and the
@@ -430,6 +502,7 @@ class Goals:
         (proposed, active, on-hold) unless ``include_closed``.
         """
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
+        self._may_read(by, "plan", subject_id=subject_id)
         goals = cast(list[dict[str, Any]],
                      self._read("plans", "plan", subject_id, include_closed=include_closed))
         # None where the outcomes read model is not there: a store opened with chosen read
@@ -444,14 +517,61 @@ class Goals:
               subject: str | None = None, since: datetime | None = None,
               until: datetime | None = None, event: str | None = None,
               unagreed: bool = False, late_days: float | None = None,
-              date_only: bool = False) -> list[dict[str, Any]]:
+              date_only: bool = False, by: Actor | None = None, after: int | None = None,
+              before: int | None = None, limit: int | None = None,
+              newest_first: bool = False) -> list[dict[str, Any]]:
         """Audit trail entries in log order, from the ``audit`` read model.
 
         ``unagreed``: revisions of goals agreed before whose revised terms still
         await agreement; ``late_days``: entries recorded more than that many days
         after they occurred; ``date_only``: revisions that changed nothing but the
-        target date. ``since``/``until`` bound the recorded time.
+        target date. ``since``/``until`` bound the recorded time; ``after`` and
+        ``before`` the log position; ``limit`` the number of entries; ``newest_first``
+        turns the order round. For a long trail, :meth:`audit_entries` reads it a page
+        at a time.
         """
+        query = self._audit_query(goal_id, actor=actor, subject=subject, since=since,
+                                  until=until, event=event, unagreed=unagreed,
+                                  late_days=late_days, date_only=date_only, by=by)
+        for name, value in (("after", after), ("before", before), ("limit", limit)):
+            _check_count(name, value, optional=True)
+        return cast(list[dict[str, Any]], self._read(
+            "audit", "entries", **query, after=after, before=before, limit=limit,
+            newest_first=newest_first))
+
+    def audit_entries(self, goal_id: UUID | str | None = None, *, after: int | None = None,
+                      before: int | None = None, newest_first: bool = False,
+                      page: int = 1000, **filters: Any) -> Iterator[dict[str, Any]]:
+        """The audit trail as :meth:`audit` gives it, read ``page`` entries at a time (one
+        transaction each), so memory stays flat however long it is. Takes :meth:`audit`'s
+        filters."""
+        _check_count("page", page)
+        if page < 1:
+            raise InvalidCommand("page must be a whole number from 1, not 0", field="page")
+        for name, value in (("after", after), ("before", before)):
+            _check_count(name, value, optional=True)
+        query = self._audit_query(goal_id, **filters)
+        return self._audit_pages(query, after, before, newest_first, page)
+
+    def _audit_pages(self, query: dict[str, Any], after: int | None, before: int | None,
+                     newest_first: bool, page: int) -> Iterator[dict[str, Any]]:
+        while True:
+            rows = self._read("audit", "entries", **query, after=after, before=before,
+                              limit=page, newest_first=newest_first)
+            yield from rows
+            if len(rows) < page:
+                return
+            if newest_first:
+                before = rows[-1]["position"]
+            else:
+                after = rows[-1]["position"]
+
+    def _audit_query(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
+                     subject: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None, event: str | None = None,
+                     unagreed: bool = False, late_days: float | None = None,
+                     date_only: bool = False, by: Actor | None = None) -> dict[str, Any]:
+        """The audit filters, checked, as the read model takes them."""
         for name, moment in (("since", since), ("until", until)):
             if moment is not None:
                 check_aware(name, moment)
@@ -463,10 +583,12 @@ class Goals:
             raise InvalidCommand(f"late_days must be a number of days from 0 to {MAX_DAYS},"
                                  f" not {brief(late_days)}", field="late_days")
         gid = None if goal_id is None else parse_goal_id(goal_id)
-        return cast(list[dict[str, Any]], self._read(
-            "audit", "entries", goal_id=gid, actor=actor, subject=subject, since=since,
-            until=until, event=event, unagreed=unagreed, late_days=late_days,
-            date_only=date_only))
+        if self._policy is not None:
+            self._may_read(by, "audit", None if gid is None else self._store.load(gid),
+                           subject_id=subject)
+        return {"goal_id": gid, "actor": actor, "subject": subject, "since": since,
+                "until": until, "event": event, "unagreed": unagreed, "late_days": late_days,
+                "date_only": date_only}
 
     def cloned_plans(self, *, interval_days: int = 90) -> list[dict[str, Any]]:
         """Subjects whose plans, in their latest review period of ``interval_days``, were
@@ -475,21 +597,23 @@ class Goals:
         return clones.flagged(self._read("audit", "plan_changes"), interval_days)
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
-                interval_days: int = 90) -> list[dict[str, Any]]:
+                interval_days: int = 90, by: Actor | None = None) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``
         (default today); due dates and today are the clinic's (its time zone)."""
         check_date("as_of", as_of, optional=True)
         _check_days("interval_days", interval_days)
+        self._may_read(by, "reviews")
         zone = self.tzinfo
         return cast(list[dict[str, Any]], self._read(
             "reviews", "worklist", as_of=as_of or calendar_date(self._clock(), zone),
             overdue=overdue, interval_days=interval_days, zone=zone))
 
-    def goal_index(self, *, subject: str | None = None, status: str | None = None
-                   ) -> list[dict[str, Any]]:
+    def goal_index(self, *, subject: str | None = None, status: str | None = None,
+                   by: Actor | None = None) -> list[dict[str, Any]]:
         """Every goal (of a subject, or in a status), most recently changed first."""
         check_text("subject", subject, limit=MAX_ID_LENGTH, optional=True)
         check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
+        self._may_read(by, "goal_index", subject_id=subject)
         return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
                                                      status=status))
 
@@ -634,6 +758,16 @@ class Goals:
             self._store.require_chain()
             return proofs.prove(self._store, goal, kept)
 
+    def _may_read(self, by: Actor | None, action: str, goal: Goal | None = None, *,
+                  subject_id: str | None = None) -> None:
+        """Ask the store's policy whether ``by`` may make this read."""
+        if self._policy is None:
+            return
+        if by is not None and not isinstance(by, Actor):
+            raise InvalidCommand(f"by must be an Actor, not {brief(by)}", field="by")
+        access.check(self._policy, access.Access(
+            by, action, "read", goal, goal.subject.id if goal is not None else subject_id))
+
     def _read(self, projection: str, query: str, *args: Any, missing: Any = _REQUIRED,
               **kwargs: Any) -> Any:
         """A read model's query; ``missing``: what to give if the read model is not in the
@@ -649,14 +783,23 @@ class Goals:
                     " store for writing once to install it")
             return getattr(found, query)(Reader(tx, found), *args, **kwargs)
 
+    def batch(self) -> Batch:
+        """A unit of work: ``with goals.batch() as b: b.add("draft", ...)``. The commands
+        added are recorded together when the block ends, all or none; an error in the
+        block records none of them. ``b.outcomes`` then says what each did."""
+        return Batch(self)
+
     # -- the engine --------------------------------------------------------------
 
-    def execute(self, command: str, /, **arguments: Any) -> Outcome:
+    def execute(self, command: CommandName, /, **arguments: Any) -> Outcome:
         """Run one command by name (as ``goalflow apply`` does) and say what it did.
 
         ``arguments`` are the command method's own, plus ``goal_id``, ``occurred_at``,
         ``command_id`` and ``expected_version``.
         """
+        return self._execute(command, arguments)
+
+    def _execute(self, command: str, arguments: dict[str, Any]) -> Outcome:
         call = self._prepare(command, arguments)
         replayed = self._replayed(call, 0)
         if replayed is not None:
@@ -707,8 +850,14 @@ class Goals:
         return None if prior is None else call.replays(prior, retries)
 
     def execute_many(self, commands: Iterable[tuple[str, dict[str, Any]]], *,
-                     batch: int = 100) -> Iterator[Outcome]:
+                     batch: int = 100, atomic: bool = False) -> Iterator[Outcome]:
         """Run ``(command, arguments)`` pairs in order, ``batch`` to a transaction.
+
+        ``atomic=True``: all of them in one transaction, or none. Every command is judged
+        (each on the goal as the ones before it left it) before anything is recorded; a
+        refused command, or a bad item from ``commands``, raises its error and nothing of
+        the run is recorded; the error's ``command_index`` says which command it was (from
+        0). ``batch`` does not apply.
 
         Yields each command's outcome once its batch is recorded. A refused command
         stops the run: the commands before it are recorded (and yielded), then its
@@ -720,6 +869,9 @@ class Goals:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise InvalidCommand(f"batch must be a whole number from 1, not {brief(batch)}",
                                  field="batch")
+        if atomic:
+            yield from self._execute_atomic(list(commands))
+            return
         pending: list[tuple[str, dict[str, Any]]] = []
         items = iter(commands)
         while True:
@@ -736,25 +888,119 @@ class Goals:
                 pending = []
         yield from self._execute_batch(pending)
 
+    def dry_run(self, commands: Iterable[tuple[str, dict[str, Any]]]
+                ) -> Iterator[Outcome | GoalflowError]:
+        """Judge each command as ``execute_many`` would, recording nothing: yields its
+        :class:`Outcome` (what it would record), or the error that would refuse it, and
+        goes on. Each command is judged on the goal as the accepted commands before it
+        would leave it; a command id already recorded is a replay, as it would be."""
+        goals: dict[UUID, Goal] = {}
+        in_run: dict[str, tuple[_Call, Outcome]] = {}
+        zone: _ClinicZone | None = None
+
+        def load(goal_id: UUID) -> Goal:
+            if goal_id not in goals:
+                goals[goal_id] = self._store.load(goal_id)
+            return goals[goal_id]
+
+        for command, arguments in commands:
+            try:
+                call = self._prepare(command, arguments, to_record=False)
+                if call.command_id is not None:
+                    earlier = in_run.get(call.command_id)
+                    if earlier is not None:
+                        if earlier[0].fingerprint != call.fingerprint:
+                            raise CommandIdReused(call.command_id)
+                        yield attrs.evolve(earlier[1], replayed=True)
+                        continue
+                    prior = self._store.find_command(call.command_id)
+                    if prior is not None:
+                        yield call.replays(prior)
+                        continue
+                if call.command == "draft" and (call.goal_id in goals
+                                                or self._store.exists(call.goal_id)):
+                    raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
+                                         field="goal_id")
+                if zone is None and call.command in _ZONED:
+                    zone = self._read_zone()
+                goal = self._decide(call, load, zone)
+                goals[goal.id] = goal
+                events = goal.collect_events()
+                outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
+                if call.command_id is not None:
+                    in_run[call.command_id] = (call, outcome)
+                yield outcome
+            except GoalflowError as e:
+                yield e
+
     def _execute_batch(self, commands: list[tuple[str, dict[str, Any]]]) -> Iterator[Outcome]:
         """One transaction for the commands; on a lost race, one transaction each."""
         if not commands:
             return
-        calls: list[_Call] = []
-        refusal: GoalflowError | None = None
+        judged = self._judge(commands)
+        if judged.refusal is not None and any(c.command_id is not None for c in judged.calls):
+            # The refused command may be one another writer recorded after this batch
+            # looked its command ids up (two runs of one file at once): then it is a
+            # replay. Judge the batch one by one, where each refusal is checked for that.
+            for command, arguments in commands:
+                yield self._execute(command, arguments)
+            return
+        if judged.changes:
+            try:
+                self._store.append_many(judged.changes, commands=judged.records,
+                                        writes=judged.writes)
+            except (IntegrityError, settings.SettingChanged):
+                # Another writer got to one of these goals (or command ids) first, or
+                # changed the zone. Nothing of this batch was recorded, and a refusal was
+                # judged against goals that have moved on: run every command again, one
+                # by one.
+                for command, arguments in commands:
+                    yield self._execute(command, arguments)
+                return
+        self._store.remember(judged.goals.values())  # all as recorded now, changed or not
+        yield from judged.outcomes
+        if judged.refusal is not None:
+            raise judged.refusal
+
+    def _execute_atomic(self, commands: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
+        """Every command in one transaction, or none: a refusal records nothing."""
+        for attempt in range(MAX_ATTEMPTS):
+            judged = self._judge(commands)
+            if judged.refusal is not None:
+                judged.refusal.command_index = len(judged.outcomes)
+                raise judged.refusal
+            if judged.changes:
+                try:
+                    self._store.append_many(judged.changes, commands=judged.records,
+                                            writes=judged.writes)
+                except (IntegrityError, settings.SettingChanged):
+                    # Another writer got there first: nothing was recorded; judge them all
+                    # again on the goals as they are now.
+                    self._known_zone = None
+                    _backoff(attempt)
+                    continue
+            self._store.remember(judged.goals.values())
+            return [attrs.evolve(o, retries=attempt) for o in judged.outcomes]
+        raise ConcurrencyError(judged.changes[0][0].id, None, None, attempts=MAX_ATTEMPTS)
+
+    def _judge(self, commands: list[tuple[str, dict[str, Any]]]) -> _Judged:
+        """Decide the commands in order, in memory, each on the goal as the ones before it
+        left it; stop at the first refusal. Nothing is recorded."""
+        judged = _Judged()
         for command, arguments in commands:
             try:
-                calls.append(self._prepare(command, arguments))
+                judged.calls.append(self._prepare(command, arguments))
             except GoalflowError as e:
-                refusal = e
+                judged.refusal = e
                 break
+        calls = judged.calls
         prior = self._store.find_commands([c.command_id for c in calls if c.command_id])
-        goals = self._store.take_many(c.goal_id for c in calls if c.command != "draft")
+        goals = judged.goals = self._store.take_many(
+            c.goal_id for c in calls if c.command != "draft")
         # Read afresh for each batch, so that no refusal is judged in a zone gone by.
         zone = self._read_zone() if any(c.command in _ZONED for c in calls) else None
-        changes: list[tuple[Goal, list[Goal.Event]]] = []
-        records: list[tuple[CommandRecord, int]] = []
-        outcomes: list[Outcome] = []
+        if zone is not None:
+            judged.writes.append(zone.still_in_force())
         in_batch: dict[str, tuple[_Call, Outcome]] = {}
         recorded = 0
 
@@ -770,10 +1016,10 @@ class Goals:
                     if earlier is not None:
                         if earlier[0].fingerprint != call.fingerprint:
                             raise CommandIdReused(call.command_id)
-                        outcomes.append(attrs.evolve(earlier[1], replayed=True))
+                        judged.outcomes.append(attrs.evolve(earlier[1], replayed=True))
                         continue
                     if call.command_id in prior:
-                        outcomes.append(call.replays(prior[call.command_id]))
+                        judged.outcomes.append(call.replays(prior[call.command_id]))
                         continue
                 if call.command == "draft" and call.goal_id in goals:
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
@@ -785,41 +1031,19 @@ class Goals:
                 record = call.record(outcome)
                 if record is not None:
                     in_batch[record.command_id] = (call, outcome)
-                    records.append((record, recorded - 1))
-                changes.append((goal, events))
-                outcomes.append(outcome)
+                    judged.records.append((record, recorded - 1))
+                judged.changes.append((goal, events))
+                judged.outcomes.append(outcome)
         except GoalflowError as e:
-            refusal = e
-        if refusal is not None and any(c.command_id is not None for c in calls):
-            # The refused command may be one another writer recorded after this batch
-            # looked its command ids up (two runs of one file at once): then it is a
-            # replay. Judge the batch one by one, where each refusal is checked for that.
-            for command, arguments in commands:
-                yield self.execute(command, **arguments)
-            return
-        if changes:
-            try:
-                self._store.append_many(
-                    changes, commands=records,
-                    writes=[] if zone is None else [zone.still_in_force()])
-            except (IntegrityError, settings.SettingChanged):
-                # Another writer got to one of these goals (or command ids) first, or
-                # changed the zone. Nothing of this batch was recorded, and a refusal was
-                # judged against goals that have moved on: run every command again, one
-                # by one.
-                for command, arguments in commands:
-                    yield self.execute(command, **arguments)
-                return
-        self._store.remember(goals.values())  # all as recorded now, changed or not
-        yield from outcomes
-        if refusal is not None:
-            raise refusal
+            judged.refusal = e
+        return judged
 
-    def _prepare(self, command: str, arguments: dict[str, Any]) -> _Call:
+    def _prepare(self, command: str, arguments: dict[str, Any], *,
+                 to_record: bool = True) -> _Call:
         """Check a command's arguments (not yet against the goal) and fingerprint it."""
         if command not in COMMANDS:
             raise InvalidCommand(f"unknown command {brief(command)}", field="command")
-        if self._store.readonly:
+        if to_record and self._store.readonly:
             raise StoreError(f"store {self._store.url} is open read-only; {command} refused")
         args = dict(arguments)
         goal_id = args.pop("goal_id", None)
@@ -874,15 +1098,53 @@ class Goals:
         recorded_at = self._clock()
         occurred_at = call.occurred_at or recorded_at
         if call.command == "draft":
-            return Goal.draft(goal_id=call.goal_id, occurred_at=occurred_at,
-                              recorded_at=recorded_at, **call.args)
+            drafted = Goal.draft(goal_id=call.goal_id, occurred_at=occurred_at,
+                                 recorded_at=recorded_at, **call.args)
+            self._may(call, drafted)
+            return drafted
         goal = load(call.goal_id)
         if call.expected_version is not None and goal.version != call.expected_version:
             raise ConcurrencyError(call.goal_id, call.expected_version, goal.version)
+        self._may(call, goal)
         dated = {"zone": (zone or self._read_zone()).zone} if call.command in _ZONED else {}
         getattr(goal, call.command)(occurred_at=occurred_at, recorded_at=recorded_at,
                                     **call.args, **dated)
         return goal
+
+    def _may(self, call: _Call, goal: Goal) -> None:
+        """Ask the store's policy whether the command's actor may run it on the goal."""
+        if self._policy is not None:
+            access.check(self._policy, access.Access(
+                call.args["by"], call.command, "command", goal, goal.subject.id))
+
+
+class Batch:
+    """Commands gathered to be recorded in one transaction, all or none (``goals.batch()``)."""
+
+    def __init__(self, goals: Goals) -> None:
+        self._goals = goals
+        self._commands: list[tuple[str, dict[str, Any]]] = []
+        self.outcomes: list[Outcome] = []
+
+    def add(self, command: CommandName, /, **arguments: Any) -> UUID:
+        """Queue a command, as ``Goals.execute`` takes it; returns its goal's id. A draft
+        given no ``goal_id`` gets one now, so later commands of the batch can name it."""
+        if self.outcomes:
+            raise InvalidCommand("this batch was recorded already; start another",
+                                 field="command")
+        arguments = dict(arguments)
+        if command == "draft" and arguments.get("goal_id") is None:
+            arguments["goal_id"] = uuid4()
+        call = self._goals._prepare(command, arguments)  # a bad argument fails here
+        self._commands.append((command, arguments))
+        return call.goal_id
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None and self._commands:
+            self.outcomes = self._goals._execute_atomic(self._commands)
 
 
 @attrs.frozen
@@ -896,6 +1158,19 @@ class _ClinicZone:
         """A write for the events' transaction that records them only if the zone has not
         changed since it was read (else SettingChanged, and nothing is recorded)."""
         return settings.unchanged(settings.TIMEZONE, self.seq)
+
+
+@attrs.define
+class _Judged:
+    """Commands decided in memory: the changes to record, or the refusal that stops them."""
+
+    calls: list[_Call] = attrs.Factory(list)
+    goals: dict[UUID, Goal] = attrs.Factory(dict)
+    changes: list[tuple[Goal, list[Goal.Event]]] = attrs.Factory(list)
+    records: list[tuple[CommandRecord, int]] = attrs.Factory(list)
+    outcomes: list[Outcome] = attrs.Factory(list)
+    writes: list[Write] = attrs.Factory(list)
+    refusal: GoalflowError | None = None
 
 
 @attrs.define
@@ -948,7 +1223,8 @@ def _parameters(command: str) -> dict[str, inspect.Parameter]:
             if name != "self" and name not in _OPTIONS}
 
 
-_PARAMETERS = {command: _parameters(command) for command in COMMANDS}
+_PARAMETERS: dict[str, dict[str, inspect.Parameter]] = {
+    command: _parameters(command) for command in COMMANDS}
 
 
 def _normal_default(name: str, default: Any) -> Any:
@@ -998,6 +1274,7 @@ def open(
     timezone: str | None = None,
     master_key: Any = None,
     keys: str | None = None,
+    policy: Policy | None = None,
 ) -> Goals:
     """Open the goal store at ``url`` (else ``$GOALFLOW_DB``, else ``sqlite:///goalflow.db``).
 
@@ -1022,7 +1299,9 @@ def open(
     is, read-only, a store in another zone. Raises
     :class:`~goalflow.errors.StoreError` for a bad url or an unreachable store,
     :class:`~goalflow.errors.InvalidCommand` for a ``timezone`` that is not an IANA name
-    (before anything is created).
+    (before anything is created). ``policy`` is the EHR's say on who may do what
+    (:mod:`goalflow.access`): asked before every command and every read, it refuses
+    with :class:`~goalflow.errors.NotPermitted`.
     """
     if timezone is not None:
         zones.clinic_zone(timezone)
@@ -1043,7 +1322,7 @@ def open(
         registry = Projections(store, chosen)
         if not readonly:
             store.inline_writes = registry.inline_write
-        goals = Goals(store, registry, clock=clock)
+        goals = Goals(store, registry, clock=clock, policy=policy)
         if timezone is not None and readonly and goals.timezone != timezone:
             raise InvalidCommand(f"store {store.url} keeps its dates in time zone"
                                  f" {goals.timezone}, not {timezone}", field="timezone")
@@ -1053,6 +1332,15 @@ def open(
         store.close()
         raise
     return goals
+
+
+def _check_count(name: str, value: object, *, optional: bool = False) -> None:
+    """A count or a log position: a whole number from 0."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise InvalidCommand(f"{name} must be a whole number from 0, not {brief(value)}",
+                             field=name)
 
 
 def parse_goal_id(goal_id: UUID | str) -> UUID:

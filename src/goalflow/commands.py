@@ -15,12 +15,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import attrs
 import orjson
 
-from goalflow.application import COMMANDS
+from goalflow.application import COMMANDS, CommandName
 from goalflow.domain.values import Actor, Measure, Subject, brief
 from goalflow.errors import GoalflowError, InvalidCommand
 
@@ -34,6 +34,7 @@ class Line:
     number: int
     command: str
     arguments: dict[str, Any]
+    raw: bytes = attrs.field(default=b"", repr=False, eq=False)  # the line as it was read
 
     @property
     def command_id(self) -> str | None:
@@ -50,7 +51,7 @@ class LineError(GoalflowError, ValueError):
         self.problem = problem
 
 
-def parse_command(data: object) -> tuple[str, dict[str, Any]]:
+def parse_command(data: object) -> tuple[CommandName, dict[str, Any]]:
     """Turn one decoded JSON object into a command name and typed keyword arguments."""
     if not isinstance(data, dict):
         raise InvalidCommand(f"a command is a JSON object, not {_json_kind(data)}")
@@ -62,31 +63,41 @@ def parse_command(data: object) -> tuple[str, dict[str, Any]]:
         raise InvalidCommand(
             f"unknown command {brief(command)} (known: {', '.join(COMMANDS)})", field="command"
         )
-    return command, {name: _convert(name, value) for name, value in fields.items()}
+    return cast(CommandName, command), {name: _convert(name, value)
+                                        for name, value in fields.items()}
 
 
 def read_lines(source: IO[bytes]) -> Iterator[Line]:
-    """Parse a JSON Lines source lazily; blank lines are skipped."""
+    """Parse a JSON Lines source lazily; blank lines are skipped; a bad line raises
+    :class:`LineError` (naming its number) and ends the source."""
     for number, raw in enumerate(source, start=1):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise LineError(number, f"not valid UTF-8 (byte {e.start})") from None
-        if not text.strip():
-            continue
-        try:
-            data = orjson.loads(text)
-            if _LONG_NUMBER.search(raw):
-                # orjson reads whole numbers beyond 64 bits as floats; the standard
-                # library keeps them whole, so the range check refuses them by name.
-                data = json.loads(text)
-        except (orjson.JSONDecodeError, ValueError, RecursionError) as e:
-            raise LineError(number, f"not valid JSON: {brief(str(e), 200)}") from None
-        try:
-            command, arguments = parse_command(data)
-        except GoalflowError as e:
-            raise LineError(number, str(e)) from None
-        yield Line(number, command, arguments)
+        line = parse_line(number, raw)
+        if line is not None:
+            yield line
+
+
+def parse_line(number: int, raw: bytes) -> Line | None:
+    """One line of a JSON Lines source as a command (``None`` for a blank line); a bad
+    one raises :class:`LineError` naming its number."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LineError(number, f"not valid UTF-8 (byte {e.start})") from None
+    if not text.strip():
+        return None
+    try:
+        data = orjson.loads(text)
+        if _LONG_NUMBER.search(raw):
+            # orjson reads whole numbers beyond 64 bits as floats; the standard
+            # library keeps them whole, so the range check refuses them by name.
+            data = json.loads(text)
+    except (orjson.JSONDecodeError, ValueError, RecursionError) as e:
+        raise LineError(number, f"not valid JSON: {brief(str(e), 200)}") from None
+    try:
+        command, arguments = parse_command(data)
+    except GoalflowError as e:
+        raise LineError(number, str(e)) from e
+    return Line(number, command, arguments, raw)
 
 
 def _convert(name: str, value: Any) -> Any:

@@ -31,6 +31,9 @@ __all__ = [
 class GoalflowError(Exception):
     """Root of every error goalflow raises on purpose."""
 
+    command_index: int | None = None
+    """In an atomic run (``execute_many(atomic=True)``), which command was refused."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -67,7 +70,8 @@ class NotSmart(InvalidTransition):
 class NotPermitted(GoalflowError, PermissionError):
     """The actor's role (or identity) does not allow the command."""
 
-    def __init__(self, message: str, *, actor_id: str, role: str, command: str) -> None:
+    def __init__(self, message: str, *, actor_id: str | None, role: str | None,
+                 command: str) -> None:
         super().__init__(message)
         self.actor_id = actor_id
         self.role = role

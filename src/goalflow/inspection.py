@@ -108,8 +108,11 @@ def log(
     types: Sequence[str] = (),
     keep: Callable[[Goal.Event], bool] | None = None,
     batch: int = 1000,
+    upto: int | None = None,
+    newest_first: bool = False,
 ) -> Iterator[Entry]:
-    """The global log in order from ``after``, filtered.
+    """The global log in order from ``after`` (to ``upto``; ``newest_first``: the other
+    way), filtered.
 
     An event that cannot be read does not stop the log: it comes as a :class:`RawEvent`
     (and passes ``keep``, which cannot judge it), so the rest can still be inspected.
@@ -117,7 +120,8 @@ def log(
     store = goals.store
     topics = [f"goalflow:Goal.{t}" for t in types]
     shown = 0
-    for notification in store.scan(after=after, goal_ids=goal_ids, topics=topics, page=batch):
+    for notification in store.scan(after=after, upto=upto, goal_ids=goal_ids, topics=topics,
+                                   page=batch, newest_first=newest_first):
         if limit is not None and shown >= limit:
             return
         try:
@@ -152,15 +156,19 @@ def history(goals: Goals, goal_id: UUID | str) -> list[Entry]:
     return events
 
 
-def between(since: datetime | None, until: datetime | None, actor: str | None
+def between(since: datetime | None, until: datetime | None, actor: str | None, *,
+            occurred_since: datetime | None = None, occurred_until: datetime | None = None
             ) -> Callable[[Goal.Event], bool] | None:
-    """A filter on recorded time and actor, or None when there is nothing to filter."""
-    if since is None and until is None and actor is None:
+    """A filter on recorded time, clinical (occurred) time and actor, or None when there
+    is nothing to filter."""
+    if all(bound is None for bound in (since, until, actor, occurred_since, occurred_until)):
         return None
 
     def keep(event: Goal.Event) -> bool:
         return ((since is None or event.timestamp >= since)
                 and (until is None or event.timestamp <= until)
+                and (occurred_since is None or event.occurred_at >= occurred_since)
+                and (occurred_until is None or event.occurred_at <= occurred_until)
                 and (actor is None or event.actor.id == actor))
 
     return keep

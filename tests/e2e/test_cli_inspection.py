@@ -19,6 +19,7 @@ import os
 import pty
 import queue
 import re
+import shutil
 import signal
 import sqlite3
 import struct
@@ -107,15 +108,17 @@ def invoke(db: str, *args: str) -> Result:
     return result
 
 
-def on_terminal(*args: str, stream: str = "stdout", columns: int = 150
-                ) -> tuple[str, str, int]:
-    """Run the executable with stdout (or stderr) on a terminal ``columns`` wide.
+def on_terminal(*args: str, stream: str = "stdout", columns: int = 150,
+                pager: str = "cat") -> tuple[str, str, int]:
+    """Run the executable with stdout (or stderr) on a terminal ``columns`` wide, with
+    ``pager`` as $PAGER (cat: what is shown is what goalflow printed).
 
     Returns what the terminal showed, what the other stream (a pipe) got, and the exit code.
     """
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {k: v for k, v in _environment().items() if k not in ("COLUMNS", "LINES")}
+    env["PAGER"] = pager
     streams = {"stdout": terminal, "stderr": subprocess.PIPE} if stream == "stdout" else \
         {"stdout": subprocess.PIPE, "stderr": terminal}
     proc = subprocess.Popen([GOALFLOW, *args], env=env, **streams)
@@ -332,8 +335,12 @@ def test_events_filters_narrow_the_log(clinic: str, options: list[str],
 
 
 def test_events_says_so_when_nothing_matches(clinic: str) -> None:
-    assert ok(clinic, "events", "--goal", UNKNOWN).stdout == "No events.\n"
-    assert ok(clinic, "events", "--goal", UNKNOWN, "--json").stdout == ""
+    assert ok(clinic, "events", "--actor", "nobody").stdout == "No events.\n"
+    assert ok(clinic, "events", "--actor", "nobody", "--json").stdout == ""
+
+
+def test_events_of_an_unknown_goal_is_an_error(clinic: str) -> None:
+    assert fails(clinic, "events", "--goal", UNKNOWN) == f"Error: goal {UNKNOWN} not found\n"
 
 
 def test_events_of_an_unknown_type_is_one_error_line_listing_the_known_types(clinic: str
@@ -700,10 +707,9 @@ def test_diff_shows_meditation_replaced_by_relaxation_and_new_terms(clinic: str)
 
     assert lines[0] == f"Goal {DEMO_GOAL}: version 6 -> 8"
     assert "  terms_version: 2 -> 3" in lines
-    assert ('  steps.s2: {"step_id":"s2","description":"Meditate for 10 minutes daily",'
-            '"status":"open"} -> -') in lines
-    assert ('  steps.s5: - -> {"step_id":"s5","description":"Progressive muscle relaxation'
-            ' for 10 minutes daily","status":"open"}') in lines
+    assert "  steps.s2: removed s2 Meditate for 10 minutes daily (open)" in lines
+    assert ("  steps.s5: added s5 Progressive muscle relaxation for 10 minutes daily"
+            " (open)") in lines
 
 
 def test_diff_json_is_one_document_with_each_change(clinic: str) -> None:
@@ -1258,9 +1264,9 @@ def test_a_bad_url_names_the_accepted_forms(url: str, problem: str) -> None:
 
 
 COMMANDS_WITH_HELP = [
-    ["apply"], ["show"], ["demo"], ["events"], ["goals"], ["history"], ["diff"], ["export"],
-    ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"], ["outcomes"],
-    ["projections"],
+    ["apply"], ["show"], ["demo"], ["events"], ["event"], ["goals"], ["history"], ["diff"],
+    ["export"], ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"],
+    ["outcomes"], ["projections"],
     ["projections", "status"], ["projections", "rebuild"], ["projections", "run"],
     ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
     ["grant-auditor"], ["config"], ["config", "timezone"], ["forget"], ["hold-retention"],
@@ -1298,3 +1304,32 @@ def test_the_help_tests_cover_every_command() -> None:
         return found
 
     assert sorted(names(cli, [])) == sorted(COMMANDS_WITH_HELP)
+
+
+def test_on_a_terminal_a_long_list_goes_through_the_pager(clinic: str) -> None:
+    shown, stderr, code = on_terminal("--db", clinic, "events", pager="sed s/^/PAGED:/")
+    assert (code, stderr) == (0, "")
+    lines = shown.splitlines()
+    assert len(lines) == EVENTS
+    assert all(click.unstyle(line).startswith("PAGED:#") for line in lines)
+    assert "\x1b[" in shown  # colours reach the pager (less -R shows them)
+
+
+def test_no_pager_and_a_pipe_print_straight_out(clinic: str) -> None:
+    shown, _, code = on_terminal("--db", clinic, "--no-pager", "events",
+                                 pager="sed s/^/PAGED:/")
+    assert code == 0
+    assert "PAGED:" not in shown
+    piped = subprocess.run([GOALFLOW, "--db", clinic, "events"], capture_output=True,
+                           text=True, env={**_environment(), "PAGER": "sed s/^/PAGED:/"},
+                           check=False)
+    assert "PAGED:" not in piped.stdout
+    assert len(piped.stdout.splitlines()) == EVENTS
+
+
+def test_without_pager_set_less_pages_and_quits_when_it_fits(clinic: str) -> None:
+    if shutil.which("less") is None:
+        pytest.skip("less is not installed")
+    shown, _, code = on_terminal("--db", clinic, "events", "-n", "3", pager="")
+    assert code == 0
+    assert click.unstyle(shown).count("#") >= 3

@@ -324,10 +324,11 @@ def test_audit_refuses_a_goal_id_that_is_not_a_uuid(demo_store: str) -> None:
     assert result.stderr == "Error: goal_id 'goal-1' is not a goal id (a UUID)\n"
 
 
-def test_audit_of_an_unknown_goal_has_no_entries(demo_store: str) -> None:
-    result = ok(demo_store, "audit", "0b6a2f4e-8c1d-4f5e-9a7b-3c2d1e0f9a8b")
+def test_audit_of_an_unknown_goal_is_an_error(demo_store: str) -> None:
+    result = run(demo_store, "audit", "0b6a2f4e-8c1d-4f5e-9a7b-3c2d1e0f9a8b")
 
-    assert result.stdout == "No entries.\n"
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == "Error: goal 0b6a2f4e-8c1d-4f5e-9a7b-3c2d1e0f9a8b not found\n"
 
 
 @pytest.mark.parametrize(

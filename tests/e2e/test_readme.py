@@ -137,3 +137,18 @@ def test_the_encryption_example_forgets_a_client_and_still_verifies(
     assert damage == "()"
     assert {p.name for p in tmp_path.iterdir()} >= {"clinic.db", "clinic.keys.db"}
     assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o600"}
+
+
+def test_the_unit_of_work_example_records_both_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python_block("# all or nothing"), "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["['Drafted', 'AgreedByClient']"]
+
+
+def test_the_policy_example_refuses_a_stranger(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(python_block("# a care-team policy"), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("clinician dr-who may not draft goal ")
+    assert printed.endswith(": refused by the store's policy")

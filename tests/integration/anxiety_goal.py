@@ -50,7 +50,8 @@ def draft_anxiety_goal(goals: goalflow.Goals, **overrides: Any) -> UUID:
     }
     terms.update(overrides)
     statement = terms.pop("statement", STATEMENT)
-    return goals.draft(MAYA_SUBJECT, statement, by=DR_LEE, **terms)
+    by = terms.pop("by", DR_LEE)
+    return goals.draft(MAYA_SUBJECT, statement, by=by, **terms)
 
 
 def agreed_anxiety_goal(goals: goalflow.Goals) -> UUID:

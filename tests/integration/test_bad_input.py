@@ -683,7 +683,8 @@ def test_sql_fragments_are_stored_as_ordinary_text(world: World, text: str) -> N
     goals = world.goals
     events, commands, _ = recorded(goals)
     person = text[:MAX_ID_LENGTH]
-    clinician = Actor(person, "clinician")
+    # Another person's id, as hostile: a client may not act on their own goal as clinician.
+    clinician = Actor("dr " + text[:MAX_ID_LENGTH - 3], "clinician")
     client = Actor(person, "client")
 
     goal_id = goals.draft(Subject.client(person), text, by=clinician, client_words=text,
@@ -700,7 +701,7 @@ def test_sql_fragments_are_stored_as_ordinary_text(world: World, text: str) -> N
     assert (goal.statement, goal.client_words, goal.addresses, goal.strengths) == (
         text, text, (text,), (text,))
     assert goal.subject.id == person
-    assert goal.drafted_by.id == person
+    assert goal.drafted_by.id == clinician.id
     assert goal.steps[0].description == text
     assert goal.measures[0].name == text
     assert goal.readings[text].value == 5
@@ -719,8 +720,8 @@ def test_sql_fragments_are_stored_as_ordinary_text(world: World, text: str) -> N
     assert plan["steps"][0]["description"] == text
     audit = goals.audit(goal_id)
     assert audit[-1]["reason"] == text
-    assert audit[-1]["actor_id"] == person
-    assert goals.audit(actor=person)[0]["goal_id"] == str(goal_id)
+    assert audit[-1]["actor_id"] == clinician.id
+    assert goals.audit(actor=clinician.id)[0]["goal_id"] == str(goal_id)
     assert len(goals.audit(subject=person)) == 5
     assert recorded(goals)[:2] == (events + 5, commands + 2)
     assert {goals.store.events_table, COMMANDS_TABLE} <= tables(goals)

@@ -8,6 +8,7 @@ shared options in :mod:`goalflow.cli._options`, output in :mod:`goalflow.cli._ou
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Final
 
 import click
@@ -28,10 +29,14 @@ COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "i
 @click.option("--keys", metavar="URL", help="The encrypted store's key store (default: beside"
               " it, goals.db -> goals.keys.db).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option("--no-color", is_flag=True,
+              help="No colours, even on a terminal (also when $NO_COLOR is set).")
+@click.option("--no-pager", is_flag=True,
+              help="Print long lists straight to the terminal, not through $PAGER.")
 @click.version_option(package_name="goalflow")
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, master_key_file: str | None, keys: str | None,
-        debug: bool) -> None:
+        debug: bool, no_color: bool, no_pager: bool) -> None:
     """goalflow: treatment goals as an event-sourced record.
 
     Every command takes the store from --db or $GOALFLOW_DB. Inspection
@@ -48,7 +53,10 @@ def cli(ctx: click.Context, url: str | None, master_key_file: str | None, keys: 
       goalflow demo --out demo.db
       goalflow --db sqlite:///demo.db audit --event Revised
     """
+    if no_color or os.environ.get("NO_COLOR"):  # https://no-color.org: any value but ""
+        ctx.color = False
     ctx.obj = Context(url, debug, master_key_file=master_key_file, keys=keys)
+    ctx.obj.no_pager = no_pager
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -6,13 +6,15 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+import orjson
 
 import goalflow
 from goalflow.application import Goals
 from goalflow.cli._output import progress_bar
+from goalflow.commands import LineError
 from goalflow.crypto import master
 from goalflow.errors import GoalflowError
 from goalflow.persistence.store import STORAGE_FAULTS, describe_fault
@@ -28,6 +30,8 @@ class Context:
         self.debug = debug
         self.master_key_file = master_key_file
         self.keys = keys
+        self.json_errors = False  # --json was given: errors go to stderr as JSON too
+        self.no_pager = False
         self._goals: Goals | None = None
 
     def goals(self, *, readonly: bool = False) -> Goals:
@@ -57,7 +61,8 @@ class Context:
 
 
 class GoalflowGroup(click.Group):
-    """Turns every error into one ``Error: ...`` line and a non-zero exit code."""
+    """Turns every error into one ``Error: ...`` line (a JSON object on stderr, under
+    ``--json``) and a non-zero exit code; Ctrl-C exits 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,11 +70,16 @@ class GoalflowGroup(click.Group):
         except GoalflowError as e:
             if _debug(ctx):
                 traceback.print_exc()
-            raise click.ClickException(str(e)) from e
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            _fail(ctx, str(e), e)
+        except click.ClickException as e:
+            if _json_errors(ctx):
+                _fail(ctx, e.format_message(), e)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
-            raise click.Abort() from None
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
         except BrokenPipeError:
             # The reader went away (goalflow audit | head): stop quietly.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream
@@ -79,20 +89,51 @@ class GoalflowGroup(click.Group):
                 traceback.print_exc()
             obj = ctx.find_object(Context)
             store = obj.store_name if obj else "?"
-            raise click.ClickException(f"store {store}: {describe_fault(e)}") from e
+            _fail(ctx, f"store {store}: {describe_fault(e)}", e)
         except Exception as e:  # a bug or an unforeseen fault: still one line
             if _debug(ctx):
                 traceback.print_exc()
             # Only the kind of error: its text may quote internals or a client's data.
-            raise click.ClickException(
-                f"goalflow failed unexpectedly ({type(e).__name__}); run with --debug for"
-                " the traceback"
-            ) from e
+            _fail(ctx, f"goalflow failed unexpectedly ({type(e).__name__}); run with --debug"
+                  " for the traceback", e)
+
+
+def _fail(ctx: click.Context, message: str, error: BaseException) -> NoReturn:
+    """Say the error once, as a line or (under --json) a JSON object, and exit non-zero."""
+    if not _json_errors(ctx):
+        raise click.ClickException(message) from error
+    click.echo(orjson.dumps(error_record(message, error)).decode(), err=True)
+    ctx.exit(getattr(error, "exit_code", 1) or 1)
+
+
+def error_record(message: str, error: BaseException) -> dict[str, Any]:
+    """An error as ``--json`` prints it: its kind, the message, and what it names."""
+    named = [error, error.__cause__]
+    line = next((n.number for n in named if isinstance(n, LineError)), None)
+
+    def first(attribute: str) -> Any:
+        return next((getattr(n, attribute) for n in named
+                     if getattr(n, attribute, None) is not None), None)
+
+    kind = type(error.__cause__ if isinstance(error, LineError) and error.__cause__
+                else error).__name__
+    if isinstance(error, click.UsageError):
+        kind = "UsageError"
+    elif not isinstance(error, GoalflowError | click.ClickException):
+        kind = "StorageFault" if isinstance(error, STORAGE_FAULTS) else "InternalError"
+    goal_id = first("goal_id")
+    return {"error": kind, "message": message, "line": line, "field": first("field"),
+            "goal_id": None if goal_id is None else str(goal_id)}
 
 
 def _debug(ctx: click.Context) -> bool:
     obj = ctx.find_object(Context)
     return bool(obj and obj.debug)
+
+
+def _json_errors(ctx: click.Context) -> bool:
+    obj = ctx.find_object(Context)
+    return bool(obj and obj.json_errors)
 
 
 def stop_on_sigterm() -> None:

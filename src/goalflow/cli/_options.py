@@ -11,6 +11,7 @@ import click
 
 from goalflow import zones
 from goalflow.application import Goals, parse_goal_id
+from goalflow.cli._context import Context
 from goalflow.domain.values import check_date
 from goalflow.errors import GoalNotFound, InvalidCommand
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
@@ -30,9 +31,29 @@ until_option = click.option("--until", metavar="T", help="Recorded at or before 
                             " means its end, in the store's time zone).")
 
 
+def occurred_options(command: F) -> F:
+    """--occurred-since and --occurred-until: the clinical axis, when it happened."""
+    command = click.option("--occurred-until", metavar="T",
+                           help="Happened (clinically) at or before T, whenever recorded.")(
+        command)
+    return click.option("--occurred-since", metavar="T",
+                        help="Happened (clinically) at or after T, whenever recorded.")(
+        command)
+
+
 def json_option(help: str) -> Callable[[F], F]:
-    """``--json`` (the parameter ``as_json``), with what it prints."""
-    return click.option("--json", "as_json", is_flag=True, help=help)
+    """``--json`` (the parameter ``as_json``), with what it prints; errors then go to
+    stderr as JSON objects too."""
+    return click.option("--json", "as_json", is_flag=True, help=help,
+                        callback=_errors_as_json)
+
+
+def _errors_as_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            obj.json_errors = True
+    return value
 
 
 def poll_option(help: str) -> Callable[[F], F]:
@@ -43,6 +64,14 @@ def poll_option(help: str) -> Callable[[F], F]:
 
 def resolve_goal(goals: Goals, text: str) -> UUID:
     """A goal id, or a unique prefix of one (at least 6 hex digits), as git takes hashes."""
+    try:
+        goal_id = parse_goal_id(text)
+    except InvalidCommand:
+        pass
+    else:
+        if not goals.store.exists(goal_id):  # an unknown goal is an error everywhere
+            raise GoalNotFound(goal_id)
+        return goal_id
     try:
         return parse_goal_id(text)
     except InvalidCommand:

@@ -62,9 +62,15 @@ _TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
 _ACTOR_WIDTH = 24
 
 
+class _Pager:
+    on = False  # stdout is a pager showing on a terminal: lines still fit the terminal
+
+
 def _terminal_width() -> int:
     # Piped output keeps every character, as a terminal of generous width would.
-    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 1000
+    if sys.stdout.isatty() or _Pager.on:
+        return shutil.get_terminal_size().columns
+    return 1000
 
 
 def brief_value(value: Any) -> str:
@@ -114,7 +120,7 @@ def render_table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(click.unstyle(h))] + [len(click.unstyle(r[i])) for r in cells])
               for i, h in enumerate(headers)]
-    if sys.stdout.isatty():  # piped output keeps every character
+    if sys.stdout.isatty() or _Pager.on:  # piped output keeps every character
         room = shutil.get_terminal_size().columns - sum(widths[:-1]) - 2 * len(widths[:-1])
         widths[-1] = max(min(widths[-1], room), 10)
 
@@ -288,8 +294,10 @@ def render_goal(goal: Goal, zone: tzinfo) -> str:
                           for role, r in goal.ratings.items()) or "not rated yet"
         rows.append(("GAS", f"weight {_number(scale.weight)}, baseline"
                      f" {scale.baseline_level:+d}; {rated}"))
+    if not goal.is_final:  # a finished goal has no review ahead
+        rows.append(("Next review",
+                     goal.next_review_on.isoformat() if goal.next_review_on else "-"))
     rows += [
-        ("Next review", goal.next_review_on.isoformat() if goal.next_review_on else "-"),
         ("Drafted", f"{goal.drafted_at.isoformat()} by {goal.drafted_by.describe()}"),
         ("Last recorded", goal.modified_on.isoformat()),
     ]
@@ -382,3 +390,46 @@ def render_cloned_plans(clones: list[dict[str, Any]], interval_days: int) -> str
                      + ", #".join(str(p) for p in c["revisions"]) + f"), {len(c['reviews'])}"
                      f" reviews that continued; goals {', '.join(c['goals'])}")
     return "\n".join(lines)
+
+
+def render_change(change: dict[str, Any]) -> list[str]:
+    """One change of ``goalflow diff`` in words: a step, measure or agreement by what it
+    says, a changed item by the parts that changed; never a JSON blob."""
+    field, before, after = change["field"], change["before"], change["after"]
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [f"{field}.{key}: {_in_words(before.get(key))} -> {_in_words(after.get(key))}"
+                for key in after.keys() | before.keys()
+                if before.get(key) != after.get(key)] or [f"{field}: changed"]
+    if field.endswith(" (added)"):
+        name = field.removesuffix(" (added)")
+        return [f"{name}: added {_in_words(item)}" for item in after]
+    if before is None and isinstance(after, dict):
+        return [f"{field}: added {_in_words(after)}"]
+    if after is None and isinstance(before, dict):
+        return [f"{field}: removed {_in_words(before)}"]
+    return [f"{field}: {_in_words(before)} -> {_in_words(after)}"]
+
+
+def _in_words(value: Any) -> str:
+    """A value of a goal's ``to_dict()`` as a person would write it."""
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "; ".join(_in_words(item) for item in value) or "(none)"
+    if not isinstance(value, dict):
+        return str(value)
+    if "step_id" in value:
+        return f"{value['step_id']} {value['description']} ({value['status']})"
+    if "terms_version" in value and "party" in value:
+        how = value["method"]
+        if value.get("witnessed_by"):
+            how += f", witnessed by {_in_words(value['witnessed_by'])}"
+        return f"{value['party']} agreed to terms v{value['terms_version']} ({how})"
+    if "role" in value and "id" in value:
+        return f"{value['role']} {value['id']}"
+    if "value" in value and "occurred_at" in value:
+        return f"{_number(value['value'])} on {str(value['occurred_at'])[:10]}"
+    if "name" in value and "direction" in value:
+        return (f"{value['name']}: baseline {_number(value.get('baseline'))}, target"
+                f" {_number(value.get('target'))} ({value['direction']})")
+    return ", ".join(f"{k} {_in_words(v)}" for k, v in value.items() if v is not None)

@@ -448,6 +448,7 @@ class Goal(Aggregate):
                 f"{by.describe()} may not draft goals; only a clinician or supervisor may",
                 actor_id=by.id, role=by.role, command="draft",
             )
+        _require_own_role(by, subject, "draft", None)
         return cls._create(
             cls.Drafted,
             id=goal_id,
@@ -886,6 +887,7 @@ class Goal(Aggregate):
     ) -> None:
         _check_value("by", by, Actor)
         _check_times(occurred_at, recorded_at, not_before=self.drafted_at)
+        _require_own_role(by, self.subject, command, self.id)
         if self.status not in allowed:
             raise InvalidTransition(
                 f"goal {self.id} is {self.status}; {command} needs it to be"
@@ -1041,3 +1043,16 @@ def _measures(values: Iterable[Measure]) -> tuple[Measure, ...]:
         raise InvalidCommand(f"measure names must be unique within a goal: {', '.join(duplicates)}",
                              field="measures")
     return measures
+
+
+def _require_own_role(by: Actor, subject: Subject, command: str, goal_id: UUID | None) -> None:
+    """A goal's own client (or group member) acts on it only as a client: never as its
+    clinician, supervisor or guardian, whatever role the caller asserts."""
+    if by.role == "client" or by.id not in subject.required_parties:
+        return
+    goal = "a goal of theirs" if goal_id is None else f"goal {goal_id}"
+    raise NotPermitted(
+        f"{by.id} is a client of {goal} and may not {command} it as {by.role}; they act on"
+        " their own goals only as a client",
+        actor_id=by.id, role=by.role, command=command,
+    )

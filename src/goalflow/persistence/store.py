@@ -727,9 +727,11 @@ class GoalStore:
     def notifications(
         self, tx: Tx, *, after: int, limit: int, upto: int | None = None,
         goal_ids: Sequence[UUID] | None = None, topics: Sequence[str] = (),
+        newest_first: bool = False,
     ) -> list[Notification]:
         """Events recorded after position ``after`` (up to ``upto``; only of the given
-        goals and topics), in log order, read in the given transaction."""
+        goals and topics), in log order (``newest_first``: from ``upto`` back), read in
+        the given transaction."""
         position = tx.position_column
         where = [f"{position} > ?"]
         params: list[Any] = [after]
@@ -745,7 +747,8 @@ class GoalStore:
         rows = tx.execute(
             f"SELECT {position}, originator_id, originator_version, topic, state FROM"
             f" {tx.table(self._events_table)} WHERE {' AND '.join(where)}"
-            f" ORDER BY {position} LIMIT ?", [*params, limit]).fetchall()
+            f" ORDER BY {position}{' DESC' if newest_first else ''} LIMIT ?",
+            [*params, limit]).fetchall()
         return [
             Notification(id=row[0], originator_id=_uuid(row[1]), originator_version=row[2],
                          topic=row[3], state=bytes(row[4]))
@@ -754,16 +757,21 @@ class GoalStore:
 
     def scan(self, *, after: int = 0, upto: int | None = None,
              goal_ids: Sequence[UUID] | None = None, topics: Sequence[str] = (),
-             page: int = 1000) -> Iterator[Notification]:
-        """The log in order from ``after``, read a page per transaction (memory stays flat)."""
+             page: int = 1000, newest_first: bool = False) -> Iterator[Notification]:
+        """The log in order from ``after`` (``newest_first``: from ``upto``, or the end,
+        back to ``after``), read a page per transaction (memory stays flat)."""
         while True:
             with self.recorder.transaction(commit=False) as tx:
-                notifications = self.notifications(tx, after=after, limit=page, upto=upto,
-                                                   goal_ids=goal_ids, topics=topics)
+                notifications = self.notifications(
+                    tx, after=after, limit=page, upto=upto, goal_ids=goal_ids,
+                    topics=topics, newest_first=newest_first)
             if not notifications:
                 return
             yield from notifications
-            after = notifications[-1].id
+            if newest_first:
+                upto = notifications[-1].id - 1
+            else:
+                after = notifications[-1].id
 
     def decode(self, notification: Notification) -> Goal.Event:
         return self.decode_stored(notification)[0]
