@@ -209,7 +209,11 @@ def test_a_rebuild_after_forget_gives_the_same_rows_and_never_brings_them_back(
 
 
 def test_forget_takes_the_subjects_outcomes_and_gas_scores_too(vault: goalflow.Goals) -> None:
-    maya = draft_maya(vault)
+    maya = vault.draft(Subject.client("maya"), f"Sleep through the night, {MAYAS_WORDS[0]}",
+                       by=DR, client_words=f"No more {MAYAS_WORDS[1]}",
+                       steps=["Keep a sleep diary"], target_date=date(2025, 6, 1),
+                       measures=[goalflow.Measure("ISI", baseline=18, target=7)])
+    vault.agree(maya, by=Actor("maya", "client"), terms_version=1, method="signature")
     vault.set_gas_scale(maya, by=DR, levels=[f"{MAYAS_WORDS[1]} every night", "most nights",
                                              "some nights", "one night", "no nights"])
     vault.rate_attainment(maya, by=DR, level=0)
