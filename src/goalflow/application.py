@@ -758,6 +758,23 @@ class Goals:
             self._store.require_chain()
             return proofs.prove(self._store, goal, kept)
 
+    # -- the report ----------------------------------------------------------------
+
+    def report(self, goal_id: UUID | str | None = None, *, subject: str | None = None,
+               as_of: datetime | None = None, late_days: float = 2.0,
+               interval_days: int = 90) -> str:
+        """One self-contained HTML page of a goal's whole life (or of every goal of a
+        client or group, ``subject``): terms, timeline, charts, verification. See
+        :func:`goalflow.report.render`."""
+        if as_of is not None:
+            check_aware("as_of", as_of)
+        check_text("subject", subject, limit=MAX_ID_LENGTH, optional=True)
+        # Imported here: the report reads goals through this module's Goals.
+        from goalflow.report import render
+
+        return render(self, goal_id, subject=subject, as_of=as_of, late_days=late_days,
+                      interval_days=interval_days, made_at=self._clock())
+
     def _may_read(self, by: Actor | None, action: str, goal: Goal | None = None, *,
                   subject_id: str | None = None) -> None:
         """Ask the store's policy whether ``by`` may make this read."""

@@ -1,0 +1,67 @@
+"""goalflow: an event-sourced goal lifecycle engine for mental and behavioural health care.
+
+    >>> import goalflow
+    >>> goals = goalflow.open("memory://")
+    >>> goal_id = goals.draft(goalflow.Subject.client("client-7"), "Manage anxiety",
+    ...                       by=goalflow.Actor("dr-lee", "clinician"))
+    >>> goals.get(goal_id).status
+    'proposed'
+"""
+
+from goalflow.application import Goals, Outcome, open
+from goalflow.domain import (
+    UNCHANGED,
+    Actor,
+    Agreement,
+    FieldChange,
+    Goal,
+    Measure,
+    Reading,
+    SmartReport,
+    Step,
+    StepRewording,
+    Subject,
+    agreement,
+)
+from goalflow.errors import (
+    CommandIdReused,
+    ConcurrencyError,
+    GoalflowError,
+    GoalNotFound,
+    InvalidCommand,
+    InvalidTransition,
+    NotPermitted,
+    NotSmart,
+    ProjectionError,
+    StoreError,
+    VersionNotFound,
+)
+
+__all__ = [
+    "UNCHANGED",
+    "Actor",
+    "Agreement",
+    "CommandIdReused",
+    "ConcurrencyError",
+    "FieldChange",
+    "Goal",
+    "GoalNotFound",
+    "GoalflowError",
+    "Goals",
+    "InvalidCommand",
+    "InvalidTransition",
+    "Measure",
+    "NotPermitted",
+    "NotSmart",
+    "Outcome",
+    "ProjectionError",
+    "Reading",
+    "SmartReport",
+    "Step",
+    "StepRewording",
+    "StoreError",
+    "Subject",
+    "VersionNotFound",
+    "agreement",
+    "open",
+]

@@ -1,0 +1,3 @@
+from goalflow.cli import main
+
+main()

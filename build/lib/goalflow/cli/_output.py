@@ -1,0 +1,286 @@
+"""What commands print: JSON, goals, events and audit entries as text, tables, progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from collections.abc import Iterator
+from datetime import datetime, tzinfo
+from typing import Any
+
+import click
+import orjson
+
+from goalflow.domain.goal import EVENT_TYPES, Goal
+
+
+def print_json(value: Any, *, indent: bool = False) -> None:
+    """One JSON line, or (``indent``) a JSON document indented for people."""
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode())
+
+
+def json_lines(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        print_json(item)
+
+
+def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
+    """One event: position, recorded time, goal, version, type, actor, and what it says."""
+    if "problem" in record:  # an event this goalflow cannot read, shown raw
+        mark = click.style("UNKNOWN" if record["unknown"] else "UNREADABLE", fg="red",
+                           bold=True)
+        return (f"#{record['position']:<6} {mark} {record['topic']} (goal {record['goal_id']}"
+                f" v{record['version']}): {record['problem']}")
+    actor = record["actor"]
+    who = f"{actor['id']} ({actor['role']})"
+    entry = {"event_type": record["type"], "details": record["data"],
+             "reason": record["data"].get("reason")}
+    summary = "; ".join(_summary(entry))
+    # Fixed widths, so lines printed one at a time (--follow) still line up.
+    kind = click.style(f"{record['type']:<{_TYPE_WIDTH}}", bold=True)
+    recorded = datetime.fromisoformat(record["recorded_at"]).isoformat(timespec="seconds")
+    # A narrow terminal gets git-style short ids; every GOAL_ID argument takes them.
+    goal = record["goal_id"] if full or _terminal_width() >= 150 else record["goal_id"][:8]
+    head = (f"#{record['position']:<6} {recorded}  {goal}"
+            f"  v{record['version']:<4} {kind}  {who:<{_ACTOR_WIDTH}}")
+    if not full:
+        room = _terminal_width() - len(click.unstyle(head)) - 2
+        return f"{head}  {shorten(summary, max(room, 20))}".rstrip()
+    head = head.rstrip()
+    lines = [head, f"       occurred {record['occurred_at']}"]
+    for key, value in record["data"].items():
+        lines.append(f"       {key}: {brief_value(value)}")
+    return "\n".join(lines)
+
+
+_TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
+
+
+_ACTOR_WIDTH = 24
+
+
+def _terminal_width() -> int:
+    # Piped output keeps every character, as a terminal of generous width would.
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 1000
+
+
+def brief_value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return "-" if value is None else str(value)
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label,
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.length = max(total, 1)
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[_Progress]:
+    progress = _Progress(label)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def shorten(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "\u2026"
+
+
+def render_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """Aligned columns that fit the terminal; the last column is shortened to fit."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(click.unstyle(h))] + [len(click.unstyle(r[i])) for r in cells])
+              for i, h in enumerate(headers)]
+    if sys.stdout.isatty():  # piped output keeps every character
+        room = shutil.get_terminal_size().columns - sum(widths[:-1]) - 2 * len(widths[:-1])
+        widths[-1] = max(min(widths[-1], room), 10)
+
+    def line(row: list[str]) -> str:
+        parts = [c + " " * (w - len(click.unstyle(c))) for c, w in zip(row[:-1], widths,
+                                                                      strict=False)]
+        return "  ".join([*parts, shorten(row[-1], widths[-1])]).rstrip()
+
+    return "\n".join([click.style(line(headers), bold=True), *(line(r) for r in cells)])
+
+
+def render_plan_goal(goal: dict[str, Any]) -> str:
+    status = click.style(goal["status"], fg=STATUS_COLOURS.get(goal["status"]), bold=True)
+    kind = "  (group goal)" if goal["group_goal"] else ""
+    lines = [f"{goal['goal_id']}  {status}  terms v{goal['terms_version']}{kind}",
+             f"  {goal['statement']}"]
+    if goal["awaiting_agreement"]:
+        lines.append(f"  awaiting agreement from {', '.join(goal['awaiting_agreement_from'])}")
+    lines.append(f"  target {goal['target_date'] or '-'}; next review"
+                 f" {goal['next_review_on'] or '-'}")
+    for step in goal["steps"]:
+        mark = "[x]" if step["status"] == "completed" else "[ ]"
+        lines.append(f"  {mark} {step['step_id']} {step['description']}")
+    for m in goal["measures"]:
+        latest = f", latest {m['latest']} ({m['latest_at'][:10]})" if m["latest"] is not None \
+            else ""
+        lines.append(f"  {m['name']}: baseline {_number(m['baseline'])}, target"
+                     f" {_number(m['target'])} ({m['direction']}){latest}")
+    return "\n".join(lines)
+
+
+def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
+    who = f"{entry['actor_id']} ({entry['actor_role']}"
+    who += f" for {entry['on_behalf_of']})" if entry["on_behalf_of"] else ")"
+    late = ""
+    if entry["late_seconds"] > late_days * 86400:
+        late = click.style(f"  [entered {_duration(entry['late_seconds'])} late]", fg="yellow")
+    lines = [f"#{entry['position']:<5} {entry['recorded_at']}  {entry['goal_id']}"
+             f" v{entry['version']}  {click.style(entry['event_type'], bold=True)}"
+             f"  by {who}{late}"]
+    lines += [f"       {shorten(text, 100)}" for text in _summary(entry)]
+    if entry["occurred_at"] != entry["recorded_at"]:
+        lines.append(f"       occurred {entry['occurred_at']}")
+    for change in entry.get("changes", ()):
+        if change["change"] == "changed":
+            lines.append(f"       {change['field']}: {shorten(_brief(change['before']), 45)}"
+                         f" -> {shorten(_brief(change['after']), 45)}")
+        elif change["change"] == "step reworded":
+            lines.append(f"       step {change['step_id']} reworded: {change['before']!r} ->"
+                         f" {change['after']!r}")
+        else:
+            text = change["after"] if change["change"] == "step added" else change["before"]
+            lines.append(f"       {change['change']} {change['step_id']}: {text}")
+    agreement = entry.get("agreement")
+    if agreement:
+        state = agreement["agreement"]
+        if state == "agreed":
+            state += f" at {agreement['agreed_at']}"
+        elif state == "pending":
+            waiting = [p for p in agreement["required_parties"]
+                       if p not in agreement["agreed_parties"]]
+            state += f" (awaiting {', '.join(waiting)})"
+        else:
+            state += f" by #{agreement['superseded_by']}"
+        lines.append(f"       client agreement to terms v{agreement['terms_version']}: {state}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 3600:
+        return f"{seconds // 3600} hours"
+    return f"{seconds // 60} minutes"
+
+
+def _summary(entry: dict[str, Any]) -> list[str]:
+    """What an entry says, in a line or two, by event type."""
+    d = entry["details"]
+    kind = entry["event_type"]
+    if kind == "Drafted":
+        return [d["statement"]]
+    if kind == "AgreedByClient":
+        witness = f", witnessed by {d['witnessed_by']['id']}" if d["witnessed_by"] else ""
+        return [f"{d['party']} agreed to terms v{d['terms_version']} ({d['method']}{witness})"]
+    if kind == "ClientDisagreed":
+        lines = [f"{d['party']} disagreed: {entry['reason']}"]
+        if d["alternative"]:
+            lines.append(f"would rather: {d['alternative']}")
+        return lines
+    if kind in ("StepCompleted", "StepReopened", "StepAdded"):
+        text = d.get("description") or d.get("note") or entry["reason"]
+        return [f"step {d['step_id']}" + (f": {text}" if text else "")]
+    if kind == "ProgressRecorded":
+        return [f"{d['measure']} = {_number(d['value'])}"]
+    if kind == "ReviewHeld":
+        line = f"outcome {d['outcome']}"
+        if d["next_review_on"]:
+            line += f"; next review {d['next_review_on']}"
+        return [line] + ([d["notes"]] if d["notes"] else [])
+    text = entry["reason"] or d.get("evidence")
+    return [text] if text else []
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(v["name"] if isinstance(v, dict) and "name" in v else str(v)
+                         for v in value) or "(none)"
+    return "(none)" if value is None else str(value)
+
+
+STATUS_COLOURS = {"proposed": "yellow", "active": "green", "on-hold": "blue",
+                  "completed": "cyan", "cancelled": "red", "rejected": "red",
+                  "entered-in-error": "magenta"}
+
+
+def render_goal(goal: Goal, zone: tzinfo) -> str:
+    """A goal for people: labelled lines, times in ISO 8601 with their offset; a reading's
+    date is the clinic's (``zone``, the store's time zone)."""
+    status = click.style(goal.status, fg=STATUS_COLOURS.get(goal.status), bold=True)
+    rows: list[tuple[str, str]] = [
+        ("Subject", _subject(goal)),
+        ("Statement", goal.statement),
+    ]
+    if goal.client_words:
+        rows.append(("Client's words", f"\u201c{goal.client_words}\u201d"))
+    rows += [
+        ("Addresses", "; ".join(goal.addresses) or "-"),
+        ("Strengths", "; ".join(goal.strengths) or "-"),
+        ("Target date", goal.target_date.isoformat() if goal.target_date else "-"),
+    ]
+    for n, measure in enumerate(goal.measures):
+        reading = goal.readings.get(measure.name)
+        latest = (f"; latest {_number(reading.value)} on"
+                  f" {reading.occurred_at.astimezone(zone).date()}" if reading else "")
+        rows.append(("Measures" if n == 0 else "",
+                     f"{measure.name}: baseline {_number(measure.baseline)}, target"
+                     f" {_number(measure.target)} ({measure.direction}){latest}"))
+    for n, step in enumerate(goal.steps):
+        mark = "[x]" if step.status == "completed" else "[ ]"
+        rows.append(("Steps" if n == 0 else "", f"{mark} {step.step_id} {step.description}"))
+    for n, agreement in enumerate(goal.agreements):
+        how: str = agreement.method
+        if agreement.witnessed_by is not None:
+            how += f", witnessed by {agreement.witnessed_by.describe()}"
+        by = "" if agreement.by.id == agreement.party else f" (by {agreement.by.describe()})"
+        rows.append(("Agreements" if n == 0 else "",
+                     f"{agreement.party} agreed to terms v{agreement.terms_version}{by}"
+                     f" ({how}) at {agreement.occurred_at.isoformat()}"))
+    if goal.awaiting_agreement_from and goal.status == "proposed":
+        rows.append(("Awaiting", "agreement from " + ", ".join(goal.awaiting_agreement_from)))
+    if goal.status_reason:
+        rows.append(("Status reason", goal.status_reason))
+    rows += [
+        ("Next review", goal.next_review_on.isoformat() if goal.next_review_on else "-"),
+        ("Drafted", f"{goal.drafted_at.isoformat()} by {goal.drafted_by.describe()}"),
+        ("Last recorded", goal.modified_on.isoformat()),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    header = f"Goal {goal.id}  {status}  (version {goal.version}, terms v{goal.terms_version})"
+    return "\n".join([header, *(f"{label:<{width}}{value}" for label, value in rows)])
+
+
+def _subject(goal: Goal) -> str:
+    if goal.subject.kind == "group":
+        return f"group {goal.subject.id} (members: {', '.join(goal.subject.members)})"
+    return f"client {goal.subject.id}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

@@ -1,0 +1,112 @@
+"""Commands that inspect, run and rebuild the read models."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import click
+
+from goalflow.cli._context import Context, stop_on_sigterm
+from goalflow.cli._options import json_option, poll_option
+from goalflow.cli._output import json_lines, progress_bar, render_table
+
+
+@click.group()
+def projections() -> None:
+    """Inspect, run and rebuild the read models.
+
+    \b
+    Example:
+      goalflow projections status
+    """
+
+
+@projections.command("status")
+@json_option("Print JSON Lines, one per projection.")
+@click.pass_obj
+def projections_status(obj: Context, as_json: bool) -> None:
+    """Each projection's mode, position, the head of the log, and lag.
+
+    \b
+    Example:
+      goalflow projections status --json
+    """
+    rows = obj.goals(readonly=True).projections.status()
+    if as_json:
+        json_lines(rows)
+        return
+    click.echo(render_table(
+        ["projection", "mode", "position", "head", "lag", "state"],
+        [[r["name"], r["mode"], r["position"], r["head"], r["lag"], r["state"]] for r in rows]))
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+@click.option("--restart", is_flag=True, help="Discard an interrupted rebuild and start over.")
+@click.pass_obj
+def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> None:
+    """Rebuild read models from the log (all, or the NAMEs given); resumes if interrupted.
+
+    Readers keep seeing the old tables until the new ones are complete.
+
+    \b
+    Example:
+      goalflow projections rebuild audit
+    """
+    registry = obj.goals().projections
+    chosen = list(dict.fromkeys(names)) or sorted(registry.all)
+    for name in chosen:
+        registry.get(name)
+    with progress_bar(f"rebuilding {', '.join(chosen)}") as progress:
+        built = registry.rebuild_many(chosen, restart=restart, progress=progress)
+    for name, events in built.items():
+        click.echo(f"rebuilt {name} from {events} events")
+
+
+@projections.command("run")
+@click.argument("names", nargs=-1)
+@poll_option("Seconds between looks at the log when it is quiet.")
+@click.pass_obj
+def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
+    """Keep worker-mode projections current until Ctrl-C (all worker ones, or NAMEs).
+
+    \b
+    Example:
+      goalflow projections mode plans worker && goalflow projections run
+    """
+    goals = obj.goals()
+    registry = goals.projections
+    chosen = list(names) or [n for n, t in sorted(registry.tracking().items())
+                             if t.mode == "worker" and n in registry.all]
+    if not chosen:
+        raise click.ClickException("no projection is in worker mode; set one with"
+                                   " goalflow projections mode NAME worker")
+    click.echo(f"following the log for {', '.join(chosen)} (Ctrl-C stops)", err=True)
+    stop_on_sigterm()
+    try:
+        registry.run(chosen, stop=lambda: False, wait=goals.store.wait_for_events, poll=poll,
+                     on_batch=lambda name, n: click.echo(f"{name}: applied {n} events",
+                                                         err=True),
+                     on_fault=lambda e, pause: click.echo(
+                         f"Warning: {e}; trying again in {pause:g} s", err=True))
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@projections.command("mode")
+@click.argument("name")
+@click.argument("mode", type=click.Choice(["inline", "worker"]))
+@click.pass_obj
+def projections_mode(obj: Context, name: str, mode: str) -> None:
+    """Set how projection NAME is kept current: inline (in each write) or worker.
+
+    \b
+    Example:
+      goalflow projections mode plans worker
+    """
+    with progress_bar(f"catching {name} up") as progress:
+        obj.goals().projections.set_mode(name, mode, progress)
+    click.echo(f"{name} now runs {mode}")
+
+
+COMMANDS: Final = (projections,)

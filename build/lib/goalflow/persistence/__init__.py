@@ -1,0 +1,1 @@
+"""Storage: urls, recorders, the codec and the event store."""

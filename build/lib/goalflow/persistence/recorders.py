@@ -1,0 +1,347 @@
+"""eventsourcing's recorders, extended to write more in the same transaction.
+
+``insert_events(stored_events, writes=[...])`` inserts the events and then
+calls each write with the open transaction and the events' notification ids,
+before anything commits. If a write fails, the events are not recorded either:
+neither or both. This is how the idempotency record of a command (and, later,
+read-model rows with their tracking position) stay in step with the log.
+
+The PostgreSQL recorder replaces the library's pipelined ``insert_events``,
+which commits the transaction when code after the insert raises.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.utils import Environment, EnvType
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.sql import SQL
+
+from goalflow.integrity import chain
+from goalflow.persistence.settings import tables as settings_tables
+
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Tx:
+    """An open transaction, the same to callers on SQLite and PostgreSQL.
+
+    Statements use ``?`` placeholders; table names go through :meth:`table`.
+    """
+
+    def __init__(self, cursor: Any, dialect: Dialect, schema: str = "") -> None:
+        # eventsourcing wraps sqlite3's cursor; use the real one underneath.
+        self.cursor = getattr(cursor, "sqlite_cursor", cursor)
+        self.dialect = dialect
+        self.schema = schema
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.cursor.rowcount)
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    @property
+    def position_column(self) -> str:
+        """The events table's column that holds an event's position (notification id)."""
+        return "rowid" if self.dialect == "sqlite" else "notification_id"
+
+    def goal_id(self, goal_id: UUID) -> Any:
+        """A goal id as goalflow's tables keep it (hex text on SQLite, uuid on PostgreSQL)."""
+        return goal_id.hex if self.dialect == "sqlite" else goal_id
+
+    def _sql(self, statement: str) -> Any:
+        if self.dialect == "postgresql":
+            return SQL(statement.replace("?", "%s"))
+        return statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+        self._statement_cursor().execute(self._sql(statement), params)
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Tx:
+        self._statement_cursor().executemany(self._sql(statement), rows)
+        return self
+
+    def _statement_cursor(self) -> Any:
+        """The cursor for the next statement, whose results fetch* and rowcount give.
+
+        On PostgreSQL each statement gets a cursor of its own: in a pipeline, results
+        queue up per cursor, so a read after writes gets its own rows, not a write's.
+        """
+        if self.dialect == "postgresql":
+            self.cursor = self.cursor.connection.cursor()
+        return self.cursor
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.cursor.fetchone()
+        return None if row is None else _as_tuple(row)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [_as_tuple(row) for row in self.cursor.fetchall()]
+
+
+def _as_tuple(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+Write = Callable[[Tx, Sequence[int]], None]
+"""Something to write in the events' transaction, given their notification ids."""
+
+COMMANDS_TABLE = "goalflow_commands"
+PROJECTIONS_TABLE = "goalflow_projections"
+
+
+def goalflow_tables(dialect: Dialect, schema: str) -> list[str]:
+    """goalflow's own tables beside the events.
+
+    ``goalflow_commands`` is the idempotency record of commands that carried a
+    command id; ``goalflow_projections`` is each read model's mode and position; the
+    chain's tables (:mod:`goalflow.integrity.chain`) hold the log's Merkle tree;
+    ``goalflow_settings`` (:mod:`goalflow.persistence.settings`) the clinic's time zone.
+    These are the current formats (:mod:`goalflow.persistence.formats` upgrades older
+    stores to them).
+    """
+
+    def name(table: str) -> str:
+        return f'"{schema}"."{table}"' if schema else f'"{table}"'
+
+    if dialect == "sqlite":
+        text, uuid, integer, suffix = "TEXT", "TEXT", "INTEGER", " WITHOUT ROWID"
+    else:
+        text, uuid, integer, suffix = "text", "uuid", "bigint", ""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {name(COMMANDS_TABLE)} ("
+        f"command_id {text} PRIMARY KEY, goal_id {uuid} NOT NULL, command {text} NOT NULL,"
+        f" fingerprint {text} NOT NULL, version {integer} NOT NULL, event {text} NOT NULL,"
+        f" notification_id {integer} NOT NULL, fingerprint_rule {integer} NOT NULL){suffix}",
+        f"CREATE TABLE IF NOT EXISTS {name(PROJECTIONS_TABLE)} ("
+        f"name {text} PRIMARY KEY, mode {text} NOT NULL, generation {integer} NOT NULL,"
+        f" position {integer} NOT NULL, building_generation {integer},"
+        f" building_position {integer}, version {integer} NOT NULL DEFAULT 1){suffix}",
+        *chain.tables(dialect, schema),
+        *settings_tables(dialect, schema),
+    ]
+
+
+def chain_rows(notification_ids: Sequence[int], stored_events: Sequence[StoredEvent]
+               ) -> list[chain.Row]:
+    """The newly inserted events as the chain takes them, in position order."""
+    return sorted((position, s.originator_id, s.originator_version, s.topic, s.state)
+                  for position, s in zip(notification_ids, stored_events, strict=True))
+
+
+class GoalflowRecorder:
+    """What goalflow needs of a recorder beyond eventsourcing's interface."""
+
+    dialect: Dialect
+    _held: threading.local
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Tx]:
+        """A transaction, committed at the end if ``commit``; inside :meth:`one_transaction`
+        (in the same thread), that one, which ends with it."""
+        held: Tx | None = getattr(self._held, "tx", None)
+        if held is not None:
+            yield held
+            return
+        with self._begin(commit=commit) as tx:
+            yield tx
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[Tx]:
+        """One write transaction that every :meth:`transaction` of this thread joins until
+        it ends: all written in it commits together at the end, or, if anything in it
+        raises, nothing does. For making a store's schema: several steps of their own
+        (eventsourcing's tables, goalflow's formats, the read models), all or nothing.
+
+        Only goalflow's own statements may run in it: eventsourcing's (which take a
+        connection of their own) would wait for it to end.
+        """
+        with self._begin(commit=True, immediate=True) as tx:
+            self._held.tx = tx
+            try:
+                yield tx
+            finally:
+                self._held.tx = None
+
+    def _begin(self, *, commit: bool, immediate: bool = False
+               ) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
+        self._held = threading.local()
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        return statements + goalflow_tables("sqlite", "")
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        made: list[chain.Frontier] = []
+        notification_ids = super().insert_events(stored_events, chain_made=made, **kwargs)
+        if made:  # returned, so committed: the tree now ends as this append left it
+            self.chain_frontier = made[0]
+        return notification_ids
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs) or ()
+        tx = Tx(c, "sqlite")
+        made = chain.append(tx, chain_rows(notification_ids, stored_events),
+                            self.chain_frontier)
+        for write in kwargs.get("writes", ()):
+            write(tx, notification_ids)
+        if made is not None and "chain_made" in kwargs:
+            kwargs["chain_made"].append(made)
+        return notification_ids
+
+    @contextmanager
+    def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
+        with self.datastore.transaction(commit=commit) as c:
+            if immediate:
+                # eventsourcing begins deferred: the write lock comes with the first write,
+                # and a transaction that read first fails at once ("database is locked")
+                # if another writer committed meanwhile. End that empty transaction and
+                # take the write lock now, waiting for it (eventsourcing ends this one).
+                c.execute("COMMIT")
+                c.execute("BEGIN IMMEDIATE")
+            yield Tx(c, "sqlite")
+
+
+class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.chain_frontier: chain.Frontier | None = None  # as this recorder's last commit left it
+        self._held = threading.local()
+        self.sql_create_statements.extend(
+            SQL(s).format() for s in goalflow_tables("postgresql", self.datastore.schema)
+        )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert in one transaction with the writes, tried again (as eventsourcing's own
+        insert_events is) when the connection failed before the commit was sent: such a
+        transaction wrote nothing. Never after (the commit may have landed: the caller
+        must judge, by its command id), nor for the server's refusals (a lock not had in
+        time, a full disk), which the caller is told at once."""
+        sent_commit: list[bool] = []
+        for attempt in range(1, INSERT_ATTEMPTS + 1):
+            try:
+                return self._insert_with_writes(stored_events, kwargs.get("writes", ()),
+                                                sent_commit)
+            except (InterfaceError, OperationalError) as e:
+                if attempt == INSERT_ATTEMPTS or sent_commit or not _connection_lost(e):
+                    raise
+                time.sleep(0.2 * (1 + 0.1 * (random.random() - 0.5)))  # as eventsourcing
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _insert_with_writes(self, stored_events: Sequence[StoredEvent],
+                            writes: Sequence[Write], sent_commit: list[bool]
+                            ) -> Sequence[int] | None:
+        with self.datastore.transaction(commit=True) as curs:
+            if not stored_events:
+                return []
+            # Takes the table lock, notifies listeners, inserts with RETURNING.
+            self._insert_stored_events(curs, stored_events)
+            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            tx = Tx(curs, "postgresql", self.datastore.schema)
+            # Still under the table lock that ordered the positions: leaves go in that order.
+            made = chain.append(tx, chain_rows(notification_ids, stored_events),
+                                self.chain_frontier)
+            for write in writes:
+                write(tx, notification_ids)
+            sent_commit.append(True)  # leaving the block commits
+        if made is not None:  # left the block without an error, so committed
+            self.chain_frontier = made
+        return notification_ids
+
+    @contextmanager
+    def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
+        # (PostgreSQL's transactions wait for the locks they need; nothing more to do.)
+        with self.datastore.transaction(commit=commit) as curs:
+            yield Tx(curs, "postgresql", self.datastore.schema)
+
+
+INSERT_ATTEMPTS = 10
+"""How often an insert whose connection failed is tried (eventsourcing's own number)."""
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """A fault of the connection itself: psycopg's own (no SQLSTATE), a connection
+    exception (class 08), or the server shutting the session (57P01-57P03); not the
+    server's refusals (a lock timeout, a full disk)."""
+    cause = error.__cause__ or error.__context__ or error
+    if not isinstance(cause, psycopg.Error):
+        return False
+    state = cause.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
+def with_settings(options: str, *settings: str) -> str:
+    """libpq's ``options`` with server settings added (``-c name=value``) after those
+    given, so that where both set one, ours win."""
+    return " ".join([options.strip(), *(f"-c {setting}" for setting in settings)]).strip()
+
+
+class PostgresStoreFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory whose pooled connections get more libpq options.
+
+    ``POSTGRES_LIBPQ_OPTIONS`` (a libpq connection string) holds them: whatever the store
+    url adds to host, port, user, password and dbname (TLS, ``application_name``, ...)
+    and the session settings goalflow wants on every connection (a bounded lock wait).
+    They reach each pooled connection when it is opened (the pool opens lazily, after
+    this). eventsourcing's own settings give none of them.
+    """
+
+    LIBPQ_OPTIONS = "POSTGRES_LIBPQ_OPTIONS"
+    session_settings: tuple[str, ...] = ()
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        kwargs = self.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        kwargs.update(conninfo_to_dict(self.env.get(self.LIBPQ_OPTIONS) or ""))
+        for name in ("user", "password"):
+            # eventsourcing gives them even when empty; not given, libpq takes them from
+            # its environment (PGUSER, PGPASSWORD, ~/.pgpass) as on goalflow's own
+            # connections. (Given empty, it reads ~/.pgpass but not PGPASSWORD.)
+            if not kwargs.get(name):
+                kwargs.pop(name, None)
+        if self.session_settings:
+            kwargs["options"] = with_settings(kwargs.get("options", ""),
+                                              *self.session_settings)
+
+
+class ReadOnlyPostgresFactory(PostgresStoreFactory):
+    """The store factory whose every session is read-only, so that no statement through
+    it can write."""
+
+    session_settings = ("default_transaction_read_only=on",)
