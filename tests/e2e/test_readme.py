@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,21 @@ def test_the_policy_example_refuses_a_stranger(capsys: pytest.CaptureFixture[str
     printed = capsys.readouterr().out.strip()
     assert printed.startswith("clinician dr-who may not draft goal ")
     assert printed.endswith(": refused by the store's policy")
+
+
+def test_the_small_command_file_applies_as_written(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from goalflow.cli import cli
+
+    block = re.search(r"```json\n(\{\"command\": \"draft\".*?)```", README, flags=re.DOTALL)
+    assert block, "no small command file in the README"
+    path = tmp_path / "plan.jsonl"
+    path.write_text(block[1])
+    db = f"sqlite:///{tmp_path / 'goals.db'}"
+    result = CliRunner().invoke(cli, ["--db", db, "apply", str(path)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == [
+        "Drafted", "AgreedByClient", "StepCompleted"]
+    again = CliRunner().invoke(cli, ["--db", db, "apply", str(path)])
+    assert [json.loads(line)["replayed"] for line in again.stdout.splitlines()] == [True] * 3
