@@ -16,7 +16,7 @@ from goalflow.cli._context import Context, GoalflowGroup
 from goalflow.cli._options import db_option
 
 COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "integrity",
-                          "config")
+                          "config", "fhir")
 """The modules of ``goalflow.cli`` that hold commands: a new module is one more name here."""
 
 
