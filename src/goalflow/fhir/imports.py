@@ -63,7 +63,7 @@ def import_resource(goals: Goals, resource: Mapping[str, Any], *, by: Actor,
     for (command, arguments) in (p[0] for p in plans):
         assert command == "draft"
         earlier = goals.store.find_command(arguments["command_id"])
-        if earlier is None and goals.store.exists(arguments["goal_id"]):
+        if earlier is None and goals.store.exists(UUID(arguments["goal_id"])):
             raise InvalidCommand(
                 f"FHIR Goal {arguments['goal_id']} was imported before from another version"
                 " or content of the resource, or the store has a goal of that id",
