@@ -194,7 +194,8 @@ def test_import_into_this_store_is_idempotent(goals: goalflow.Goals, clock: Cloc
     assert goals.get(goal_id).status == "active"
     # The command ids name the FHIR resource each event came from.
     record = goals.store.find_command(f"fhir:Goal/{goal_id}/_history/2#1")
-    assert record is not None and record.event == "Drafted"
+    assert record is not None
+    assert record.event == "Drafted"
     agreement = goals.history(goal_id)[1]
     assert agreement.actor == goalflow.Actor("client-7", "client")
     assert agreement.witnessed_by == DR_LEE  # type: ignore[attr-defined]
@@ -209,7 +210,7 @@ def test_a_bundle_of_goals_imports_all_or_nothing(goals: goalflow.Goals,
     source.close()
     broken = {**bundle, "entry": [*bundle["entry"], {"resource": example(
         "r5/Goal-example.json")}]}
-    with pytest.raises(InvalidCommand, match="FHIR Goal example: target\\[0\\].detailRange"):
+    with pytest.raises(InvalidCommand, match=r"FHIR Goal example: target\[0\]\.detailRange"):
         goals.import_fhir(broken, by=DR_LEE)
     assert goals.goal_index() == []
     outcomes = goals.import_fhir(bundle, by=DR_LEE)

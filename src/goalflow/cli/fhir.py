@@ -89,7 +89,8 @@ def import_fhir(obj: Context, file: IO[bytes], by_id: str, role: str) -> None:
     try:
         resource = orjson.loads(file.read())
     except orjson.JSONDecodeError as e:
-        raise InvalidCommand(f"{file.name}: not JSON: {e}", field="file") from None
+        name = getattr(file, "name", "<stdin>")
+        raise InvalidCommand(f"{name}: not JSON: {e}", field="file") from None
     goals = obj.goals()
     for outcome in goals.import_fhir(resource, by=Actor(by_id, role)):  # type: ignore[arg-type]
         print_json(outcome.to_dict())
