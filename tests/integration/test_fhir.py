@@ -324,3 +324,44 @@ def _escaped(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+MALFORMED = [
+    {"extension": [1]}, {"extension": [{"url": codes.ACCEPTANCE, "extension": [1]}]},
+    {"extension": {"url": "x"}}, {"note": [1]}, {"note": [{"extension": [1], "text": "a"}]},
+    {"target": [{"measure": 1}]}, {"target": [{"measure": {"coding": [1]}}]},
+    {"target": [{"dueDate": 5}]}, {"target": "x"}, {"addresses": [1]},
+    {"description": {"coding": [1]}}, {"description": "x"}, {"subject": "Patient/p"},
+    {"id": 5}, {"lifecycleStatus": 5}, {"lifecycleStatus": "rejected", "statusReason": 5},
+    {"lifecycleStatus": "completed", "outcome": [1]},
+    {"extension": [{"url": codes.STEP, "extension": [{"url": "description",
+                                                      "valueString": 5}]}]},
+    {"target": [{"measure": {"text": "m"}, "detailQuantity": {"value": 2**70}}]},
+    {"startDate": "2999-01-01"},
+]
+
+
+@pytest.mark.parametrize("change", MALFORMED)
+def test_malformed_goals_are_refused_in_one_line(change: dict[str, Any]) -> None:
+    with goalflow.open("memory://") as goals:
+        goal = {"resourceType": "Goal", "id": "g-1", "lifecycleStatus": "proposed",
+                "description": {"text": "Sleep better"}, "subject": {"reference": "Patient/p"},
+                **change}
+        with pytest.raises(InvalidCommand) as refused:
+            goals.import_fhir(goal, by=DR_LEE)
+        assert "\n" not in str(refused.value)
+        assert goals.goal_index() == []
+
+
+def test_dates_are_the_clinics(store_url: str, clock: Clock) -> None:
+    """An agreement at 01:00 UTC is the evening before in Chicago: startDate says so, and
+    an import into the same zone gives the same day back."""
+    clock.now = clock.now.replace(hour=1)
+    with goalflow.open(store_url, clock=clock, timezone="America/Chicago") as goals:
+        goal_id = client_goal(goals)
+        resource = goals.fhir(goal_id)
+        assert resource["startDate"] == resource["statusDate"] == "2025-03-02"
+        assert "achievementStatus" not in resource  # until measurement-based care lands
+    with goalflow.open("memory://", clock=clock, timezone="America/Chicago") as other:
+        other.import_fhir(resource, by=DR_LEE)
+        assert _without_meta(other.fhir(goal_id)) == _without_meta(resource)

@@ -135,7 +135,8 @@ def plan(goal: Mapping[str, Any], where: str, by: Actor, zone: tzinfo) -> list[C
         g.text("statusReason")
     evidence = _outcome(g, release, status)
 
-    version = (goal.get("meta") or {}).get("versionId")
+    meta = goal.get("meta")
+    version = meta.get("versionId") if isinstance(meta, Mapping) else None
     source = f"fhir:Goal/{fhir_id}/_history/{version}" if isinstance(version, str) else \
         f"fhir:Goal/{fhir_id}#sha256:{_digest(goal)}"
     goal_id = _goal_id(fhir_id)
@@ -262,8 +263,8 @@ def _extensions(g: _Reader) -> tuple[list[tuple[str, str]], dict[str, str]]:
     steps: list[tuple[str, str]] = []
     acceptance: dict[str, str] = {}
     for n, ext in enumerate(_list(g.goal, "extension", "Goal")):
-        parts = {e.get("url"): e for e in ext.get("extension", [])} \
-            if isinstance(ext, Mapping) else {}
+        parts = {e.get("url"): e for e in ext.get("extension", []) if isinstance(e, Mapping)} \
+            if isinstance(ext, Mapping) and isinstance(ext.get("extension"), list) else {}
         url = ext.get("url") if isinstance(ext, Mapping) else None
         if url == codes.ACCEPTANCE:
             who = _reference(parts.get("individual", {}).get("valueReference")) or ""
@@ -391,7 +392,8 @@ def _outcome(g: _Reader, release: str, status: str) -> str | None:
     element = "outcome" if release == "R5" else "outcomeCode"
     if status != "completed" or len(outcomes) > 1:
         raise g.error(element, "goalflow keeps one outcome: the evidence of a completed goal")
-    concept = outcomes[0].get("concept") if release == "R5" else outcomes[0]
+    first = outcomes[0] if isinstance(outcomes[0], Mapping) else {}
+    concept = first.get("concept") if release == "R5" else first
     text = concept.get("text") if isinstance(concept, Mapping) else None
     if not isinstance(text, str):
         raise g.error(element, "goalflow keeps an outcome as its text (a concept with text)")
