@@ -1262,7 +1262,7 @@ COMMANDS_WITH_HELP = [
     ["import"], ["migrate"], ["stats"], ["plan"], ["audit"], ["reviews"], ["projections"],
     ["projections", "status"], ["projections", "rebuild"], ["projections", "run"],
     ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
-    ["grant-auditor"], ["config"], ["config", "timezone"],
+    ["grant-auditor"], ["config"], ["config", "timezone"], ["fhir"], ["import-fhir"],
 ]
 
 
