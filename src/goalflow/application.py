@@ -53,6 +53,7 @@ from goalflow.errors import (
     ProjectionError,
     StoreError,
 )
+from goalflow.fhir import bundles, codes, export
 from goalflow.fingerprints import CURRENT_RULE, fingerprint
 from goalflow.integrity import chain
 from goalflow.integrity import digest as digests
@@ -417,6 +418,40 @@ class Goals:
                     return
                 wait = min(poll, left)
             self._store.wait_for_events(wait)
+
+    # -- FHIR ------------------------------------------------------------------------
+
+    def fhir(self, goal_id: UUID | str, *, version: int | None = None,
+             as_of: datetime | None = None, release: str = "R5") -> dict[str, Any]:
+        """The goal (now, at a ``version`` or ``as_of`` a moment) as a FHIR Goal resource,
+        JSON-ready; ``release`` "R5" or "R4B" (README, "FHIR")."""
+        codes.check_release(release)
+        goal = self.get(goal_id, version=version, as_of=as_of)
+        state, facts = export.at_version(self.history(goal.id), goal.version)
+        return export.goal_resource(state, facts, self.tzinfo, release)
+
+    def fhir_history(self, goal_id: UUID | str, *, release: str = "R5") -> dict[str, Any]:
+        """A FHIR ``history`` Bundle: every version of the goal, newest first, each with
+        its Provenance."""
+        codes.check_release(release)
+        return bundles.history(self.history(goal_id), self.tzinfo, release)
+
+    def fhir_subject(self, subject_id: str, *, include_closed: bool = False,
+                     release: str = "R5") -> dict[str, Any]:
+        """A FHIR ``collection`` Bundle of a subject's goals as their plan lists them (open
+        ones, or all but those entered in error), group goals of a client's groups too."""
+        codes.check_release(release)
+        rows = self.plan(subject_id, include_closed=include_closed)
+        return bundles.collection(self.fhir(row["goal_id"], release=release) for row in rows)
+
+    def import_fhir(self, resource: Mapping[str, Any], *, by: Actor) -> list[Outcome]:
+        """Bring in a FHIR Goal, or a Bundle of Goals (R4B or R5): each becomes a goal,
+        reached through the commands that lead to its status (README, "FHIR import").
+        Importing the same resource again records nothing. Returns every command's
+        outcome; a resource that cannot be mapped records nothing."""
+        from goalflow.fhir import imports  # here: it opens a scratch store (goalflow.open)
+
+        return imports.import_resource(self, resource, by=by, clock=self._clock)
 
     # -- the clinic's time zone --------------------------------------------------
 

@@ -1271,7 +1271,7 @@ COMMANDS_WITH_HELP = [
     ["projections", "mode"], ["digest"], ["verify"], ["prove"], ["check-proof"],
     ["grant-auditor"], ["config"], ["config", "timezone"], ["forget"], ["hold-retention"],
     ["release-retention"], ["retention-holds"], ["rotate-master-key"], ["new-master-key"],
-    ["report"],
+    ["report"], ["fhir"], ["import-fhir"],
 ]
 
 

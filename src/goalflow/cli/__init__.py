@@ -17,7 +17,7 @@ from goalflow.cli._context import Context, GoalflowGroup
 from goalflow.cli._options import db_option
 
 COMMAND_MODULES: Final = ("writing", "inspection", "read_models", "transfer", "integrity",
-                          "config", "outcomes", "privacy", "report")
+                          "config", "outcomes", "privacy", "report", "fhir")
 """The modules of ``goalflow.cli`` that hold commands: a new module is one more name here."""
 
 
