@@ -33,7 +33,6 @@ from goalflow.errors import InvalidCommand, StoreError
 from goalflow.persistence.recorders import Dialect, Tx
 
 MAGIC = b"\x00gfe1"
-_MAGIC_LENGTH = len(MAGIC)
 _KEY_ID = slice(len(MAGIC), len(MAGIC) + 16)
 _NONCE = slice(_KEY_ID.stop, _KEY_ID.stop + NONCE_BYTES)
 HEADER = _NONCE.stop
@@ -225,7 +224,7 @@ class Sealer:
                                              associated_data(goal_id, version, topic)))
 
     def unseal(self, goal_id: UUID, version: int, topic: str, data: bytes) -> bytes:
-        if data[:_MAGIC_LENGTH] != MAGIC:
+        if not data.startswith(MAGIC):
             if topic in PLAIN_TOPICS:
                 return data
             raise ValueError("it is stored in clear in an encrypted store")

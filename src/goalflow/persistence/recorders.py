@@ -235,7 +235,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
                 # take the write lock now, waiting for it (eventsourcing ends this one).
                 c.execute("COMMIT")
                 c.execute("BEGIN IMMEDIATE")
-            if self.secure_delete:
+            if self.secure_delete and commit:  # only writes free pages; a read needs none
                 c.execute("PRAGMA secure_delete = ON")
             yield Tx(c, "sqlite")
 
