@@ -1,3 +1,0 @@
-from goalflow.cli import main
-
-main()

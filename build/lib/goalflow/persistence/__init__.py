@@ -1,1 +1,0 @@
-"""Storage: urls, recorders, the codec and the event store."""
