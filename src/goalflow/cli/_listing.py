@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import itertools
 import os
 import shlex
@@ -75,8 +76,6 @@ def paging_options(*, positions: bool) -> Callable[[F], F]:
 
 
 def _gather(command: F, positions: bool) -> F:
-    import functools
-
     @functools.wraps(command)
     def wrapper(*args: Any, limit: int | None, offset: int, newest_first: bool,
                 newest: int | None, **kwargs: Any) -> Any:
@@ -111,8 +110,6 @@ def format_options(json_help: str) -> Callable[[F], F]:
     """--json, --csv, --tsv and --fields; the command gets ``output: Output``."""
 
     def decorate(command: F) -> F:
-        import functools
-
         @functools.wraps(command)
         def wrapper(*args: Any, as_json: bool, as_csv: bool, as_tsv: bool,
                     fields: str | None, **kwargs: Any) -> Any:

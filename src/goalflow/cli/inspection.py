@@ -399,8 +399,7 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
         raise click.UsageError("--days goes with --late")
     late_days = (2.0 if days is None else days) if late else None
     goals = obj.goals(readonly=True)
-    occurred = inspection.between(None, None, None,
-                                  **occurred_bounds(goals, occurred_since, occurred_until))
+    bounds = occurred_bounds(goals, occurred_since, occurred_until)
     page = 1000 if paging.limit is None else min(1000, paging.offset + paging.limit)
     entries = goals.audit_entries(
         resolve_goal(goals, goal_id) if goal_id else None, actor=actor, subject=subject,
@@ -411,9 +410,8 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
         event=event_type, unagreed=unagreed, late_days=late_days, date_only=flagged,
         after=paging.after, before=paging.before, newest_first=paging.newest_first,
         page=page)
-    if occurred is not None:
-        entries = (e for e in entries if _happened_within(e, occurred_since, occurred_until,
-                                                          goals))
+    if any(bound is not None for bound in bounds.values()):
+        entries = (e for e in entries if _happened_within(e, **bounds))
     shown = emit(paging.window(entries), output,
                  render=lambda entry: render_audit_entry(entry, late_days=late_days or 2.0),
                  columns=AUDIT_COLUMNS, open_prefixes=("details.", "agreement."),
@@ -439,12 +437,11 @@ AUDIT_COLUMNS: Final = (
     "subject_id", "details", "changes", "agreement", "date_only")
 
 
-def _happened_within(entry: dict[str, Any], since: str | None, until: str | None,
-                     goals: Any) -> bool:
-    bounds = occurred_bounds(goals, since, until)
+def _happened_within(entry: dict[str, Any], occurred_since: datetime | None,
+                     occurred_until: datetime | None) -> bool:
     moment = datetime.fromisoformat(entry["occurred_at"])
-    low, high = bounds["occurred_since"], bounds["occurred_until"]
-    return (low is None or moment >= low) and (high is None or moment <= high)
+    return ((occurred_since is None or moment >= occurred_since)
+            and (occurred_until is None or moment <= occurred_until))
 
 
 @click.command()
