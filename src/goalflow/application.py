@@ -164,8 +164,10 @@ class Goals:
     # them to execute(), which fills defaults and checks names for every caller.
     # Every one takes occurred_at (when it happened clinically: an aware datetime,
     # default now) and command_id (for safe retries); all but draft take
-    # expected_version (the goal's version the caller saw). Any other keyword is
-    # refused, as execute() refuses it: an InvalidCommand that names it.
+    # expected_version (the goal's version the caller saw). There is no catch-all
+    # keyword: a misspelt one is Python's TypeError, and mypy's error in the caller's
+    # code; execute() (and so `goalflow apply`) refuses an unknown name with an
+    # InvalidCommand that names it.
 
     def draft(
         self,
@@ -182,58 +184,53 @@ class Goals:
         client_words: str | None = None,
         occurred_at: datetime | None = None,
         command_id: str | None = None,
-        **options: Any,
     ) -> UUID:
         """Draft a goal with the client. Returns its id. It starts ``proposed``."""
         return self.execute("draft", subject=subject, statement=statement, by=by,
                             goal_id=goal_id, target_date=target_date, measures=measures,
                             steps=steps, strengths=strengths, addresses=addresses,
                             client_words=client_words, occurred_at=occurred_at,
-                            command_id=command_id, **options).goal_id
+                            command_id=command_id).goal_id
 
     def agree(self, goal_id: UUID | str, *, by: Actor, terms_version: int, method: str,
               witnessed_by: Actor | None = None, occurred_at: datetime | None = None,
-              command_id: str | None = None, expected_version: int | None = None,
-              **options: Any) -> int:
+              command_id: str | None = None, expected_version: int | None = None) -> int:
         """A party agrees to the terms version they were shown."""
         return self._change("agree", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, terms_version=terms_version, method=method,
+                            by=by, terms_version=terms_version, method=method,
                             witnessed_by=witnessed_by)
 
     def disagree(self, goal_id: UUID | str, *, by: Actor, reason: str,
                  alternative: str | None = None, occurred_at: datetime | None = None,
-                 command_id: str | None = None, expected_version: int | None = None,
-                 **options: Any) -> int:
+                 command_id: str | None = None, expected_version: int | None = None) -> int:
         """A party disagrees, in their own words, optionally with the goal they'd rather have."""
         return self._change("disagree", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, reason=reason, alternative=alternative)
+                            by=by, reason=reason, alternative=alternative)
 
     def add_step(self, goal_id: UUID | str, *, by: Actor, description: str,
                  occurred_at: datetime | None = None, command_id: str | None = None,
-                 expected_version: int | None = None, **options: Any) -> int:
+                 expected_version: int | None = None) -> int:
         """Add a step to a goal that has not been agreed yet (it changes the terms)."""
         return self._change("add_step", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, description=description)
+                            by=by, description=description)
 
     def complete_step(self, goal_id: UUID | str, *, by: Actor, step_id: str,
                       note: str | None = None, occurred_at: datetime | None = None,
-                      command_id: str | None = None, expected_version: int | None = None,
-                      **options: Any) -> int:
+                      command_id: str | None = None, expected_version: int | None = None) -> int:
         return self._change("complete_step", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, step_id=step_id, note=note)
+                            expected_version, by=by, step_id=step_id, note=note)
 
     def reopen_step(self, goal_id: UUID | str, *, by: Actor, step_id: str, reason: str,
                     occurred_at: datetime | None = None, command_id: str | None = None,
-                    expected_version: int | None = None, **options: Any) -> int:
+                    expected_version: int | None = None) -> int:
         return self._change("reopen_step", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, step_id=step_id, reason=reason)
+                            expected_version, by=by, step_id=step_id, reason=reason)
 
     def record_progress(self, goal_id: UUID | str, *, by: Actor, measure: str,
                         value: int | float, occurred_at: datetime | None = None,
-                        command_id: str | None = None, expected_version: int | None = None,
-                        **options: Any) -> int:
+                        command_id: str | None = None, expected_version: int | None = None) -> int:
         return self._change("record_progress", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, measure=measure, value=value)
+                            expected_version, by=by, measure=measure, value=value)
 
     def revise(
         self,
@@ -253,11 +250,10 @@ class Goals:
         occurred_at: datetime | None = None,
         command_id: str | None = None,
         expected_version: int | None = None,
-        **options: Any,
     ) -> int:
         """Change the terms, with a reason. Only the fields given change."""
         return self._change("revise", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, reason=reason, statement=statement,
+                            by=by, reason=reason, statement=statement,
                             client_words=client_words, addresses=addresses,
                             target_date=target_date, strengths=strengths, measures=measures,
                             add_steps=add_steps, remove_steps=remove_steps,
@@ -265,74 +261,73 @@ class Goals:
 
     def review(self, goal_id: UUID | str, *, by: Actor, outcome: str, notes: str | None = None,
                next_review_on: date | None = None, occurred_at: datetime | None = None,
-               command_id: str | None = None, expected_version: int | None = None,
-               **options: Any) -> int:
+               command_id: str | None = None, expected_version: int | None = None) -> int:
         return self._change("review", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, outcome=outcome, notes=notes,
+                            by=by, outcome=outcome, notes=notes,
                             next_review_on=next_review_on)
 
     def hold(self, goal_id: UUID | str, *, by: Actor, reason: str,
              occurred_at: datetime | None = None, command_id: str | None = None,
-             expected_version: int | None = None, **options: Any) -> int:
+             expected_version: int | None = None) -> int:
         return self._change("hold", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, reason=reason)
+                            by=by, reason=reason)
 
     def resume(self, goal_id: UUID | str, *, by: Actor, reason: str | None = None,
                occurred_at: datetime | None = None, command_id: str | None = None,
-               expected_version: int | None = None, **options: Any) -> int:
+               expected_version: int | None = None) -> int:
         return self._change("resume", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, reason=reason)
+                            by=by, reason=reason)
 
     def achieve(self, goal_id: UUID | str, *, by: Actor, evidence: str | None = None,
                 occurred_at: datetime | None = None, command_id: str | None = None,
-                expected_version: int | None = None, **options: Any) -> int:
+                expected_version: int | None = None) -> int:
         return self._change("achieve", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, evidence=evidence)
+                            by=by, evidence=evidence)
 
     def discontinue(self, goal_id: UUID | str, *, by: Actor, reason: str,
                     occurred_at: datetime | None = None, command_id: str | None = None,
-                    expected_version: int | None = None, **options: Any) -> int:
+                    expected_version: int | None = None) -> int:
         return self._change("discontinue", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, reason=reason)
+                            expected_version, by=by, reason=reason)
 
     def withdraw(self, goal_id: UUID | str, *, by: Actor, reason: str,
                  occurred_at: datetime | None = None, command_id: str | None = None,
-                 expected_version: int | None = None, **options: Any) -> int:
+                 expected_version: int | None = None) -> int:
         return self._change("withdraw", goal_id, occurred_at, command_id, expected_version,
-                            options, by=by, reason=reason)
+                            by=by, reason=reason)
 
     def enter_in_error(self, goal_id: UUID | str, *, by: Actor, reason: str,
                        occurred_at: datetime | None = None, command_id: str | None = None,
-                       expected_version: int | None = None, **options: Any) -> int:
+                       expected_version: int | None = None) -> int:
         """Void a goal recorded by mistake; it stays in the log, marked entered-in-error."""
         return self._change("enter_in_error", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, reason=reason)
+                            expected_version, by=by, reason=reason)
 
     def set_gas_scale(self, goal_id: UUID | str, *, by: Actor, levels: Iterable[str],
                       weight: int | float = 1, baseline_level: int = -1,
                       occurred_at: datetime | None = None, command_id: str | None = None,
-                      expected_version: int | None = None, **options: Any) -> int:
+                      expected_version: int | None = None) -> int:
         """Give the goal a goal attainment scale: five level descriptions (-2 to +2), its
         weight, and its level at baseline (-1, or -2 when no worse outcome is plausible)."""
         return self._change("set_gas_scale", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, levels=levels, weight=weight,
+                            expected_version, by=by, levels=levels, weight=weight,
                             baseline_level=baseline_level)
 
     def rate_attainment(self, goal_id: UUID | str, *, by: Actor, level: int,
                         occurred_at: datetime | None = None, command_id: str | None = None,
-                        expected_version: int | None = None, **options: Any) -> int:
+                        expected_version: int | None = None) -> int:
         """Rate the goal's attainment (-2 to +2) on its GAS scale; the rater's role
         (client, clinician, carer) is kept with the rating."""
         return self._change("rate_attainment", goal_id, occurred_at, command_id,
-                            expected_version, options, by=by, level=level)
+                            expected_version, by=by, level=level)
 
     def _change(self, command: str, goal_id: UUID | str, occurred_at: datetime | None,
                 command_id: str | None, expected_version: int | None,
-                options: dict[str, Any], **arguments: Any) -> int:
+                **arguments: Any) -> int:
         """Run a command on an existing goal; returns the goal's new version."""
         return self._execute(command, {
             "goal_id": goal_id, "occurred_at": occurred_at, "command_id": command_id,
-            "expected_version": expected_version, **arguments, **options}).version
+            "expected_version": expected_version, **arguments}).version
 
     # -- queries ---------------------------------------------------------------
 
@@ -1265,7 +1260,7 @@ class _Call:
                        retries=retries)
 
 
-_OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version", "options"})
+_OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version"})
 
 
 def _parameters(command: str) -> dict[str, inspect.Parameter]:

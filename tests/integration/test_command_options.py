@@ -1,6 +1,7 @@
 """Every command method takes ``occurred_at``, ``command_id`` and ``expected_version`` as
-typed keyword-only parameters, which an EHR developer's IDE and mypy see; any other keyword
-is refused by name, as ``goalflow apply`` refuses it."""
+typed keyword-only parameters, which an EHR developer's IDE and mypy see; there is no
+catch-all keyword, so any other is Python's TypeError, and ``execute`` (which ``goalflow apply``
+uses) refuses it by name."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import typing
 from datetime import datetime, timedelta
 
 import pytest
-from anxiety_goal import DR_LEE, MAYA, agreed_anxiety_goal, draft_anxiety_goal, recorded_event_count
+from anxiety_goal import (
+    DR_LEE,
+    MAYA,
+    MAYA_SUBJECT,
+    agreed_anxiety_goal,
+    draft_anxiety_goal,
+    recorded_event_count,
+)
 
 from goalflow import ConcurrencyError, Goals, InvalidCommand
 from goalflow.application import COMMANDS
@@ -50,8 +58,13 @@ def test_a_misspelt_keyword_is_refused_by_name_and_records_nothing(goals) -> Non
     goal_id = draft_anxiety_goal(goals)
     events = recorded_event_count(goals)
 
+    # No catch-all keyword: Python refuses it (and mypy, in the caller's code) ...
+    with pytest.raises(TypeError, match="unexpected keyword argument 'expect_version'"):
+        goals.hold(goal_id, by=DR_LEE, reason="in hospital", expect_version=1)  # type: ignore[call-arg]
+    # ... and execute(), which `goalflow apply` uses, names it.
     with pytest.raises(InvalidCommand, match="hold has no argument 'expect_version'") as e:
-        goals.hold(goal_id, by=DR_LEE, reason="client in hospital", expect_version=1)
+        goals.execute("hold", goal_id=goal_id, by=DR_LEE, reason="in hospital",
+                      expect_version=1)
 
     assert e.value.field == "expect_version"
     assert isinstance(e.value, ValueError)
@@ -59,5 +72,8 @@ def test_a_misspelt_keyword_is_refused_by_name_and_records_nothing(goals) -> Non
 
 
 def test_expected_version_is_refused_for_a_draft(goals) -> None:
-    with pytest.raises(InvalidCommand, match="expected_version does not apply to draft"):
+    with pytest.raises(TypeError, match="expected_version"):
         draft_anxiety_goal(goals, expected_version=1)
+    with pytest.raises(InvalidCommand, match="expected_version does not apply to draft"):
+        goals.execute("draft", subject=MAYA_SUBJECT, statement="Walk to the shop", by=DR_LEE,
+                      expected_version=1)
