@@ -953,21 +953,11 @@ class Goals:
         for command, arguments in commands:
             try:
                 call = self._prepare(command, arguments, to_record=False)
-                if call.command_id is not None:
-                    earlier = in_run.get(call.command_id)
-                    if earlier is not None:
-                        if earlier[0].fingerprint != call.fingerprint:
-                            raise CommandIdReused(call.command_id)
-                        yield attrs.evolve(earlier[1], replayed=True)
-                        continue
-                    prior = self._store.find_command(call.command_id)
-                    if prior is not None:
-                        yield call.replays(prior)
-                        continue
-                if call.command == "draft" and (call.goal_id in goals
-                                                or self._store.exists(call.goal_id)):
-                    raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
-                                         field="goal_id")
+                replayed = _replay(call, in_run, self._store.find_command)
+                if replayed is not None:
+                    yield replayed
+                    continue
+                _check_new(call, lambda g: g in goals or self._store.exists(g))
                 if zone is None and call.command in _ZONED:
                     zone = self._read_zone()
                 goal = self._decide(call, load, zone)
@@ -1058,19 +1048,11 @@ class Goals:
 
         try:
             for call in calls:
-                if call.command_id is not None:
-                    earlier = in_batch.get(call.command_id)
-                    if earlier is not None:
-                        if earlier[0].fingerprint != call.fingerprint:
-                            raise CommandIdReused(call.command_id)
-                        judged.outcomes.append(attrs.evolve(earlier[1], replayed=True))
-                        continue
-                    if call.command_id in prior:
-                        judged.outcomes.append(call.replays(prior[call.command_id]))
-                        continue
-                if call.command == "draft" and call.goal_id in goals:
-                    raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
-                                         field="goal_id")
+                replayed = _replay(call, in_batch, prior.get)
+                if replayed is not None:
+                    judged.outcomes.append(replayed)
+                    continue
+                _check_new(call, goals.__contains__)
                 goal = goals[call.goal_id] = self._decide(call, load, zone)
                 events = cast(list[Goal.Event], goal.collect_events())
                 recorded += len(events)
@@ -1258,6 +1240,28 @@ class _Call:
             raise CommandIdReused(prior.command_id)
         return Outcome(prior.goal_id, prior.version, prior.event, replayed=True,
                        retries=retries)
+
+
+def _replay(call: _Call, in_run: Mapping[str, tuple[_Call, Outcome]],
+            recorded: Callable[[str], CommandRecord | None]) -> Outcome | None:
+    """The outcome of a command whose id was seen earlier in this run (``in_run``) or is
+    ``recorded`` in the store: a replay of it. None for a command to decide. The same id
+    with another command is CommandIdReused."""
+    if call.command_id is None:
+        return None
+    earlier = in_run.get(call.command_id)
+    if earlier is not None:
+        if earlier[0].fingerprint != call.fingerprint:
+            raise CommandIdReused(call.command_id)
+        return attrs.evolve(earlier[1], replayed=True)
+    prior = recorded(call.command_id)
+    return call.replays(prior) if prior is not None else None
+
+
+def _check_new(call: _Call, exists: Callable[[UUID], bool]) -> None:
+    """A draft may not take the id of a goal that exists."""
+    if call.command == "draft" and exists(call.goal_id):
+        raise InvalidCommand(f"a goal with id {call.goal_id} already exists", field="goal_id")
 
 
 _OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version"})
