@@ -421,8 +421,10 @@ class Goals:
         """The goal (now, at a ``version`` or ``as_of`` a moment) as a FHIR Goal resource,
         JSON-ready; ``release`` "R5" or "R4B" (README, "FHIR")."""
         codes.check_release(release)
-        goal = self.get(goal_id, version=version, as_of=as_of)
-        state, facts = export.at_version(self.history(goal.id), goal.version)
+        events = self.history(goal_id)  # the facts (agreements, notes) need every event
+        if version is not None or as_of is not None:  # which version: as get() finds it
+            version = self.get(goal_id, version=version, as_of=as_of).version
+        state, facts = export.at_version(events, version or events[-1].originator_version)
         return export.goal_resource(state, facts, self.tzinfo, release)
 
     def fhir_history(self, goal_id: UUID | str, *, release: str = "R5") -> dict[str, Any]:
