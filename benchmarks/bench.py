@@ -1069,7 +1069,7 @@ def table(result: dict[str, Any]) -> str:
     rows = []
     for key in ("commands", "chain", "bulk", "load", "rebuild", "rebuild_memory", "verify",
                 "verify_memory", "long", "growth", "prove", "writers", "encrypted_commands",
-                "encrypted_load"):
+                "encrypted_load", "cli_memory"):
         figure = result["figures"].get(key)
         if figure is None:
             continue

@@ -306,3 +306,14 @@ def test_the_reference_names_every_command_and_every_option() -> None:
 
     for name in walk(cli, ctx, "goalflow"):
         assert f"### `{name}`" in text, name
+
+
+def test_a_cut_line_keeps_its_colours_closed_and_marks_the_cut() -> None:
+    from goalflow.cli._output import fit
+
+    line = "abc " + click.style("BOLDTEXT", bold=True) + " tail end"
+    assert fit(line, 30) == line  # it fits: as it was
+    cut = fit(line, 10)
+    assert click.unstyle(cut) == "abc BOLDT\u2026"
+    assert cut.endswith("\x1b[0m")  # no colour leaks into the next line
+    assert fit("plain text here", 6) == "plain\u2026"
