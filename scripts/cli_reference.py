@@ -58,7 +58,7 @@ def _command(ctx: click.Context, command: click.Command, name: str, *, root: boo
     rows = []
     for param in command.get_params(ctx):
         if isinstance(param, click.Option) and (param.hidden or
-                                                (param.name == "help" and not root)):
+                                                ("--help" in param.opts and not root)):
             continue  # every command takes --help: said once, at the root
         record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
         if record is None:
