@@ -44,7 +44,7 @@ import attrs
 import psycopg
 
 import goalflow
-from benchmarks import baseline, encryption, stores, workload
+from benchmarks import baseline, cli_memory, encryption, stores, workload
 from goalflow.commands import parse_command
 from goalflow.integrity import proofs
 from goalflow.integrity.chain import LEAVES_TABLE as CHAIN_LEAVES
@@ -52,7 +52,7 @@ from goalflow.integrity.chain import LEAVES_TABLE as CHAIN_LEAVES
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks"
 FIGURES = ("commands", "chain", "bulk", "load", "long", "growth", "rebuild", "verify", "prove",
-           "writers", "encryption")
+           "writers", "encryption", "cli_memory")
 WRITERS = 4
 TURNS = 10  # goalflow and the baseline take turns this often in each repetition of a mix
 
@@ -439,6 +439,8 @@ class Bench:
         whole log verified, and peak memory at both sizes; prove: one goal's proof."""
         growth, rebuild, verify = "growth" in only, "rebuild" in only, "verify" in only
         prove = "prove" in only
+        cli = "cli_memory" in only  # benchmarks/cli_memory.py: audit and events at both sizes
+        cli_small: dict[str, dict[str, Any]] = {}
         pair = self.backend.new("large")
         filled = {"goals": 0, "gf": 0, "es": 0}
         first_ids: list[UUID] = []  # the first goals filled, proved at both sizes
@@ -481,6 +483,8 @@ class Bench:
                     proved[size] = self._prove_times(size, goals, app, first_ids)
                 if size == "small" and (rebuild or verify):
                     small_runs.update(self._small_log(pair, rebuild, verify))
+                if size == "small" and cli:
+                    cli_small.update(cli_memory.small(self, pair))
 
             measure("small", self.sizes.small_events, 0)
             measure("large", self.sizes.large_events, 10_000)
@@ -490,6 +494,8 @@ class Bench:
             self._large_log(pair, small_runs, rebuild, verify)
         if prove:
             self._prove(proved)
+        if cli:
+            cli_memory.large(self, pair, cli_small)
 
     def _small_log(self, pair: stores.Pair, rebuild: bool, verify: bool
                    ) -> dict[str, dict[str, Any]]:
@@ -838,7 +844,7 @@ class Bench:
                 self.load()
             if "long" in only:
                 self.long()
-            if only & {"growth", "rebuild", "verify", "prove"}:
+            if only & {"growth", "rebuild", "verify", "prove", "cli_memory"}:
                 self.large(only)
             if "writers" in only:
                 self.writers()
@@ -1063,7 +1069,7 @@ def table(result: dict[str, Any]) -> str:
     rows = []
     for key in ("commands", "chain", "bulk", "load", "rebuild", "rebuild_memory", "verify",
                 "verify_memory", "long", "growth", "prove", "writers", "encrypted_commands",
-                "encrypted_load"):
+                "encrypted_load", "cli_memory"):
         figure = result["figures"].get(key)
         if figure is None:
             continue

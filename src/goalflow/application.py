@@ -74,6 +74,7 @@ from goalflow.projection import (
 )
 
 Clock = Callable[[], datetime]
+LagCallback = Callable[[str, int, int], None]
 
 MAX_DAYS = 36_500
 """The longest span in days a query takes (a century)."""
@@ -142,6 +143,9 @@ class Goals:
         self._clock = clock
         self._policy = policy
         self.projections = projections
+        self.on_lag: LagCallback | None = None
+        """Called with (read model, its position, the head of the log) when a query reads a
+        worker-mode read model that is behind the log (the CLI warns on stderr)."""
         # The clinic's zone as last read, for judging commands without a read each time;
         # the events' transaction checks it is still in force (_ClinicZone.still_in_force).
         self._known_zone: _ClinicZone | None = None
@@ -824,12 +828,17 @@ class Goals:
         found = self.projections.get(projection)
         with storage_errors(self._store.url), \
                 self._store.recorder.transaction(commit=False) as tx:
-            if projection not in read_tracking(tx):
+            state = read_tracking(tx).get(projection)
+            if state is None:
                 if missing is not _REQUIRED:
                     return missing
                 raise ProjectionError(
                     f"the {projection} read model is not in store {self._store.url}; open the"
                     " store for writing once to install it")
+            if self.on_lag is not None and state.mode == "worker":  # inline ones never lag
+                head = int(self._store.head(tx))
+                if state.position < head:
+                    self.on_lag(projection, state.position, head)
             return getattr(found, query)(Reader(tx, found), *args, **kwargs)
 
     def batch(self) -> Batch:

@@ -28,7 +28,7 @@ TARGETS = {"commands": 0.8, "bulk": 1.5, "load": 3, "rebuild": 0.6, "rebuild_mem
 # Figures whose ratio is goalflow's median over the baseline's.
 OVER_BASELINE = ("commands", "bulk", "load", "rebuild", "encrypted_commands", "encrypted_load")
 ALL_FIGURES = ["commands", "chain", "bulk", "load", "long", "growth", "rebuild", "verify",
-               "prove", "writers", "encryption"]
+               "prove", "writers", "encryption", "cli_memory"]
 LARGEST_GOAL = 99  # events: the fill adds goals of 30-99 events until it reaches a size
 
 
@@ -155,6 +155,31 @@ def test_quick_run_reports_every_figure_at_the_sizes_asked_and_adds_up(tmp_path:
     assert memory["ratio"] == pytest.approx(large / small)
     assert memory["pass"] is (large < TARGETS["rebuild_memory"] and large <= 1.2 * small)
     check_row(memory, table, f"{memory['ratio']:.2f}")
+    check_cli_memory(figures["cli_memory"], table, stored)
+
+
+def check_cli_memory(cli: dict[str, Any], table: str, stored: dict[str, Any]) -> None:
+    """audit and events at both sizes: each large/small from its own runs, the figure's ratio
+    the worse of the two, its verdict flat and under the cap."""
+    assert cli["size"]["small_events"] >= stored["small_events"]
+    assert cli["size"]["events"] >= stored["large_events"]
+    for command in ("audit", "events"):
+        small_run = cli["runs"]["small"][command]
+        large_runs = cli["runs"]["large"][command]
+        assert small_run["events"] == cli["size"]["small_events"]
+        assert len(large_runs) == 2
+        assert all(r["events"] == cli["size"]["events"] for r in large_runs)
+        figure = cli["commands"][command]
+        assert figure["small_mb"] == pytest.approx(small_run["peak_mb"], abs=0.05)
+        assert figure["large_mb"] == pytest.approx(max(r["peak_mb"] for r in large_runs),
+                                                   abs=0.05)
+        assert figure["ratio"] == pytest.approx(figure["large_mb"] / figure["small_mb"],
+                                                abs=0.01)
+    worst = max(f["ratio"] for f in cli["commands"].values())
+    assert cli["ratio"] == worst
+    largest = max(f["large_mb"] for f in cli["commands"].values())
+    assert cli["pass"] is (worst <= 1.2 and largest < cli["cap_mb"])
+    check_row(cli, table, f"{cli['ratio']:.2f}")
 
 
 @pytest.mark.postgres

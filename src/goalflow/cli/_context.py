@@ -33,6 +33,7 @@ class Context:
         self.json_errors = False  # --json was given: errors go to stderr as JSON too
         self.no_pager = False
         self._goals: Goals | None = None
+        self._lagging: set[str] = set()  # read models warned of as behind the log
 
     def goals(self, *, readonly: bool = False) -> Goals:
         if self._goals is None:
@@ -43,7 +44,19 @@ class Context:
             with progress_bar("chaining the log's events") as progress:
                 self._goals = goalflow.open(self.url, readonly=readonly, progress=progress,
                                             master_key=key, keys=self.keys)
+            self._goals.on_lag = self._warn_lag
         return self._goals
+
+    def _warn_lag(self, name: str, position: int, head: int) -> None:
+        """A worker-mode read model read behind the log: one warning line on stderr, once
+        per read model and command."""
+        if name in self._lagging:
+            return
+        self._lagging.add(name)
+        behind = head - position
+        click.echo(f"Warning: the {name} read model is {behind} position"
+                   f"{'' if behind == 1 else 's'} behind the log (at {position} of {head});"
+                   " is goalflow projections run running?", err=True)
 
     def close(self) -> None:
         if self._goals is not None:

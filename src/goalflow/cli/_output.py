@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import sys
+import textwrap
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
 from typing import Any
@@ -13,7 +15,7 @@ import click
 import orjson
 
 from goalflow import outcomes
-from goalflow.domain.goal import EVENT_TYPES, Goal
+from goalflow.domain.goal import EVENT_TYPES, FINAL_STATUSES, Goal
 
 
 def print_json(value: Any, *, indent: bool = False) -> None:
@@ -46,14 +48,23 @@ def render_event_line(record: dict[str, Any], *, full: bool = False) -> str:
     goal = record["goal_id"] if full or _terminal_width() >= 150 else record["goal_id"][:8]
     head = (f"#{record['position']:<6} {recorded}  {goal}"
             f"  v{record['version']:<4} {kind}  {who:<{_ACTOR_WIDTH}}")
+    width = _terminal_width()
     if not full:
-        room = _terminal_width() - len(click.unstyle(head)) - 2
-        return f"{head}  {shorten(summary, max(room, 20))}".rstrip()
-    head = head.rstrip()
-    lines = [head, f"       occurred {record['occurred_at']}"]
+        room = width - len(click.unstyle(head)) - 2
+        return fit(f"{head}  {shorten(summary, max(room, 20))}".rstrip(), width)
+    lines = [fit(head.rstrip(), width), f"       occurred {record['occurred_at']}"]
     for key, value in record["data"].items():
-        lines.append(f"       {key}: {brief_value(value)}")
+        # In full: a long value wraps onto lines of its own rather than being cut.
+        lines += _wrapped(f"       {key}: {brief_value(value)}", width, indent=9)
     return "\n".join(lines)
+
+
+def _wrapped(line: str, width: int, *, indent: int) -> list[str]:
+    if len(line) <= width:
+        return [line]
+    return textwrap.wrap(line, max(width, indent + 20), subsequent_indent=" " * indent,
+                         break_long_words=True, break_on_hyphens=False,
+                         drop_whitespace=True) or [line]
 
 
 _TYPE_WIDTH = max(len(name) for name in EVENT_TYPES)
@@ -70,7 +81,34 @@ def _terminal_width() -> int:
     # Piped output keeps every character, as a terminal of generous width would.
     if sys.stdout.isatty() or _Pager.on:
         return shutil.get_terminal_size().columns
-    return 1000
+    return PIPED_WIDTH
+
+
+PIPED_WIDTH = 1000
+"""The width text output takes when it goes to a pipe or a file: as good as none."""
+
+_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def fit(line: str, width: int) -> str:
+    """``line`` cut to ``width`` visible characters (an ellipsis marks the cut), its
+    colours kept and closed; one that fits is as it was."""
+    if len(click.unstyle(line)) <= width:
+        return line
+    out, shown, at = [], 0, 0
+    for match in _STYLE.finditer(line):
+        text = line[at:match.start()]
+        take = text[: max(width - 1 - shown, 0)]
+        out.append(take)
+        shown += len(take)
+        if shown >= width - 1:
+            break
+        out.append(match.group())
+        at = match.end()
+    else:
+        out.append(line[at:][: max(width - 1 - shown, 0)])
+    styled = _STYLE.search(line) is not None
+    return "".join(out) + "\u2026" + ("\x1b[0m" if styled else "")
 
 
 def brief_value(value: Any) -> str:
@@ -127,7 +165,8 @@ def render_table(headers: list[str], rows: list[list[Any]]) -> str:
     def line(row: list[str]) -> str:
         parts = [c + " " * (w - len(click.unstyle(c))) for c, w in zip(row[:-1], widths,
                                                                       strict=False)]
-        return "  ".join([*parts, shorten(row[-1], widths[-1])]).rstrip()
+        return fit("  ".join([*parts, shorten(row[-1], widths[-1])]).rstrip(),
+                   _terminal_width())
 
     return "\n".join([click.style(line(headers), bold=True), *(line(r) for r in cells)])
 
@@ -139,8 +178,11 @@ def render_plan_goal(goal: dict[str, Any]) -> str:
              f"  {goal['statement']}"]
     if goal["awaiting_agreement"]:
         lines.append(f"  awaiting agreement from {', '.join(goal['awaiting_agreement_from'])}")
-    lines.append(f"  target {goal['target_date'] or '-'}; next review"
-                 f" {goal['next_review_on'] or '-'}")
+    if goal["status"] in FINAL_STATUSES:  # a finished goal has no review ahead
+        lines.append(f"  target {goal['target_date'] or '-'}")
+    else:
+        lines.append(f"  target {goal['target_date'] or '-'}; next review"
+                     f" {goal['next_review_on'] or '-'}")
     for step in goal["steps"]:
         mark = "[x]" if step["status"] == "completed" else "[ ]"
         lines.append(f"  {mark} {step['step_id']} {step['description']}")
@@ -152,7 +194,8 @@ def render_plan_goal(goal: dict[str, Any]) -> str:
     achieved = goal.get("achievement_status")
     if achieved and achieved["code"]:
         lines.append(f"  achievement: {achieved['code']} ({achieved['explanation']})")
-    return "\n".join(lines)
+    width = _terminal_width()  # a long statement or step wraps on a terminal, never cut
+    return "\n".join(wrapped for line in lines for wrapped in _wrapped(line, width, indent=4))
 
 
 def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
@@ -192,7 +235,8 @@ def render_audit_entry(entry: dict[str, Any], *, late_days: float = 2.0) -> str:
         else:
             state += f" by #{agreement['superseded_by']}"
         lines.append(f"       client agreement to terms v{agreement['terms_version']}: {state}")
-    return "\n".join(lines)
+    width = _terminal_width()
+    return "\n".join(fit(line, width) for line in lines)
 
 
 def _duration(seconds: int) -> str:
@@ -303,7 +347,10 @@ def render_goal(goal: Goal, zone: tzinfo) -> str:
     ]
     width = max(len(label) for label, _ in rows) + 2
     header = f"Goal {goal.id}  {status}  (version {goal.version}, terms v{goal.terms_version})"
-    return "\n".join([header, *(f"{label:<{width}}{value}" for label, value in rows)])
+    columns = _terminal_width()  # a long value wraps on a terminal, under its own column
+    return "\n".join([fit(header, columns), *(
+        wrapped for label, value in rows
+        for wrapped in _wrapped(f"{label:<{width}}{value}", columns, indent=width))])
 
 
 def _subject(goal: Goal) -> str:

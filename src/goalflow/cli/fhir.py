@@ -8,6 +8,7 @@ from typing import IO, Final
 import click
 import orjson
 
+from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context
 from goalflow.cli._options import parse_timestamp, resolve_goal
 from goalflow.cli._output import print_json
@@ -20,7 +21,7 @@ release_option = click.option("--release", type=click.Choice(RELEASES), default=
 
 
 @click.command()
-@click.argument("goal_id", required=False)
+@click.argument("goal_id", required=False, shell_complete=complete.goal_ids)
 @click.option("--version", "version", type=click.IntRange(min=1),
               help="The goal at this version.")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP",

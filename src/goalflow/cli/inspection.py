@@ -11,6 +11,7 @@ import click
 
 from goalflow import inspection
 from goalflow.application import parse_goal_id
+from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context, stop_on_sigterm
 from goalflow.cli._listing import (
     Output,
@@ -48,7 +49,7 @@ from goalflow.errors import InvalidCommand
 
 
 @click.command()
-@click.argument("goal_id")
+@click.argument("goal_id", shell_complete=complete.goal_ids)
 @click.option("--version", "version", type=click.IntRange(min=1), help="Show this version.")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP",
               help="Show the goal as recorded at this moment (a date means its end, in the"
@@ -75,10 +76,11 @@ def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
 
 
 @click.command()
-@click.option("--goal", "goal_id", metavar="ID", help="Only this goal's events.")
+@click.option("--goal", "goal_id", metavar="ID", help="Only this goal's events.",
+              shell_complete=complete.goal_ids)
 @subject_option
 @click.option("--type", "event_type", metavar="EVENT", help="Only this event type, e.g."
-              " Revised.")
+              " Revised.", shell_complete=complete.event_types)
 @click.option("--actor", metavar="ID", help="Only events by this actor id.")
 @since_option
 @until_option
@@ -213,7 +215,7 @@ GOAL_COLUMNS: Final = ("goal_id", "subject_kind", "subject_id", "status", "terms
 
 
 @click.command()
-@click.argument("goal_id")
+@click.argument("goal_id", shell_complete=complete.goal_ids)
 @paging_options(positions=False)
 @format_options("Print JSON Lines, the full events.")
 @click.pass_obj
@@ -260,7 +262,7 @@ def event(obj: Context, position: int, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("goal_id")
+@click.argument("goal_id", shell_complete=complete.goal_ids)
 @click.argument("v1", type=click.IntRange(min=1))
 @click.argument("v2", type=click.IntRange(min=1), required=False)
 @json_option("Print one JSON document.")
@@ -355,7 +357,7 @@ PLAN_COLUMNS: Final = (
 
 
 @click.command()
-@click.argument("goal_id", required=False)
+@click.argument("goal_id", required=False, shell_complete=complete.goal_ids)
 @click.option("--actor", help="Only entries by this actor id.")
 @click.option("--subject", help="Only goals of this client or group (and group goals a client"
               " is a member of).")
@@ -363,7 +365,7 @@ PLAN_COLUMNS: Final = (
 @until_option
 @occurred_options
 @click.option("--event", "event_type", metavar="TYPE", help="Only this event type, e.g."
-              " Revised.")
+              " Revised.", shell_complete=complete.event_types)
 @click.option("--unagreed", is_flag=True, help="Revisions of previously agreed goals whose"
               " revised terms still await agreement.")
 @click.option("--late", is_flag=True, help="Entries recorded more than --days after they"

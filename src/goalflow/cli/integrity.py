@@ -11,6 +11,7 @@ import click
 import orjson
 
 from goalflow import private_files
+from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context
 from goalflow.cli._options import json_option, resolve_goal
 from goalflow.cli._output import print_json, progress_bar, render_event_line
@@ -96,7 +97,7 @@ def _verification_lines(result: Verification) -> list[str]:
 
 
 @click.command()
-@click.argument("goal_id")
+@click.argument("goal_id", shell_complete=complete.goal_ids)
 @digest_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the proof to FILE (default: stdout).")

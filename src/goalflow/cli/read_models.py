@@ -6,6 +6,7 @@ from typing import Final
 
 import click
 
+from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context, stop_on_sigterm
 from goalflow.cli._options import json_option, poll_option
 from goalflow.cli._output import json_lines, progress_bar, render_table
@@ -41,7 +42,7 @@ def projections_status(obj: Context, as_json: bool) -> None:
 
 
 @projections.command("rebuild")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete.projection_names)
 @click.option("--restart", is_flag=True, help="Discard an interrupted rebuild and start over.")
 @click.pass_obj
 def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> None:
@@ -64,7 +65,7 @@ def projections_rebuild(obj: Context, names: tuple[str, ...], restart: bool) -> 
 
 
 @projections.command("run")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete.projection_names)
 @poll_option("Seconds between looks at the log when it is quiet.")
 @click.pass_obj
 def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
@@ -94,7 +95,7 @@ def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
 
 
 @projections.command("mode")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.projection_names)
 @click.argument("mode", type=click.Choice(["inline", "worker"]))
 @click.pass_obj
 def projections_mode(obj: Context, name: str, mode: str) -> None:

@@ -7,6 +7,7 @@ from typing import Final
 
 import click
 
+from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context
 from goalflow.cli._options import parse_timestamp, resolve_goal
 from goalflow.errors import StoreError
@@ -15,7 +16,7 @@ from goalflow.report.pdf import write_pdf
 
 
 @click.command()
-@click.argument("goal_id", required=False)
+@click.argument("goal_id", required=False, shell_complete=complete.goal_ids)
 @click.option("--subject", metavar="ID", help="Every goal of this client or group (and the"
               " group goals a client is a member of).")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP", help="The goal as recorded at this"

@@ -16,6 +16,7 @@ import click
 import goalflow
 from goalflow import demo as demo_scenario
 from goalflow import private_files, transfer
+from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context
 from goalflow.cli._options import parse_timestamp, resolve_goal
 from goalflow.cli._output import progress_bar, render_goal
@@ -24,6 +25,7 @@ from goalflow.crypto import master
 
 @click.command()
 @click.option("--goal", "goal_ids", metavar="ID", multiple=True,
+              shell_complete=complete.goal_ids,
               help="Only this goal (repeatable). Makes a partial export.")
 @click.option("--since", metavar="T", help="Only events recorded at or after T. Makes a"
               " partial export.")
