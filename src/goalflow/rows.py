@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -411,6 +412,49 @@ class Reader:
             sql = sql.replace("{" + table.name + "}", self.tx.table(table.name))
         tx = self.tx.execute(sql, [_to_sql(self.dialect, p) for p in params])
         return _dicts(tx, self.projection.column_types)
+
+
+    def day_in_zone(self, moment: str, zone: ZoneInfo) -> str:
+        """SQL: the calendar date (a date on PostgreSQL, ISO text on SQLite) of the
+        timestamp column or expression ``moment`` in ``zone``; NULL for NULL."""
+        if self.dialect == "postgresql":
+            # (An IANA key is letters, digits and ``/_+-``: safe as a literal.)
+            return f"CAST(({moment}) AT TIME ZONE '{_zone_key(zone)}' AS date)"
+        self.tx.cursor.connection.create_function(
+            "gf_day_in_zone", 1, functools.partial(_day_in_zone, zone), deterministic=True)
+        return f"gf_day_in_zone({moment})"
+
+    def plus_days(self, day: str, days: int) -> str:
+        """SQL: the date expression ``day`` plus a whole number of ``days``."""
+        if self.dialect == "postgresql":
+            return f"(({day}) + {int(days)})"
+        return f"date({day}, '{int(days):+d} days')"
+
+    def page(self, limit: int | None, offset: int) -> str:
+        """SQL: ``LIMIT``/``OFFSET`` for at most ``limit`` rows (all when None) after the
+        first ``offset``."""
+        if limit is None and not offset:
+            return ""
+        if limit is None:  # SQLite takes OFFSET only after a LIMIT; -1 is none
+            return f" LIMIT -1 OFFSET {int(offset)}" if self.dialect == "sqlite" \
+                else f" OFFSET {int(offset)}"
+        return f" LIMIT {int(limit)} OFFSET {int(offset)}"
+
+
+def _zone_key(zone: ZoneInfo) -> str:
+    key = zone.key
+    if not key or not set(key) <= _ZONE_KEY_CHARACTERS:
+        raise ProjectionError(f"time zone {key!r} is not an IANA name")
+    return key
+
+
+_ZONE_KEY_CHARACTERS: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+-")
+
+
+def _day_in_zone(zone: ZoneInfo, moment: str | None) -> str | None:
+    return None if moment is None else \
+        datetime.fromisoformat(moment).astimezone(zone).date().isoformat()
 
 
 def _dicts(tx: Tx, kinds: Mapping[str, ColumnType]) -> list[dict[str, Any]]:
