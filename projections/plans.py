@@ -204,11 +204,12 @@ class Plans(Projection):
               limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Every goal (optionally of one subject, status or clinician, awaiting agreement
         or not), most recently changed first; ``limit`` and ``offset`` page it."""
-        where, params = _filters(subject=subject, status=status, clinician=clinician,
+        where, params = _filters(r, subject=subject, status=status, clinician=clinician,
                                  awaiting_agreement=awaiting_agreement)
         return r.rows(
             "SELECT goal_id, subject_kind, subject_id, status, terms_version, statement,"
-            " version, drafted_at, updated_at, drafted_by FROM {gf_plan_goals}"
+            f" version, drafted_at, updated_at, {r.column('drafted_by', since=2)}"
+            " FROM {gf_plan_goals}"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY updated_at DESC, goal_id" + r.page(limit, offset), params)
 
@@ -218,16 +219,17 @@ class Plans(Projection):
              offset: int = 0) -> list[dict[str, Any]]:
         """The subject's goals, oldest first, each with its steps and measures; only open
         ones unless ``include_closed``; filtered as :meth:`index` is, and paged."""
-        where, params = _filters(subject=subject_id, status=status, clinician=clinician,
+        where, params = _filters(r, subject=subject_id, status=status, clinician=clinician,
                                  awaiting_agreement=awaiting_agreement)
         where.append("status <> 'entered-in-error'" if include_closed else
                      f"status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})")
         goals = r.rows(
             "SELECT goal_id, subject_kind, subject_id, status, terms_version,"
             " awaiting_agreement, awaiting_agreement_from, statement, client_words,"
-            " target_date, next_review_on, drafted_at, version, updated_at, drafted_by"
-            " FROM {gf_plan_goals} WHERE " + " AND ".join(where)
-            + " ORDER BY drafted_at, goal_id" + r.page(limit, offset), params)
+            " target_date, next_review_on, drafted_at, version, updated_at,"
+            f" {r.column('drafted_by', since=2)} FROM {{gf_plan_goals}}"
+            " WHERE " + " AND ".join(where) + " ORDER BY drafted_at, goal_id"
+            + r.page(limit, offset), params)
         for goal in goals:
             goal["group_goal"] = goal["subject_kind"] == "group"
             goal["steps"] = r.rows(
@@ -240,11 +242,13 @@ class Plans(Projection):
         return goals
 
 
-def _filters(*, subject: str | None, status: str | None, clinician: str | None,
+def _filters(r: Reader, *, subject: str | None, status: str | None, clinician: str | None,
              awaiting_agreement: bool | None) -> tuple[list[str], list[Any]]:
     """SQL conditions on ``gf_plan_goals`` and their parameters, for the filters given."""
     where: list[str] = []
     params: list[Any] = []
+    if clinician is not None:
+        r.require(2, "the clinician filter")
     if subject is not None:
         where.append(_parties.of_subject("gf_plan_members"))
         params += [subject, subject]

@@ -118,6 +118,8 @@ class Reviews(Projection):
                  " WHEN last_review_at IS NOT NULL AND (activated_at IS NULL"
                  " OR last_review_at >= activated_at) THEN 'interval after last review'"
                  " ELSE 'interval after agreement' END")
+        if clinician is not None:
+            r.require(2, "the clinician filter")
         where = ["status IN ('active', 'on-hold')"]
         params: list[Any] = []
         for column, value in (("subject_id", subject), ("status", status),
@@ -132,7 +134,8 @@ class Reviews(Projection):
             params.append(before)
         rows = r.rows(
             "SELECT * FROM (SELECT goal_id, subject_kind, subject_id, status, statement,"
-            f" drafted_by, activated_at, last_review_at, next_review_on, {due} AS due_on,"
+            f" {r.column('drafted_by', since=2)}, activated_at, last_review_at,"
+            f" next_review_on, {due} AS due_on,"
             f" {basis} AS basis FROM {{gf_review_schedule}}) w"
             f" WHERE {' AND '.join(where)} ORDER BY due_on, goal_id"
             + r.page(limit, offset), params)

@@ -885,13 +885,16 @@ class Goals:
         found = self.projections.get(projection)
         with storage_errors(self._store.url), \
                 self._store.recorder.transaction(commit=False) as tx:
-            if projection not in read_tracking(tx):
+            tracking = read_tracking(tx)
+            if projection not in tracking:
                 if missing is not _REQUIRED:
                     return missing
                 raise ProjectionError(
                     f"the {projection} read model is not in store {self._store.url}; open the"
                     " store for writing once to install it")
-            return getattr(found, query)(Reader(tx, found), *args, **kwargs)
+            # (A store opened read-only may hold rows an earlier version wrote.)
+            reader = Reader(tx, found, version=tracking[projection].version)
+            return getattr(found, query)(reader, *args, **kwargs)
 
     def batch(self) -> Batch:
         """A unit of work: ``with goals.batch() as b: b.add("draft", ...)``. The commands

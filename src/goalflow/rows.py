@@ -400,10 +400,26 @@ def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:
 class Reader:
     """Read access to projections' views, returning JSON-ready rows."""
 
-    def __init__(self, tx: Tx, projection: TableSet) -> None:
+    def __init__(self, tx: Tx, projection: TableSet, *, version: int | None = None) -> None:
         self.tx = tx
         self.dialect = tx.dialect
         self.projection = projection
+        # The version of the projection that wrote the rows: on a store opened read-only,
+        # an earlier one's (whose tables may lack a column added since).
+        self.version: int = getattr(projection, "version", 1) if version is None else version
+
+    def column(self, name: str, *, since: int) -> str:
+        """SQL for a column added in version ``since`` of the projection: NULL in rows an
+        earlier version wrote (a store opened read-only, not yet rebuilt)."""
+        return name if self.version >= since else f"NULL AS {name}"
+
+    def require(self, since: int, what: str) -> None:
+        """Refuse ``what`` (a filter) on rows an earlier version than ``since`` wrote."""
+        if self.version < since:
+            raise ProjectionError(
+                f"{what} needs the {self.projection.name} read model as goalflow now writes"
+                f" it (version {since}; this store's is version {self.version}): open the"
+                " store for writing once to rebuild it")
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a SELECT and decode its rows; ``{gf_name}`` stands for that table's view."""

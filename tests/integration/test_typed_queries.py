@@ -45,8 +45,9 @@ def day(n: float) -> datetime:
 @attrs.frozen
 class Caseload:
     anxiety: UUID       # Maya's, by Dr Lee, agreed on day 0
-    sleep: UUID         # Maya's, by Dr Adebayo, still awaiting her agreement
-    walking: UUID       # Maya's, by Dr Adebayo, agreed on day 2, reviewed on day 5: 1 April
+    sleep: UUID         # Maya's, by Dr Adebayo (a minute later), still awaiting her agreement
+    walking: UUID       # Maya's, by Dr Adebayo (a minute later again), agreed on day 2,
+    #                     reviewed on day 5: "see her on 1 April"
     group: UUID         # the Tuesday group's (Maya and client-8), by Dr Lee, agreed on day 3
     on_hold: UUID       # client-9's, by Dr Lee, agreed on day 1, on hold from day 4
     finished: UUID      # client-9's, by Dr Adebayo, agreed on day 1, achieved on day 6
@@ -64,8 +65,10 @@ def caseload(goals: goalflow.Goals, clock: Any) -> Caseload:
     clock.now = day(0)
     anxiety = draft_anxiety_goal(goals)
     goals.agree(anxiety, by=MAYA, terms_version=1, method="signature")
+    clock.now = day(0) + timedelta(minutes=1)
     sleep = drafted(goals, Subject.client("client-7"), "Sleep seven hours a night",
                     DR_ADEBAYO)
+    clock.now = day(0) + timedelta(minutes=2)
     walking = drafted(goals, Subject.client("client-7"), "Walk to work twice a week",
                       DR_ADEBAYO, steps=("Plan the route",))
     clock.now = day(1)
@@ -117,7 +120,7 @@ def test_a_plan_entry_has_ids_dates_moments_and_numbers_not_strings(
     assert walking.goal_id == caseload.walking
     assert walking.target_date == LATER
     assert walking.next_review_on == date(2025, 4, 1)
-    assert walking.drafted_at == day(0)
+    assert walking.drafted_at == day(0) + timedelta(minutes=2)
     assert walking.updated_at == day(6)
     assert (walking.version, walking.terms_version) == (4, 1)
     assert walking.drafted_by == "dr-adebayo"
