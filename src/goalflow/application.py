@@ -27,7 +27,7 @@ from goalflow import access, zones
 from goalflow import cloned_plans as clones  # (Goals.cloned_plans is a method)
 from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
 from goalflow.access import Policy
-from goalflow.domain.goal import EVENT_TYPES, STATUSES, UNCHANGED, Goal
+from goalflow.domain.goal import EVENT_TYPES, FINAL_STATUSES, STATUSES, UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
@@ -79,7 +79,7 @@ Clock = Callable[[], datetime]
 MAX_DAYS = 36_500
 """The longest span in days a query takes (a century)."""
 
-OPEN_STATUSES: tuple[str, ...] = ("proposed", "active", "on-hold")
+OPEN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s not in FINAL_STATUSES)
 """The statuses of the goals a plan shows unless it is asked for closed ones too."""
 
 REVIEWED_STATUSES: tuple[str, ...] = ("active", "on-hold")
@@ -554,9 +554,7 @@ class Goals:
         filters = _plan_filters(status=status, clinician=clinician,
                                 awaiting_agreement=awaiting_agreement, limit=limit,
                                 offset=offset)
-        if not isinstance(include_closed, bool):
-            raise InvalidCommand(f"include_closed must be true or false, not"
-                                 f" {brief(include_closed)}", field="include_closed")
+        _check_flag("include_closed", include_closed)
         if status == "entered-in-error":
             raise InvalidCommand("status entered-in-error: a plan never shows goals entered"
                                  " in error (goal_index lists them)", field="status")
