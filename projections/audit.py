@@ -209,11 +209,12 @@ class AuditTrail(Projection):
         after: int | None = None,
         before: int | None = None,
         limit: int | None = None,
+        offset: int = 0,
         newest_first: bool = False,
     ) -> list[dict[str, Any]]:
         """Audit entries in log order (``newest_first``: the other way), of positions after
-        ``after`` and before ``before``, at most ``limit``; each ``Revised`` one with its
-        changes and agreement."""
+        ``after`` and before ``before``, at most ``limit`` after the first ``offset``; each
+        ``Revised`` one with its changes and agreement."""
         where: list[str] = []
         params: list[Any] = []
         for column, value in (("goal_id", goal_id), ("actor_id", actor), ("event_type", event)):
@@ -241,9 +242,7 @@ class AuditTrail(Projection):
         sql = ("SELECT e.* FROM {gf_audit_entries} e"
                + (" WHERE " + " AND ".join(where) if where else "")
                + f" ORDER BY e.position{' DESC' if newest_first else ''}")
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        sql += r.page(limit, offset)
         rows = r.rows(sql, params)
         revised = [row["position"] for row in rows if row["event_type"] == "Revised"]
         if revised:  # the page's revisions in two queries, not two per revision

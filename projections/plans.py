@@ -27,6 +27,7 @@ OPEN_STATUSES = ("proposed", "active", "on-hold")
 
 class Plans(Projection):
     name = "plans"
+    version = 2  # 2: drafted_by, the clinician who drafted the goal
     tables = (
         Table("gf_plan_goals", (
             ("goal_id", "uuid"), ("subject_kind", "text"), ("subject_id", "text"),
@@ -34,7 +35,7 @@ class Plans(Projection):
             ("awaiting_agreement_from", "json"), ("required_parties", "json"),
             ("agreed_parties", "json"), ("statement", "text"), ("client_words", "text"),
             ("target_date", "date"), ("next_review_on", "date"), ("drafted_at", "timestamp"),
-            ("version", "int"), ("updated_at", "timestamp"),
+            ("version", "int"), ("updated_at", "timestamp"), ("drafted_by", "text"),
         ), primary_key=("goal_id",), indexes=(("subject_id",), ("status",))),
         Table("gf_plan_members", (("goal_id", "uuid"), ("client_id", "text")),
               primary_key=("goal_id", "client_id"), indexes=(("client_id",),)),
@@ -67,6 +68,7 @@ class Plans(Projection):
             "statement": e.statement, "client_words": e.client_words,
             "target_date": e.target_date, "next_review_on": None, "drafted_at": e.occurred_at,
             "version": e.originator_version, "updated_at": e.timestamp,
+            "drafted_by": e.actor.id,
         })
         for member in e.subject.members:
             w.insert("gf_plan_members", {"goal_id": e.originator_id, "client_id": member})
@@ -197,34 +199,37 @@ class Plans(Projection):
 
     # -- queries --------------------------------------------------------------------
 
-    def index(self, r: Reader, *, subject: str | None = None, status: str | None = None
-              ) -> list[dict[str, Any]]:
-        """Every goal (optionally of one subject or status), most recently changed first."""
-        where, params = [], []
-        if subject is not None:
-            where.append(_parties.of_subject("gf_plan_members"))
-            params += [subject, subject]
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
+    def index(self, r: Reader, *, subject: str | None = None, status: str | None = None,
+              clinician: str | None = None, awaiting_agreement: bool | None = None,
+              limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Every goal (optionally of one subject, status or clinician, awaiting agreement
+        or not), most recently changed first; ``limit`` and ``offset`` page it."""
+        where, params = _filters(r, subject=subject, status=status, clinician=clinician,
+                                 awaiting_agreement=awaiting_agreement)
         return r.rows(
             "SELECT goal_id, subject_kind, subject_id, status, terms_version, statement,"
-            " version, drafted_at, updated_at FROM {gf_plan_goals}"
+            f" version, drafted_at, updated_at, {r.column('drafted_by', since=2)}"
+            " FROM {gf_plan_goals}"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY updated_at DESC, goal_id", params)
+            + " ORDER BY updated_at DESC, goal_id" + r.page(limit, offset), params)
 
-    def plan(self, r: Reader, subject_id: str, *, include_closed: bool = False
-             ) -> list[dict[str, Any]]:
-        """The subject's goals, oldest first, each with its steps and measures."""
-        statuses = " AND status <> 'entered-in-error'" if include_closed else \
-            f" AND status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
+    def plan(self, r: Reader, subject_id: str, *, include_closed: bool = False,
+             status: str | None = None, clinician: str | None = None,
+             awaiting_agreement: bool | None = None, limit: int | None = None,
+             offset: int = 0) -> list[dict[str, Any]]:
+        """The subject's goals, oldest first, each with its steps and measures; only open
+        ones unless ``include_closed``; filtered as :meth:`index` is, and paged."""
+        where, params = _filters(r, subject=subject_id, status=status, clinician=clinician,
+                                 awaiting_agreement=awaiting_agreement)
+        where.append("status <> 'entered-in-error'" if include_closed else
+                     f"status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})")
         goals = r.rows(
             "SELECT goal_id, subject_kind, subject_id, status, terms_version,"
             " awaiting_agreement, awaiting_agreement_from, statement, client_words,"
-            " target_date, next_review_on, drafted_at, version, updated_at"
-            " FROM {gf_plan_goals} WHERE " + _parties.of_subject("gf_plan_members") + statuses
-            + " ORDER BY drafted_at, goal_id",
-            (subject_id, subject_id))
+            " target_date, next_review_on, drafted_at, version, updated_at,"
+            f" {r.column('drafted_by', since=2)} FROM {{gf_plan_goals}}"
+            " WHERE " + " AND ".join(where) + " ORDER BY drafted_at, goal_id"
+            + r.page(limit, offset), params)
         for goal in goals:
             goal["group_goal"] = goal["subject_kind"] == "group"
             goal["steps"] = r.rows(
@@ -235,3 +240,21 @@ class Plans(Projection):
                 " FROM {gf_plan_measures} WHERE goal_id = ? ORDER BY position",
                 (goal["goal_id"],))
         return goals
+
+
+def _filters(r: Reader, *, subject: str | None, status: str | None, clinician: str | None,
+             awaiting_agreement: bool | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions on ``gf_plan_goals`` and their parameters, for the filters given."""
+    where: list[str] = []
+    params: list[Any] = []
+    if clinician is not None:
+        r.require(2, "the clinician filter")
+    if subject is not None:
+        where.append(_parties.of_subject("gf_plan_members"))
+        params += [subject, subject]
+    for column, value in (("status", status), ("drafted_by", clinician),
+                          ("awaiting_agreement", awaiting_agreement)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return where, params

@@ -16,9 +16,10 @@ no rebuild, and the worklist always takes its dates in the zone in force.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from goalflow import Goal, agreement
 from goalflow.projection import Json, Projection, Reader, Table, Writer
@@ -28,12 +29,14 @@ DEFAULT_INTERVAL_DAYS = 90
 
 class Reviews(Projection):
     name = "reviews"
+    version = 2  # 2: drafted_by, the clinician who drafted the goal
     tables = (
         Table("gf_review_schedule", (
             ("goal_id", "uuid"), ("subject_kind", "text"), ("subject_id", "text"),
             ("status", "text"), ("statement", "text"), ("required_parties", "json"),
             ("agreed_parties", "json"), ("activated_at", "timestamp"),
             ("last_review_at", "timestamp"), ("next_review_on", "date"),
+            ("drafted_by", "text"),
         ), primary_key=("goal_id",), indexes=(("status",),)),
     )
 
@@ -43,7 +46,8 @@ class Reviews(Projection):
             "subject_id": e.subject.id, "status": agreement.PROPOSED, "statement": e.statement,
             "required_parties": Json(list(agreement.required_parties(e.subject))),
             "agreed_parties": Json([]),
-            "activated_at": None, "last_review_at": None, "next_review_on": None})
+            "activated_at": None, "last_review_at": None, "next_review_on": None,
+            "drafted_by": e.actor.id})
 
     def on_AgreedByClient(self, w: Writer, e: Goal.AgreedByClient) -> None:
         row = self._row(w, e.originator_id)
@@ -93,38 +97,52 @@ class Reviews(Projection):
 
     # -- queries --------------------------------------------------------------------
 
-    def worklist(self, r: Reader, *, as_of: date, zone: tzinfo, overdue: bool = False,
-                 interval_days: int = DEFAULT_INTERVAL_DAYS) -> list[dict[str, Any]]:
+    def worklist(self, r: Reader, *, as_of: date, zone: ZoneInfo, overdue: bool = False,
+                 interval_days: int = DEFAULT_INTERVAL_DAYS, subject: str | None = None,
+                 status: str | None = None, clinician: str | None = None,
+                 due_before: date | None = None, limit: int | None = None,
+                 offset: int = 0) -> list[dict[str, Any]]:
         """Active and on-hold goals by review due date, oldest first, judged on ``as_of``
-        (the clinic's today); a moment's day is taken in ``zone``, the clinic's."""
+        (the clinic's today); a moment's day is taken in ``zone``, the clinic's.
+
+        ``subject``, ``status``, ``clinician`` (who drafted the goal): only those goals;
+        ``due_before``: only reviews due before that date (``overdue``: before ``as_of``);
+        ``limit`` and ``offset`` page the ordered worklist, in SQL.
+        """
+        by_interval = (
+            "CASE WHEN last_review_at IS NOT NULL AND (activated_at IS NULL"
+            " OR last_review_at >= activated_at) THEN last_review_at ELSE activated_at END")
+        due = (f"CASE WHEN next_review_on IS NOT NULL THEN next_review_on"
+               f" ELSE {r.plus_days(r.day_in_zone(by_interval, zone), interval_days)} END")
+        basis = ("CASE WHEN next_review_on IS NOT NULL THEN 'set at last review'"
+                 " WHEN last_review_at IS NOT NULL AND (activated_at IS NULL"
+                 " OR last_review_at >= activated_at) THEN 'interval after last review'"
+                 " ELSE 'interval after agreement' END")
+        if clinician is not None:
+            r.require(2, "the clinician filter")
+        where = ["status IN ('active', 'on-hold')"]
+        params: list[Any] = []
+        for column, value in (("subject_id", subject), ("status", status),
+                              ("drafted_by", clinician)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        before = min((d for d in (due_before, as_of if overdue else None) if d is not None),
+                     default=None)
+        if before is not None:
+            where.append("due_on < ?")
+            params.append(before)
         rows = r.rows(
-            "SELECT goal_id, subject_kind, subject_id, status, statement, activated_at,"
-            " last_review_at, next_review_on FROM {gf_review_schedule}"
-            " WHERE status IN ('active', 'on-hold')", ())
-        interval = timedelta(days=interval_days)
-        worklist = []
+            "SELECT * FROM (SELECT goal_id, subject_kind, subject_id, status, statement,"
+            f" {r.column('drafted_by', since=2)}, activated_at, last_review_at,"
+            f" next_review_on, {due} AS due_on,"
+            f" {basis} AS basis FROM {{gf_review_schedule}}) w"
+            f" WHERE {' AND '.join(where)} ORDER BY due_on, goal_id"
+            + r.page(limit, offset), params)
         for row in rows:
-            if row["next_review_on"] is not None:
-                due, basis = date.fromisoformat(row["next_review_on"]), "set at last review"
-            else:
-                last_review = _moment(row["last_review_at"])
-                activated = _moment(row["activated_at"])
-                if last_review is not None and (activated is None or last_review >= activated):
-                    due = last_review.astimezone(zone).date() + interval
-                    basis = "interval after last review"
-                else:
-                    assert activated is not None
-                    due = activated.astimezone(zone).date() + interval
-                    basis = "interval after agreement"
-            days_overdue = (as_of - due).days
-            if overdue and days_overdue <= 0:
-                continue
-            worklist.append({**row, "due_on": due.isoformat(), "basis": basis,
-                             "overdue": days_overdue > 0,
-                             "days_overdue": max(days_overdue, 0)})
-        worklist.sort(key=lambda item: (item["due_on"], item["goal_id"]))
-        return worklist
-
-
-def _moment(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+            due_on = row["due_on"]
+            due_on = due_on if isinstance(due_on, date) else date.fromisoformat(due_on)
+            days_overdue = (as_of - due_on).days
+            row.update(due_on=due_on.isoformat(), overdue=days_overdue > 0,
+                       days_overdue=max(days_overdue, 0))
+        return rows

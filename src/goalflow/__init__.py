@@ -37,11 +37,13 @@ from goalflow.errors import (
     StoreError,
     VersionNotFound,
 )
+from goalflow.queries import AuditEntry, GoalIndexEntry, PlanEntry, ReviewDue
 
 __all__ = [
     "UNCHANGED",
     "Actor",
     "Agreement",
+    "AuditEntry",
     "Batch",
     "CommandIdReused",
     "CommandName",
@@ -49,6 +51,7 @@ __all__ = [
     "Delivery",
     "FieldChange",
     "Goal",
+    "GoalIndexEntry",
     "GoalNotFound",
     "GoalflowError",
     "Goals",
@@ -58,8 +61,10 @@ __all__ = [
     "NotPermitted",
     "NotSmart",
     "Outcome",
+    "PlanEntry",
     "ProjectionError",
     "Reading",
+    "ReviewDue",
     "SmartReport",
     "Step",
     "StepRewording",

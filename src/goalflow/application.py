@@ -27,7 +27,7 @@ from goalflow import access, zones
 from goalflow import cloned_plans as clones  # (Goals.cloned_plans is a method)
 from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
 from goalflow.access import Policy
-from goalflow.domain.goal import EVENT_TYPES, UNCHANGED, Goal
+from goalflow.domain.goal import EVENT_TYPES, FINAL_STATUSES, STATUSES, UNCHANGED, Goal
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
@@ -72,12 +72,19 @@ from goalflow.projection import (
     discover,
     read_tracking,
 )
+from goalflow.queries import AuditEntry, GoalIndexEntry, PlanEntry, ReviewDue
 
 Clock = Callable[[], datetime]
 LagCallback = Callable[[str, int, int], None]
 
 MAX_DAYS = 36_500
 """The longest span in days a query takes (a century)."""
+
+OPEN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s not in FINAL_STATUSES)
+"""The statuses of the goals a plan shows unless it is asked for closed ones too."""
+
+REVIEWED_STATUSES: tuple[str, ...] = ("active", "on-hold")
+"""The statuses of the goals on the reviews worklist."""
 
 MAX_ATTEMPTS = 20
 """How often a command that lost a race is re-checked and retried."""
@@ -443,7 +450,7 @@ class Goals:
         ones, or all but those entered in error), group goals of a client's groups too."""
         codes.check_release(release)
         rows = self.plan(subject_id, include_closed=include_closed)
-        return bundles.collection(self.fhir(row["goal_id"], release=release) for row in rows)
+        return bundles.collection(self.fhir(row.goal_id, release=release) for row in rows)
 
     def import_fhir(self, resource: Mapping[str, Any], *, by: Actor) -> list[Outcome]:
         """Bring in a FHIR Goal, or a Bundle of Goals (R4B or R5): each becomes a goal,
@@ -530,54 +537,71 @@ class Goals:
     # -- read models ---------------------------------------------------------------
 
     def plan(self, subject_id: str, *, include_closed: bool = False,
-             by: Actor | None = None) -> list[dict[str, Any]]:
-        """A subject's current treatment plan, from the ``plans`` read model.
+             status: str | None = None, clinician: str | None = None,
+             awaiting_agreement: bool | None = None, limit: int | None = None,
+             offset: int = 0, by: Actor | None = None) -> list[PlanEntry]:
+        """A subject's current treatment plan, from the ``plans`` read model, oldest first.
 
         Every goal of the client (or group) that is not entered-in-error, and the
-        group goals a client is a member of (``group_goal: true``); only open goals
-        (proposed, active, on-hold) unless ``include_closed``.
+        group goals a client is a member of (``group_goal``); only open goals
+        (proposed, active, on-hold) unless ``include_closed``. ``status``: only goals in
+        it (a closed one needs ``include_closed``); ``clinician``: only goals that
+        clinician drafted; ``awaiting_agreement``: only goals whose current terms await
+        (True) or have (False) every required party's agreement; ``limit`` and
+        ``offset`` page the plan. Raises InvalidCommand for a filter of the wrong type or
+        value, naming it.
         """
         check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
+        filters = _plan_filters(status=status, clinician=clinician,
+                                awaiting_agreement=awaiting_agreement, limit=limit,
+                                offset=offset)
+        _check_flag("include_closed", include_closed)
+        if status == "entered-in-error":
+            raise InvalidCommand("status entered-in-error: a plan never shows goals entered"
+                                 " in error (goal_index lists them)", field="status")
+        if status is not None and status not in OPEN_STATUSES and not include_closed:
+            raise InvalidCommand(f"status {status} is a closed status, which a plan shows"
+                                 " only with include_closed", field="status")
         self._may_read(by, "plan", subject_id=subject_id)
-        goals = cast(list[dict[str, Any]],
-                     self._read("plans", "plan", subject_id, include_closed=include_closed))
+        goals = cast(list[dict[str, Any]], self._read(
+            "plans", "plan", subject_id, include_closed=include_closed, **filters))
         # None where the outcomes read model is not there: a store opened with chosen read
         # models, or one written before goalflow had it, opened read-only.
         found = self._read("outcomes", "achievement", [g["goal_id"] for g in goals],
                            missing={}) if "outcomes" in self.projections.all else {}
-        for goal in goals:
-            goal["achievement_status"] = found.get(goal["goal_id"])
-        return goals
+        return [PlanEntry.from_row(goal, found.get(goal["goal_id"])) for goal in goals]
 
     def audit(self, goal_id: UUID | str | None = None, *, actor: str | None = None,
               subject: str | None = None, since: datetime | None = None,
               until: datetime | None = None, event: str | None = None,
               unagreed: bool = False, late_days: float | None = None,
               date_only: bool = False, by: Actor | None = None, after: int | None = None,
-              before: int | None = None, limit: int | None = None,
-              newest_first: bool = False) -> list[dict[str, Any]]:
+              before: int | None = None, limit: int | None = None, offset: int = 0,
+              newest_first: bool = False) -> list[AuditEntry]:
         """Audit trail entries in log order, from the ``audit`` read model.
 
         ``unagreed``: revisions of goals agreed before whose revised terms still
         await agreement; ``late_days``: entries recorded more than that many days
         after they occurred; ``date_only``: revisions that changed nothing but the
         target date. ``since``/``until`` bound the recorded time; ``after`` and
-        ``before`` the log position; ``limit`` the number of entries; ``newest_first``
-        turns the order round. For a long trail, :meth:`audit_entries` reads it a page
-        at a time.
+        ``before`` the log position; ``limit`` the number of entries after the first
+        ``offset``; ``newest_first`` turns the order round. For a long trail,
+        :meth:`audit_entries` reads it a page at a time.
         """
         query = self._audit_query(goal_id, actor=actor, subject=subject, since=since,
                                   until=until, event=event, unagreed=unagreed,
                                   late_days=late_days, date_only=date_only, by=by)
         for name, value in (("after", after), ("before", before), ("limit", limit)):
             _check_count(name, value, optional=True)
-        return cast(list[dict[str, Any]], self._read(
-            "audit", "entries", **query, after=after, before=before, limit=limit,
-            newest_first=newest_first))
+        _check_count("offset", offset)
+        _check_flag("newest_first", newest_first)
+        rows = self._read("audit", "entries", **query, after=after, before=before,
+                          limit=limit, offset=offset, newest_first=newest_first)
+        return [AuditEntry.from_row(row) for row in rows]
 
     def audit_entries(self, goal_id: UUID | str | None = None, *, after: int | None = None,
                       before: int | None = None, newest_first: bool = False,
-                      page: int = 1000, **filters: Any) -> Iterator[dict[str, Any]]:
+                      page: int = 1000, **filters: Any) -> Iterator[AuditEntry]:
         """The audit trail as :meth:`audit` gives it, read ``page`` entries at a time (one
         transaction each), so memory stays flat however long it is. Takes :meth:`audit`'s
         filters."""
@@ -586,15 +610,16 @@ class Goals:
             raise InvalidCommand("page must be a whole number from 1, not 0", field="page")
         for name, value in (("after", after), ("before", before)):
             _check_count(name, value, optional=True)
+        _check_flag("newest_first", newest_first)
         query = self._audit_query(goal_id, **filters)
         return self._audit_pages(query, after, before, newest_first, page)
 
     def _audit_pages(self, query: dict[str, Any], after: int | None, before: int | None,
-                     newest_first: bool, page: int) -> Iterator[dict[str, Any]]:
+                     newest_first: bool, page: int) -> Iterator[AuditEntry]:
         while True:
             rows = self._read("audit", "entries", **query, after=after, before=before,
                               limit=page, newest_first=newest_first)
-            yield from rows
+            yield from (AuditEntry.from_row(row) for row in rows)
             if len(rows) < page:
                 return
             if newest_first:
@@ -633,25 +658,56 @@ class Goals:
         return clones.flagged(self._read("audit", "plan_changes"), interval_days)
 
     def reviews(self, *, as_of: date | None = None, overdue: bool = False,
-                interval_days: int = 90, by: Actor | None = None) -> list[dict[str, Any]]:
+                interval_days: int = 90, subject: str | None = None,
+                status: str | None = None, clinician: str | None = None,
+                due_before: date | None = None, limit: int | None = None, offset: int = 0,
+                by: Actor | None = None) -> list[ReviewDue]:
         """Active and on-hold goals by review due date (oldest first), judged on ``as_of``
-        (default today); due dates and today are the clinic's (its time zone)."""
+        (default today); due dates and today are the clinic's (its time zone).
+
+        ``overdue``: only reviews due before ``as_of``; ``due_before``: only those due
+        before that date; ``subject`` (a client's or a group's own goals), ``status``
+        (``active`` or ``on-hold``), ``clinician`` (who drafted the goal): only those;
+        ``limit`` and ``offset`` page the worklist. Raises InvalidCommand for a filter of
+        the wrong type or value, naming it.
+        """
         check_date("as_of", as_of, optional=True)
+        check_date("due_before", due_before, optional=True)
         _check_days("interval_days", interval_days)
+        _check_flag("overdue", overdue)
+        check_text("subject", subject, limit=MAX_ID_LENGTH, optional=True)
+        if status is not None:
+            check_choice("status", status, REVIEWED_STATUSES)
+        check_text("clinician", clinician, limit=MAX_ID_LENGTH, optional=True)
+        _check_count("limit", limit, optional=True)
+        _check_count("offset", offset)
         self._may_read(by, "reviews")
         zone = self.tzinfo
-        return cast(list[dict[str, Any]], self._read(
+        rows = self._read(
             "reviews", "worklist", as_of=as_of or calendar_date(self._clock(), zone),
-            overdue=overdue, interval_days=interval_days, zone=zone))
+            overdue=overdue, interval_days=interval_days, zone=zone, subject=subject,
+            status=status, clinician=clinician, due_before=due_before, limit=limit,
+            offset=offset)
+        return [ReviewDue.from_row(row) for row in rows]
 
     def goal_index(self, *, subject: str | None = None, status: str | None = None,
-                   by: Actor | None = None) -> list[dict[str, Any]]:
-        """Every goal (of a subject, or in a status), most recently changed first."""
+                   clinician: str | None = None, awaiting_agreement: bool | None = None,
+                   limit: int | None = None, offset: int = 0,
+                   by: Actor | None = None) -> list[GoalIndexEntry]:
+        """Every goal, entered-in-error ones too, most recently changed first, from the
+        ``plans`` read model: of a ``subject`` (and the group goals a client is a member
+        of), in a ``status``, drafted by a ``clinician``, whose current terms await
+        (``awaiting_agreement=True``) or have every required party's agreement; ``limit``
+        and ``offset`` page it. Raises InvalidCommand for a filter of the wrong type or
+        value, naming it.
+        """
         check_text("subject", subject, limit=MAX_ID_LENGTH, optional=True)
-        check_text("status", status, limit=MAX_ID_LENGTH, optional=True)
+        filters = _plan_filters(status=status, clinician=clinician,
+                                awaiting_agreement=awaiting_agreement, limit=limit,
+                                offset=offset)
         self._may_read(by, "goal_index", subject_id=subject)
-        return cast(list[dict[str, Any]], self._read("plans", "index", subject=subject,
-                                                     status=status))
+        rows = self._read("plans", "index", subject=subject, **filters)
+        return [GoalIndexEntry.from_row(row) for row in rows]
 
     # -- outcomes ------------------------------------------------------------------
 
@@ -696,7 +752,7 @@ class Goals:
         found = []
         for row in self.goal_index(subject=subject_id):
             try:
-                goal = self.get(row["goal_id"], as_of=as_of)
+                goal = self.get(row.goal_id, as_of=as_of)
             except GoalNotFound:  # not yet recorded then
                 continue
             if goal.subject.id == subject_id and goal.status != "entered-in-error":
@@ -839,7 +895,9 @@ class Goals:
                 head = int(self._store.head(tx))
                 if state.position < head:
                     self.on_lag(projection, state.position, head)
-            return getattr(found, query)(Reader(tx, found), *args, **kwargs)
+            # (A store opened read-only may hold rows an earlier version wrote.)
+            reader = Reader(tx, found, version=state.version)
+            return getattr(found, query)(reader, *args, **kwargs)
 
     def batch(self) -> Batch:
         """A unit of work: ``with goals.batch() as b: b.add("draft", ...)``. The commands
@@ -1403,6 +1461,27 @@ def _check_count(name: str, value: object, *, optional: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
         raise InvalidCommand(f"{name} must be a whole number from 0, not {brief(value)}",
                              field=name)
+
+
+def _check_flag(name: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, bool):
+        raise InvalidCommand(f"{name} must be true or false, not {brief(value)}", field=name)
+
+
+def _plan_filters(*, status: str | None, clinician: str | None,
+                  awaiting_agreement: bool | None, limit: int | None,
+                  offset: int) -> dict[str, Any]:
+    """The filters the ``plans`` read model's queries take, checked."""
+    if status is not None:
+        check_choice("status", status, STATUSES)
+    check_text("clinician", clinician, limit=MAX_ID_LENGTH, optional=True)
+    _check_flag("awaiting_agreement", awaiting_agreement, optional=True)
+    _check_count("limit", limit, optional=True)
+    _check_count("offset", offset)
+    return {"status": status, "clinician": clinician,
+            "awaiting_agreement": awaiting_agreement, "limit": limit, "offset": offset}
 
 
 def parse_goal_id(goal_id: UUID | str) -> UUID:

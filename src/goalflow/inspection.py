@@ -216,13 +216,13 @@ def stats(goals: Goals) -> dict[str, Any]:
         last = store.notifications(tx, after=head - 1, limit=1) if head else []
         size = store.size(tx)
     index = goals.goal_index()
-    by_status = Counter(goal["status"] for goal in index)
+    by_status = Counter(goal.status for goal in index)
     return {
         "events": sum(count for _, count in rows),
         "events_by_type": {topic.rpartition(".")[2]: count for topic, count in sorted(rows)},
         "goals": len(index),
         "goals_by_status": dict(sorted(by_status.items())),
-        "subjects": len({(g["subject_kind"], g["subject_id"]) for g in index}),
+        "subjects": len({(g.subject_kind, g.subject_id) for g in index}),
         "first_recorded_at": _recorded_at(store, first),
         "last_recorded_at": _recorded_at(store, last),
         "store_bytes": size,

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -399,10 +400,26 @@ def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:
 class Reader:
     """Read access to projections' views, returning JSON-ready rows."""
 
-    def __init__(self, tx: Tx, projection: TableSet) -> None:
+    def __init__(self, tx: Tx, projection: TableSet, *, version: int | None = None) -> None:
         self.tx = tx
         self.dialect = tx.dialect
         self.projection = projection
+        # The version of the projection that wrote the rows: on a store opened read-only,
+        # an earlier one's (whose tables may lack a column added since).
+        self.version: int = getattr(projection, "version", 1) if version is None else version
+
+    def column(self, name: str, *, since: int) -> str:
+        """SQL for a column added in version ``since`` of the projection: NULL in rows an
+        earlier version wrote (a store opened read-only, not yet rebuilt)."""
+        return name if self.version >= since else f"NULL AS {name}"
+
+    def require(self, since: int, what: str) -> None:
+        """Refuse ``what`` (a filter) on rows an earlier version than ``since`` wrote."""
+        if self.version < since:
+            raise ProjectionError(
+                f"{what} needs the {self.projection.name} read model as goalflow now writes"
+                f" it (version {since}; this store's is version {self.version}): open the"
+                " store for writing once to rebuild it")
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a SELECT and decode its rows; ``{gf_name}`` stands for that table's view."""
@@ -411,6 +428,49 @@ class Reader:
             sql = sql.replace("{" + table.name + "}", self.tx.table(table.name))
         tx = self.tx.execute(sql, [_to_sql(self.dialect, p) for p in params])
         return _dicts(tx, self.projection.column_types)
+
+
+    def day_in_zone(self, moment: str, zone: ZoneInfo) -> str:
+        """SQL: the calendar date (a date on PostgreSQL, ISO text on SQLite) of the
+        timestamp column or expression ``moment`` in ``zone``; NULL for NULL."""
+        if self.dialect == "postgresql":
+            # (An IANA key is letters, digits and ``/_+-``: safe as a literal.)
+            return f"CAST(({moment}) AT TIME ZONE '{_zone_key(zone)}' AS date)"
+        self.tx.cursor.connection.create_function(
+            "gf_day_in_zone", 1, functools.partial(_day_in_zone, zone), deterministic=True)
+        return f"gf_day_in_zone({moment})"
+
+    def plus_days(self, day: str, days: int) -> str:
+        """SQL: the date expression ``day`` plus a whole number of ``days``."""
+        if self.dialect == "postgresql":
+            return f"(({day}) + {int(days)})"
+        return f"date({day}, '{int(days):+d} days')"
+
+    def page(self, limit: int | None, offset: int) -> str:
+        """SQL: ``LIMIT``/``OFFSET`` for at most ``limit`` rows (all when None) after the
+        first ``offset``."""
+        if limit is None and not offset:
+            return ""
+        if limit is None:  # SQLite takes OFFSET only after a LIMIT; -1 is none
+            return f" LIMIT -1 OFFSET {int(offset)}" if self.dialect == "sqlite" \
+                else f" OFFSET {int(offset)}"
+        return f" LIMIT {int(limit)} OFFSET {int(offset)}"
+
+
+def _zone_key(zone: ZoneInfo) -> str:
+    key = zone.key
+    if not key or not set(key) <= _ZONE_KEY_CHARACTERS:
+        raise ProjectionError(f"time zone {key!r} is not an IANA name")
+    return key
+
+
+_ZONE_KEY_CHARACTERS: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+-")
+
+
+def _day_in_zone(zone: ZoneInfo, moment: str | None) -> str | None:
+    return None if moment is None else \
+        datetime.fromisoformat(moment).astimezone(zone).date().isoformat()
 
 
 def _dicts(tx: Tx, kinds: Mapping[str, ColumnType]) -> list[dict[str, Any]]:

@@ -420,7 +420,7 @@ def test_sql_in_text_is_applied_as_text(store_url: str, text: str) -> None:
         assert (goal.statement, goal.client_words, goal.status_reason) == (text, text, text)
         assert goal.drafted_by.id == text
         assert goal.steps[0].description == text
-        assert goals.audit(GOAL_ID, actor=text)[-1]["reason"] == text
+        assert goals.audit(GOAL_ID, actor=text)[-1].reason == text
     finally:
         goals.close()
     shown = CliRunner().invoke(cli, ["--db", store_url, "show", GOAL_ID, "--json"])

@@ -18,6 +18,6 @@ def test_audit_entries_reads_a_page_at_a_time(store_url: str, clock: Any) -> Non
         everything = goals.audit()
         assert list(goals.audit_entries(page=2)) == everything
         assert list(goals.audit_entries(page=4, newest_first=True)) == everything[::-1]
-        assert goals.audit(limit=2, after=everything[1]["position"]) == everything[2:4]
+        assert goals.audit(limit=2, after=everything[1].position) == everything[2:4]
         with pytest.raises(goalflow.InvalidCommand, match="page must be a whole number"):
             goals.audit_entries(page=0)

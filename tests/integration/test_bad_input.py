@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from as_printed import printed
 
 import goalflow
 from goalflow import (
@@ -714,15 +715,15 @@ def test_sql_fragments_are_stored_as_ordinary_text(world: World, text: str) -> N
                          strengths=[text], steps=[text, "second step"],
                          measures=[Measure(text, 10, 2)], target_date=TARGET,
                          command_id=text).replayed
-    [plan] = goals.plan(person)
+    [plan] = printed(goals.plan(person))
     assert plan["statement"] == text
     assert plan["subject_id"] == person
     assert plan["steps"][0]["description"] == text
-    audit = goals.audit(goal_id)
+    audit = printed(goals.audit(goal_id))
     assert audit[-1]["reason"] == text
     assert audit[-1]["actor_id"] == clinician.id
-    assert goals.audit(actor=clinician.id)[0]["goal_id"] == str(goal_id)
-    assert len(goals.audit(subject=person)) == 5
+    assert printed(goals.audit(actor=clinician.id))[0]["goal_id"] == str(goal_id)
+    assert len(printed(goals.audit(subject=person))) == 5
     assert recorded(goals)[:2] == (events + 5, commands + 2)
     assert {goals.store.events_table, COMMANDS_TABLE} <= tables(goals)
     still_usable(world, recorded(goals))
@@ -778,7 +779,7 @@ def test_everything_exactly_at_its_limit_is_accepted(world: World) -> None:
                          target_date=TARGET, command_id="c" * MAX_ID_LENGTH).replayed
     with pytest.raises(InvalidCommand, match="steps"):  # a hundred steps is the most
         goals.revise(goal_id, by=clinician, reason="one more", add_steps=["one too many"])
-    assert len(goals.plan(members[0])[0]["steps"]) == MAX_LIST_LENGTH
+    assert len(printed(goals.plan(members[0]))[0]["steps"]) == MAX_LIST_LENGTH
     assert recorded(goals)[:2] == (events + 3, commands + 1)
     still_usable(world, recorded(goals))
 
@@ -794,8 +795,8 @@ def test_numbers_at_the_edge_of_64_bits_are_accepted(world: World) -> None:
     goal = goals.get(goal_id)
     assert (goal.measures[0].baseline, goal.measures[0].target) == (-(2**63), 2**63 - 1)
     assert goal.readings["big"].value == 2**63 - 1
-    assert goals.audit(goal_id)[-1]["details"]["value"] == 2**63 - 1
-    [plan] = goals.plan("client-7", include_closed=True)[-1:]
+    assert printed(goals.audit(goal_id))[-1]["details"]["value"] == 2**63 - 1
+    [plan] = printed(goals.plan("client-7", include_closed=True))[-1:]
     assert (plan["measures"][0]["baseline"], plan["measures"][0]["latest"]) == (
         -(2**63), 2**63 - 1)
     still_usable(world, recorded(goals))
@@ -809,8 +810,8 @@ def test_extreme_floats_read_back_as_recorded_from_every_read_model(
     goals.record_progress(world.active, by=CLIENT, measure="GAD-7", value=value)
 
     assert goals.get(world.active).readings["GAD-7"].value == value
-    audited = goals.audit(world.active)[-1]["details"]["value"]
-    [plan] = [p for p in goals.plan("client-7") if p["goal_id"] == str(world.active)]
+    audited = printed(goals.audit(world.active))[-1]["details"]["value"]
+    [plan] = [p for p in printed(goals.plan("client-7")) if p["goal_id"] == str(world.active)]
     latest = plan["measures"][0]["latest"]
     assert audited == value, f"the audit trail says {audited!r}, not {value!r}"
     assert latest == value, f"the plan says {latest!r}, not {value!r}"
@@ -823,7 +824,7 @@ def test_newlines_and_tabs_are_the_control_characters_allowed(world: World) -> N
     version = goals.hold(world.active, by=DR, reason=text)
 
     assert goals.get(world.active, version=version).status_reason == text
-    assert goals.audit(world.active)[-1]["reason"] == text
+    assert printed(goals.audit(world.active))[-1]["reason"] == text
 
 
 # -- dates at the ends of the calendar ------------------------------------------------------------
@@ -873,7 +874,7 @@ def test_dates_at_the_ends_of_the_calendar_round_trip_or_are_refused_by_name(
         assert getattr(goal, field) == value
     goal.to_dict()
     goals.smart_check(outcome.goal_id)
-    assert goals.audit(outcome.goal_id)[-1]["version"] == outcome.version
+    assert printed(goals.audit(outcome.goal_id))[-1]["version"] == outcome.version
     goals.audit(late_days=2)
     goals.audit(since=datetime(2025, 1, 1, tzinfo=UTC))
     goals.audit(until=datetime(2030, 1, 1, tzinfo=UTC))

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from as_printed import printed
 
 import goalflow
 from fixtures.fhir_checks import assert_valid, example
@@ -213,7 +214,7 @@ def test_a_bundle_of_goals_imports_all_or_nothing(goals: goalflow.Goals,
         "r5/Goal-example.json")}]}
     with pytest.raises(InvalidCommand, match=r"FHIR Goal example: target\[0\]\.detailRange"):
         goals.import_fhir(broken, by=DR_LEE)
-    assert goals.goal_index() == []
+    assert printed(goals.goal_index()) == []
     outcomes = goals.import_fhir(bundle, by=DR_LEE)
     assert {o.goal_id for o in outcomes} == {one, two}
 
@@ -261,7 +262,7 @@ def test_the_published_examples_fail_with_their_reason(goals: goalflow.Goals, pa
     assert str(refused.value).startswith(message)
     if "cannot be reached" in message:
         assert "is not SMART-complete" in str(refused.value)
-    assert goals.goal_index() == []
+    assert printed(goals.goal_index()) == []
 
 
 def test_a_published_example_imports_once_it_is_smart(goals: goalflow.Goals,
@@ -308,7 +309,7 @@ def test_what_cannot_be_mapped_is_named_and_nothing_is_recorded(
             **change}
     with pytest.raises(InvalidCommand, match=f"^FHIR Goal g-1: {_escaped(message)}"):
         goals.import_fhir(goal, by=DR_LEE)
-    assert goals.goal_index() == []
+    assert printed(goals.goal_index()) == []
 
 
 def test_import_refuses_what_is_no_goal_and_a_client_importer(goals: goalflow.Goals) -> None:
@@ -351,7 +352,7 @@ def test_malformed_goals_are_refused_in_one_line(change: dict[str, Any]) -> None
         with pytest.raises(InvalidCommand) as refused:
             goals.import_fhir(goal, by=DR_LEE)
         assert "\n" not in str(refused.value)
-        assert goals.goal_index() == []
+        assert printed(goals.goal_index()) == []
 
 
 def test_dates_are_the_clinics(store_url: str, clock: Clock) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from anxiety_goal import agreed_anxiety_goal
+from as_printed import printed
 from click.testing import CliRunner
 from read_only import unwritable_for_root
 
@@ -110,7 +111,7 @@ def test_a_store_whose_making_fails_midway_is_left_without_goalflow_tables_and_o
     with goalflow.open(store_url, clock=clock) as goals:
         goal_id = agreed_anxiety_goal(goals)
         assert set(goals.projections.tracking()) == set(names)
-        assert [row["goal_id"] for row in goals.goal_index()] == [str(goal_id)]
+        assert [row["goal_id"] for row in printed(goals.goal_index())] == [str(goal_id)]
     with goalflow.open(store_url, readonly=True) as goals:  # the read models are there
-        assert [row["goal_id"] for row in goals.goal_index()] == [str(goal_id)]
+        assert [row["goal_id"] for row in printed(goals.goal_index())] == [str(goal_id)]
         assert goals.get(goal_id).version == 2

@@ -14,6 +14,7 @@ from uuid import UUID
 import orjson
 import pytest
 from anxiety_goal import DR_LEE, agreed_anxiety_goal
+from as_printed import printed
 from read_only import unwritable_for_root
 
 import goalflow
@@ -190,7 +191,7 @@ def test_a_log_that_grew_after_the_digest_is_proved_consistent_with_it(
 
 
 def test_a_goals_proof_is_checked_with_no_store(log: goalflow.Goals) -> None:
-    goal_id = UUID(log.goal_index()[0]["goal_id"])
+    goal_id = UUID(printed(log.goal_index())[0]["goal_id"])
     digest = log.digest()
     proof = orjson.loads(orjson.dumps(log.prove(goal_id, digest)))
     log.close()
@@ -201,7 +202,7 @@ def test_a_goals_proof_is_checked_with_no_store(log: goalflow.Goals) -> None:
 
 
 def test_a_goal_with_events_after_the_digest_is_proved_up_to_it(log: goalflow.Goals) -> None:
-    goal_id = UUID(log.goal_index()[0]["goal_id"])
+    goal_id = UUID(printed(log.goal_index())[0]["goal_id"])
     digest = log.digest()
     log.record_progress(goal_id, by=DR_LEE, measure="GAD-7", value=11)
     proof = log.prove(goal_id, digest)
@@ -211,7 +212,7 @@ def test_a_goal_with_events_after_the_digest_is_proved_up_to_it(log: goalflow.Go
 
 
 def test_a_proof_with_one_byte_changed_anywhere_is_refused(log: goalflow.Goals) -> None:
-    goal_id = UUID(log.goal_index()[-1]["goal_id"])
+    goal_id = UUID(printed(log.goal_index())[-1]["goal_id"])
     digest = log.digest()
     text = orjson.dumps(log.prove(goal_id, digest))
     accepted = []
@@ -230,7 +231,7 @@ def test_a_proof_with_one_byte_changed_anywhere_is_refused(log: goalflow.Goals) 
 
 def test_a_proof_against_a_digest_the_log_does_not_match_is_refused(
         log: goalflow.Goals) -> None:
-    goal_id = UUID(log.goal_index()[0]["goal_id"])
+    goal_id = UUID(printed(log.goal_index())[0]["goal_id"])
     digest = log.digest()
     wrong = Digest(digest.size, "0" * 64, digest.at)
     with pytest.raises(DigestError, match="do not hash to the digest's root"):

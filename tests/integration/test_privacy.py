@@ -13,6 +13,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from as_printed import printed
 
 import goalflow
 from goalflow import Actor, Subject
@@ -129,7 +130,7 @@ def test_no_client_words_in_the_events_and_after_forget_nowhere_in_the_store(
 
     assert words_in(raw_contents(vault, events_only=False), MAYAS_WORDS) == []
     assert vault.get(sam).statement.startswith(SAMS_WORDS[0])  # others untouched
-    assert [g["goal_id"] for g in vault.plan("sam")] == [str(sam)]
+    assert [g["goal_id"] for g in printed(vault.plan("sam"))] == [str(sam)]
 
 
 def test_forget_destroys_the_key_and_leaves_no_trace_of_it_in_the_key_store(
@@ -176,8 +177,8 @@ def test_an_erased_goal_says_so_refuses_commands_and_its_events_keep_their_metad
     assert mayas[-1]["data"] == {"subject_id": "maya", "reason": "erasure request",
                                  "hold_overridden": None}
     assert vault.get(sam).version == 1
-    assert vault.plan("maya") == []
-    entries = vault.audit(maya)
+    assert printed(vault.plan("maya")) == []
+    entries = printed(vault.audit(maya))
     assert [(e["event_type"], e["reason"]) for e in entries] == [
         ("SubjectForgotten", "erasure request")]
     # Forgotten already: said so.
@@ -205,7 +206,7 @@ def test_a_rebuild_after_forget_gives_the_same_rows_and_never_brings_them_back(
     for name in ("plans", "audit", "reviews", "outcomes"):
         vault.projections.rebuild(name)
     assert (vault.audit(), vault.goal_index(), vault.plan("maya"), vault.plan("sam")) == before
-    assert {g["subject_id"] for g in vault.goal_index()} == {"sam"}
+    assert {g["subject_id"] for g in printed(vault.goal_index())} == {"sam"}
 
 
 def test_forget_takes_the_subjects_outcomes_and_gas_scores_too(vault: goalflow.Goals) -> None:
@@ -356,7 +357,7 @@ def test_a_retention_hold_stops_forget_unless_overridden_and_the_override_is_rec
     vault.get(maya)  # nothing happened
     vault.forget("maya", by=SUPERVISOR, reason="client asked",
                  override_hold="court order 25-3 lifted it")
-    forgotten = [e for e in vault.audit(maya) if e["event_type"] == "SubjectForgotten"]
+    forgotten = [e for e in printed(vault.audit(maya)) if e["event_type"] == "SubjectForgotten"]
     assert forgotten[0]["details"]["hold_overridden"] == "court order 25-3 lifted it"
 
 
@@ -458,4 +459,4 @@ def test_two_writers_giving_a_new_subject_a_key_at_once_agree_on_one(
         assert first.get(theirs).version == second.get(mine).version - 1
         first.forget("maya", by=SUPERVISOR, reason="r")
         assert {str(mine), str(theirs)} == {
-            e["goal_id"] for e in first.audit() if e["event_type"] == "SubjectForgotten"}
+            e["goal_id"] for e in printed(first.audit()) if e["event_type"] == "SubjectForgotten"}

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from as_printed import printed
 from eventsourcing.persistence import OperationalError
 
 import goalflow
@@ -57,12 +58,12 @@ def _huge_measure() -> Measure:
 def test_audit_refuses_late_days_that_are_not_days(memory: goalflow.Goals,
                                                    late_days: object) -> None:
     with pytest.raises(InvalidCommand, match="late_days must be a number of days"):
-        memory.audit(late_days=late_days)  # type: ignore[arg-type]
+        printed(memory.audit(late_days=late_days))  # type: ignore[arg-type]
 
 
 def test_reviews_refuses_an_as_of_that_is_not_a_date(memory: goalflow.Goals) -> None:
     with pytest.raises(InvalidCommand, match="as_of must be a date"):
-        memory.reviews(as_of="2026-01-01")  # type: ignore[arg-type]
+        printed(memory.reviews(as_of="2026-01-01"))  # type: ignore[arg-type]
 
 
 def test_a_database_fault_reaches_the_caller_as_a_store_error(memory: goalflow.Goals,
@@ -141,7 +142,7 @@ def test_an_import_stopped_while_its_read_models_were_built_can_be_run_again(
     assert again.exit_code == 0, again.output
     assert "already holds these 1 events and 1 command ids" in again.output
     with goalflow.open(target, readonly=True) as goals:
-        assert [g["goal_id"] for g in goals.goal_index()] == [str(goal)]
+        assert [g["goal_id"] for g in printed(goals.goal_index())] == [str(goal)]
     migrated = runner.invoke(cli, ["--db", f"sqlite:///{tmp_path}/source.db", "migrate",
                                    "--to", target])
     assert migrated.exit_code == 0, migrated.output

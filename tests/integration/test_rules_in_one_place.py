@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 from anxiety_goal import DR_LEE, MAYA, agreed_anxiety_goal, draft_anxiety_goal
+from as_printed import printed
 
 import goalflow
 from goalflow import agreement
@@ -64,7 +65,7 @@ def test_who_must_agree_is_the_domains_to_say(goals: goalflow.Goals,
     assert goal.awaiting_agreement_from == ("client-9",)
     rows = read_models(goals, goal_id)
     assert rows["plans"][0] == rows["reviews"][0] == "proposed"
-    plan = goals.plan("client-7")[0]
+    plan = printed(goals.plan("client-7"))[0]
     assert plan["awaiting_agreement_from"] == ["client-9"]
 
 

@@ -39,6 +39,7 @@ import orjson
 import psycopg
 import pytest
 from anxiety_goal import MAYA, agreed_anxiety_goal, draft_anxiety_goal
+from as_printed import printed
 from click.testing import CliRunner, Result
 from tcp_proxy import TcpProxy
 
@@ -79,8 +80,8 @@ def store_state(url: str) -> StoreState:
                     "SELECT command_id, goal_id, version, notification_id FROM"
                     f" {tx.table('goalflow_commands')}").fetchall()}
         audit = [(int(e["position"]), _uuid(e["goal_id"]), int(e["version"]))
-                 for e in goals.audit()]
-        plan = {_uuid(g["goal_id"]): int(g["version"]) for g in goals.goal_index()}
+                 for e in printed(goals.audit())]
+        plan = {_uuid(g["goal_id"]): int(g["version"]) for g in printed(goals.goal_index())}
         status = goals.projections.status()
 
     assert audit == list(events), "the audit trail and the log disagree"

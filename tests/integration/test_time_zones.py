@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 from anxiety_goal import DR_LEE, GAD7, MAYA, MAYA_SUBJECT, YOGA
+from as_printed import printed
 
 import goalflow
 from goalflow import InvalidCommand, NotSmart, StoreError, transfer
@@ -54,7 +55,8 @@ def agreed_at(goals: goalflow.Goals, clock: Clock, moment: datetime, *,
 
 
 def due_on(goals: goalflow.Goals, goal_id: UUID) -> date:
-    [item] = [i for i in goals.reviews(as_of=date(2025, 1, 1)) if i["goal_id"] == str(goal_id)]
+    [item] = [i for i in printed(goals.reviews(as_of=date(2025, 1, 1)))
+              if i["goal_id"] == str(goal_id)]
     return date.fromisoformat(item["due_on"])
 
 
@@ -149,13 +151,13 @@ def test_the_worklists_today_at_23_30_in_chicago_is_still_that_day(chicago: goal
 
     clock.now = local(CHICAGO, 2025, 6, 2, 23, 30)  # 04:30 on Tuesday in UTC
     assert chicago.today() == MONDAY
-    [item] = chicago.reviews()
+    [item] = printed(chicago.reviews())
     assert (item["due_on"], item["overdue"], item["days_overdue"]) == ("2025-06-02", False, 0)
-    assert chicago.reviews(overdue=True) == []
+    assert printed(chicago.reviews(overdue=True)) == []
 
     clock.advance(hours=1)  # 00:30 on Tuesday in Chicago
     assert chicago.today() == MONDAY + timedelta(days=1)
-    [item] = chicago.reviews(overdue=True)
+    [item] = printed(chicago.reviews(overdue=True))
     assert (item["overdue"], item["days_overdue"]) == (True, 1)
 
 
@@ -257,9 +259,9 @@ def test_a_forced_change_moves_due_dates_at_once_and_a_rebuild_agrees(
     assert goals.set_timezone("America/Chicago", force=True) == "UTC"
 
     assert due_on(goals, goal_id) == date(2025, 8, 31)  # no rebuild needed
-    worklist = goals.reviews(as_of=date(2025, 9, 1))
+    worklist = printed(goals.reviews(as_of=date(2025, 9, 1)))
     goals.projections.rebuild_many(sorted(goals.projections.all))
-    assert goals.reviews(as_of=date(2025, 9, 1)) == worklist
+    assert printed(goals.reviews(as_of=date(2025, 9, 1))) == worklist
     [change] = goals.timezone_history()
     assert change["position"] == 2  # the log's head: the draft and the agreement before it
 
@@ -374,7 +376,7 @@ def test_a_zone_this_machine_does_not_know_is_said_in_one_line(chicago: goalflow
         settings.record(tx, settings.TIMEZONE, "America/Atlantis", set_at=clock.now,
                         position=2)
     assert chicago.timezone == "America/Atlantis"
-    goal_id = chicago.goal_index()[0]["goal_id"]
+    goal_id = printed(chicago.goal_index())[0]["goal_id"]
     for read in (chicago.reviews, chicago.today,
                  lambda: chicago.review(goal_id, by=DR_LEE, outcome="continue")):
         with pytest.raises(StoreError, match="keeps its dates in time zone 'America/Atlantis',"
@@ -397,7 +399,7 @@ def test_an_export_takes_the_zone_and_its_changes_to_the_store_it_rebuilds(
     goal_id = agreed_at(chicago, clock, MONDAY_EVENING)
     clock.advance(days=1)
     chicago.set_timezone("Europe/London", force=True)
-    worklist = chicago.reviews(as_of=date(2025, 9, 1))
+    worklist = printed(chicago.reviews(as_of=date(2025, 9, 1)))
 
     with goalflow.open(f"sqlite:///{tmp_path}/copy.db", clock=clock) as copy:
         transfer.import_(copy, exported(chicago))
@@ -405,7 +407,7 @@ def test_an_export_takes_the_zone_and_its_changes_to_the_store_it_rebuilds(
         assert copy.timezone == "Europe/London"
         assert copy.timezone_history() == chicago.timezone_history()
         assert [c["position"] for c in copy.timezone_history()] == [0, 2]
-        assert copy.reviews(as_of=date(2025, 9, 1)) == worklist
+        assert printed(copy.reviews(as_of=date(2025, 9, 1))) == worklist
         assert due_on(copy, goal_id) == date(2025, 9, 1)  # 02:00 on Tuesday in London
 
 
@@ -416,7 +418,7 @@ def test_an_import_into_a_store_set_to_another_zone_is_refused_and_writes_nothin
         with pytest.raises(StoreError, match="is set to time zone Europe/London, but the"
                            " exported store kept its dates in America/Chicago"):
             transfer.import_(copy, exported(chicago))
-        assert copy.goal_index() == []
+        assert printed(copy.goal_index()) == []
         assert len(copy.timezone_history()) == 1
 
 
@@ -425,7 +427,7 @@ def test_an_import_into_a_store_set_to_the_same_zone_keeps_its_own_record_of_it(
     agreed_at(chicago, clock, MONDAY_EVENING)
     with goalflow.open(f"sqlite:///{tmp_path}/copy.db", timezone="America/Chicago") as copy:
         transfer.import_(copy, exported(chicago))
-        assert len(copy.goal_index()) == 1
+        assert len(printed(copy.goal_index())) == 1
         assert len(copy.timezone_history()) == 1
 
 

@@ -40,8 +40,8 @@ def _goal_ids(ctx: click.Context, prefix: str) -> list[CompletionItem]:
             goalflow.open(root.get("url"), readonly=True, master_key=key,
                           keys=root.get("keys")) as goals:
         index = goals.goal_index()
-    found = [CompletionItem(g["goal_id"], help=_brief(g["statement"]))
-             for g in index if g["goal_id"].startswith(prefix)]
+    found = [CompletionItem(str(g.goal_id), help=_brief(g.statement))
+             for g in index if str(g.goal_id).startswith(prefix)]
     return sorted(found, key=lambda item: item.value)[:MAX_GOALS]
 
 

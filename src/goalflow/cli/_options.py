@@ -78,7 +78,8 @@ def resolve_goal(goals: Goals, text: str) -> UUID:
         prefix = text.lower()
         if not 6 <= len(prefix) < 36 or set(prefix) - set("0123456789abcdef-"):
             raise
-    matches = [g["goal_id"] for g in goals.goal_index() if g["goal_id"].startswith(prefix)]
+    matches = [str(g.goal_id) for g in goals.goal_index()
+               if str(g.goal_id).startswith(prefix)]
     if not matches:
         raise GoalNotFound(text)
     if len(matches) > 1:

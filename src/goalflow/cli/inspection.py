@@ -10,7 +10,6 @@ from uuid import UUID
 import click
 
 from goalflow import inspection
-from goalflow.application import parse_goal_id
 from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context, stop_on_sigterm
 from goalflow.cli._listing import (
@@ -115,7 +114,7 @@ def events(obj: Context, goal_id: str | None, subject: str | None, event_type: s
         # Asked again on every pass, so --follow sees goals drafted meanwhile.
         if subject is None:
             return only
-        theirs = [parse_goal_id(g["goal_id"]) for g in goals.goal_index(subject=subject)]
+        theirs = [g.goal_id for g in goals.goal_index(subject=subject)]
         return theirs if only is None else [g for g in only if g in theirs]
 
     keep = inspection.between(
@@ -192,7 +191,8 @@ def goals(obj: Context, subject: str | None, status: str | None, paging: Paging,
       goalflow goals --subject client-7 --status active
       goalflow goals --csv > goals.csv
     """
-    index = obj.goals(readonly=True).goal_index(subject=subject, status=status)
+    index = [g.to_dict() for g in
+             obj.goals(readonly=True).goal_index(subject=subject, status=status)]
     if paging.newest_first:  # the index is newest first already: --reverse turns it round
         index.reverse()
     shown = list(paging.window(index))
@@ -335,7 +335,7 @@ def plan(obj: Context, subject_id: str, include_closed: bool, output: Output) ->
       goalflow plan client-7 --csv --fields goal_id,status,statement,target_date
     """
     opened = obj.goals(readonly=True)
-    goals = opened.plan(subject_id, include_closed=include_closed)
+    goals = [g.to_dict() for g in opened.plan(subject_id, include_closed=include_closed)]
     if not output.text:
         emit(goals, output, render=str, columns=PLAN_COLUMNS)
         return
@@ -403,7 +403,7 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
     goals = obj.goals(readonly=True)
     bounds = occurred_bounds(goals, occurred_since, occurred_until)
     page = 1000 if paging.limit is None else min(1000, paging.offset + paging.limit)
-    entries = goals.audit_entries(
+    found = goals.audit_entries(
         resolve_goal(goals, goal_id) if goal_id else None, actor=actor, subject=subject,
         since=parse_timestamp("--since", since, end_of_day=False, goals=goals) if since
         else None,
@@ -412,6 +412,7 @@ def audit(obj: Context, goal_id: str | None, actor: str | None, subject: str | N
         event=event_type, unagreed=unagreed, late_days=late_days, date_only=flagged,
         after=paging.after, before=paging.before, newest_first=paging.newest_first,
         page=page)
+    entries = (entry.to_dict() for entry in found)
     if any(bound is not None for bound in bounds.values()):
         entries = (e for e in entries if _happened_within(e, **bounds))
     shown = emit(paging.window(entries), output,
@@ -467,8 +468,8 @@ def reviews(obj: Context, as_of: str | None, overdue: bool, interval_days: int,
       goalflow reviews --tsv --fields due_on,goal_id,subject_id,days_overdue
     """
     day = parse_date("--as-of", as_of) if as_of else None
-    worklist = obj.goals(readonly=True).reviews(as_of=day, overdue=overdue,
-                                               interval_days=interval_days)
+    worklist = [item.to_dict() for item in obj.goals(readonly=True).reviews(
+        as_of=day, overdue=overdue, interval_days=interval_days)]
     if paging.newest_first:
         worklist.reverse()
     worklist = list(paging.window(worklist))

@@ -44,10 +44,10 @@ def render(goals: Goals, goal_id: UUID | str | None = None, *, subject: str | No
         title_subject = None
     else:
         index = sorted(goals.goal_index(subject=subject),
-                       key=lambda g: (g["drafted_at"], g["goal_id"]))
+                       key=lambda g: (g.drafted_at, str(g.goal_id)))
         if not index:
             raise GoalNotFound(subject)
-        ids = [UUID(g["goal_id"]) for g in index]
+        ids = [g.goal_id for g in index]
         title_subject = subject
     sections = []
     for gid in ids:
@@ -79,7 +79,7 @@ def _goal_section(goals: Goals, goal_id: UUID, as_of: datetime | None, late_days
                   interval_days: int) -> dict[str, Any]:
     goal = goals.get(goal_id, as_of=as_of)
     state = goal.to_dict()
-    entries = goals.audit(goal_id, until=as_of)
+    entries = [entry.to_dict() for entry in goals.audit(goal_id, until=as_of)]
     shown = {e["position"] for e in entries}
     zone = goals.tzinfo
     readings: dict[str, list[dict[str, Any]]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from anxiety_goal import MAYA
+from as_printed import printed
 from ehr_dashboard import StepsDone, steps_done
 from mayas_month import YOGA_STEP, record_mayas_month
 from random_clinic import ClinicClock
@@ -50,7 +51,7 @@ def test_an_ehr_read_model_passed_to_open_is_kept_current_with_each_command(
             == goals.projections.head()
         # Passed projections replace the entry points: this store has no plans.
         with pytest.raises(ProjectionError, match="no projection named 'plans'"):
-            goals.plan("client-7")
+            printed(goals.plan("client-7"))
 
 
 def test_a_read_model_left_behind_by_a_process_that_did_not_know_it_is_current_once_opened(
@@ -65,7 +66,7 @@ def test_a_read_model_left_behind_by_a_process_that_did_not_know_it_is_current_o
         head = reopened.projections.head()
         behind = {name: state.position for name, state in
                   reopened.projections.tracking().items() if state.position != head}
-        [entry] = [g for g in reopened.plan("client-7")
+        [entry] = [g for g in printed(reopened.plan("client-7"))
                    if g["goal_id"] == str(month.anxiety_goal)]
         yoga = {s["step_id"]: s["status"] for s in entry["steps"]}[YOGA_STEP]
     assert (behind, yoga) == ({}, "completed"), \

@@ -25,6 +25,7 @@ from anxiety_goal import (
     draft_anxiety_goal,
     recorded_event_count,
 )
+from as_printed import printed
 from mayas_month import CLIENT_8, TUESDAY_GROUP, record_mayas_month
 from random_clinic import ClinicClock
 
@@ -86,82 +87,83 @@ def test_the_trail_of_a_goal_is_every_event_of_it_in_order(
     goals: goalflow.Goals, week: Week
 ) -> None:
     [anxiety] = [gid for gid, name in week.names.items() if name == "anxiety"]
-    assert listed(week, goals.audit(anxiety)) == [
+    assert listed(week, printed(goals.audit(anxiety))) == [
         ("anxiety", "Drafted"), ("anxiety", "AgreedByClient"), ("anxiety", "StepCompleted"),
         ("anxiety", "ProgressRecorded"), ("anxiety", "ReviewHeld")]
-    assert [e["version"] for e in goals.audit(anxiety)] == [1, 2, 3, 4, 5]
+    assert [e["version"] for e in printed(goals.audit(anxiety))] == [1, 2, 3, 4, 5]
 
 
 def test_the_trail_of_an_actor_shows_what_they_did_and_for_whom(
     goals: goalflow.Goals, week: Week
 ) -> None:
-    [agreement] = goals.audit(actor=MAYAS_MOTHER.id)
+    [agreement] = printed(goals.audit(actor=MAYAS_MOTHER.id))
     assert listed(week, [agreement]) == [("anxiety", "AgreedByClient")]
     assert (agreement["actor_role"], agreement["on_behalf_of"]) == ("guardian", "client-7")
     assert agreement["details"]["party"] == "client-7"
-    assert listed(week, goals.audit(actor=DR_OKAFOR.id)) == [
+    assert listed(week, printed(goals.audit(actor=DR_OKAFOR.id))) == [
         ("client-9", "Drafted"), ("client-9", "PutOnHold")]
-    assert goals.audit(actor="dr-nobody") == []
+    assert printed(goals.audit(actor="dr-nobody")) == []
 
 
 def test_the_trail_of_a_client_includes_her_groups_goals(
     goals: goalflow.Goals, week: Week
 ) -> None:
-    assert {name for name, _ in listed(week, goals.audit(subject="client-7"))} == {
+    assert {name for name, _ in listed(week, printed(goals.audit(subject="client-7")))} == {
         "anxiety", "tuesday group"}
-    assert listed(week, goals.audit(subject="client-8")) == [
+    assert listed(week, printed(goals.audit(subject="client-8"))) == [
         ("tuesday group", "Drafted"), ("tuesday group", "AgreedByClient"),
         ("tuesday group", "AgreedByClient"), ("tuesday group", "ProgressRecorded")]
-    assert listed(week, goals.audit(subject="anxiety-group-2")) == listed(
-        week, goals.audit(subject="client-8"))
+    assert listed(week, printed(goals.audit(subject="anxiety-group-2"))) == listed(
+        week, printed(goals.audit(subject="client-8")))
 
 
 def test_since_and_until_bound_when_entries_were_recorded_not_when_they_happened(
     goals: goalflow.Goals, week: Week
 ) -> None:
-    assert listed(week, goals.audit(since=day(2), until=day(5))) == [
+    assert listed(week, printed(goals.audit(since=day(2), until=day(5)))) == [
         ("client-9", "AgreedByClient"),
         ("anxiety", "StepCompleted"),
         ("anxiety", "ProgressRecorded"),  # happened on day 2, recorded on day 5
     ]
-    assert listed(week, goals.audit(since=day(6))) == [
+    assert listed(week, printed(goals.audit(since=day(6)))) == [
         ("tuesday group", "ProgressRecorded"), ("client-9", "PutOnHold"),
         ("anxiety", "ReviewHeld")]
-    assert len(goals.audit(until=day(0))) == 3
+    assert len(printed(goals.audit(until=day(0)))) == 3
     as_seen_in_paris = day(5).astimezone(ZoneInfo("Europe/Paris"))
-    assert goals.audit(since=day(5)) == goals.audit(since=as_seen_in_paris)
+    assert printed(goals.audit(since=day(5))) == printed(goals.audit(since=as_seen_in_paris))
 
 
 def test_naive_times_are_refused_as_bounds(goals: goalflow.Goals, week: Week) -> None:
     with pytest.raises(InvalidCommand):
-        goals.audit(since=datetime(2025, 3, 5, 9, 0))
+        printed(goals.audit(since=datetime(2025, 3, 5, 9, 0)))
 
 
 def test_the_trail_of_one_event_type(goals: goalflow.Goals, week: Week) -> None:
-    assert listed(week, goals.audit(event="AgreedByClient")) == [
+    assert listed(week, printed(goals.audit(event="AgreedByClient"))) == [
         ("anxiety", "AgreedByClient"), ("tuesday group", "AgreedByClient"),
         ("tuesday group", "AgreedByClient"), ("client-9", "AgreedByClient")]
-    assert goals.audit(event="Revised") == []
+    assert printed(goals.audit(event="Revised")) == []
 
 
 def test_late_entries_are_those_recorded_more_than_the_given_days_after_they_happened(
     goals: goalflow.Goals, week: Week
 ) -> None:
-    [late] = goals.audit(late_days=2)
+    [late] = printed(goals.audit(late_days=2))
     assert listed(week, [late]) == [("anxiety", "ProgressRecorded")]
     assert (late["occurred_at"], late["recorded_at"]) == (
         day(2).isoformat(), day(5).isoformat())
     # Two days late exactly is not "more than two days"; a day late is late by half a day.
-    assert listed(week, goals.audit(late_days=0.5)) == [
+    assert listed(week, printed(goals.audit(late_days=0.5))) == [
         ("anxiety", "ProgressRecorded"), ("tuesday group", "ProgressRecorded"),
         ("client-9", "PutOnHold")]
 
 
 def test_filters_combine(goals: goalflow.Goals, week: Week) -> None:
-    assert listed(week, goals.audit(subject="client-7", event="ProgressRecorded",
-                                    since=day(3))) == [
+    assert listed(week, printed(goals.audit(subject="client-7", event="ProgressRecorded",
+                                    since=day(3)))) == [
         ("anxiety", "ProgressRecorded"), ("tuesday group", "ProgressRecorded")]
-    assert listed(week, goals.audit(subject="client-7", actor=CLIENT_8.id, late_days=1)) == [
+    assert listed(week, printed(goals.audit(subject="client-7", actor=CLIENT_8.id,
+                                            late_days=1))) == [
         ("tuesday group", "ProgressRecorded")]
 
 
@@ -172,7 +174,7 @@ def test_the_whole_trail_has_one_entry_per_event_in_log_order(
     goals: goalflow.Goals, clock: ClinicClock
 ) -> None:
     record_mayas_month(goals, clock)
-    trail = goals.audit()
+    trail = printed(goals.audit())
     assert len(trail) == recorded_event_count(goals)
     assert [e["position"] for e in trail] == sorted({e["position"] for e in trail})
     [revision] = [e for e in trail if e["event_type"] == "Revised"]
@@ -190,7 +192,7 @@ def test_a_revision_records_exactly_what_changed(
                  remove_steps=["s3"], reword_steps={"s1": "Box breathing twice a day"},
                  add_steps=["Walk the dog every morning"])
 
-    first, second = goals.audit(month.anxiety_goal, event="Revised")
+    first, second = printed(goals.audit(month.anxiety_goal, event="Revised"))
 
     # The revision that replaced meditation with yoga.
     assert [(c["change"], c["step_id"], c["before"], c["after"]) for c in first["changes"]] \
@@ -233,7 +235,7 @@ class Revisions:
 
 
 def revision_position(goals: goalflow.Goals, goal_id: UUID) -> int:
-    return int(goals.audit(goal_id, event="Revised")[-1]["position"])
+    return int(printed(goals.audit(goal_id, event="Revised"))[-1]["position"])
 
 
 @pytest.fixture
@@ -277,11 +279,11 @@ def revisions(goals: goalflow.Goals, clock: ClinicClock) -> Revisions:
 
 
 def unagreed(goals: goalflow.Goals) -> list[int]:
-    return [int(e["position"]) for e in goals.audit(unagreed=True)]
+    return [int(e["position"]) for e in printed(goals.audit(unagreed=True))]
 
 
 def agreement(goals: goalflow.Goals, position: int) -> dict[str, Any]:
-    [entry] = [e for e in goals.audit(event="Revised") if e["position"] == position]
+    [entry] = [e for e in printed(goals.audit(event="Revised")) if e["position"] == position]
     return entry["agreement"]  # type: ignore[no-any-return]
 
 
@@ -352,7 +354,7 @@ def test_client_words_that_look_like_json_come_back_as_the_words_she_said(
     goals.agree(goal_id, by=MAYA, terms_version=1, method="signature")
     goals.revise(goal_id, by=DR_LEE, reason="In her own words", client_words=words)
 
-    [revision] = goals.audit(goal_id, event="Revised")
+    [revision] = printed(goals.audit(goal_id, event="Revised"))
     assert [(c["field"], c["after"]) for c in revision["changes"]] == [("client_words", words)]
-    [entry] = [e for e in goals.plan("client-7") if e["goal_id"] == str(goal_id)]
+    [entry] = [e for e in printed(goals.plan("client-7")) if e["goal_id"] == str(goal_id)]
     assert entry["client_words"] == words

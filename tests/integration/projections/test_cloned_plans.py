@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 from anxiety_goal import DR_LEE, MAYA, agreed_anxiety_goal
+from as_printed import printed
 from click.testing import CliRunner
 
 import goalflow
@@ -32,9 +33,9 @@ def test_a_revision_of_the_target_date_alone_is_marked_date_only(goals: goalflow
     push_back(goals, goal_id, clock, 20)
     clock.advance(days=1)
     goals.revise(goal_id, by=DR_LEE, reason="Yoga instead", add_steps=["Yoga twice a week"])
-    revisions = goals.audit(goal_id, event="Revised")
+    revisions = printed(goals.audit(goal_id, event="Revised"))
     assert [r["date_only"] for r in revisions] == [True, False]
-    [flagged] = goals.audit(date_only=True)
+    [flagged] = printed(goals.audit(date_only=True))
     assert flagged["position"] == revisions[0]["position"]
 
 
@@ -58,7 +59,7 @@ def test_a_plan_whose_period_changed_only_dates_is_flagged(goals: goalflow.Goals
                 method="signature")
     push_back(goals, goal_id, clock, 1)
     assert [c["revisions"] for c in goals.cloned_plans()] == \
-        [[r["position"] for r in goals.audit(goal_id, event="Revised")[-2:]]]
+        [[r["position"] for r in printed(goals.audit(goal_id, event="Revised"))[-2:]]]
     assert goals.cloned_plans(interval_days=365) == []
 
 

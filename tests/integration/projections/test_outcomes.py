@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 from anxiety_goal import DR_LEE, MAYA, MAYAS_MOTHER
+from as_printed import printed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from read_models import dump, rebuilt
@@ -178,7 +179,7 @@ def test_service_figures_count_ended_goals_with_a_paired_result(goals: goalflow.
 def test_the_plan_shows_each_goal_s_achievement_status(goals: goalflow.Goals,
                                                       clock: Any) -> None:
     ids = a_clinic(goals, clock)
-    [sleep] = goals.plan("client-7")
+    [sleep] = printed(goals.plan("client-7"))
     assert sleep["goal_id"] == str(ids["sleep"])
     assert sleep["achievement_status"]["code"] == "achieved"
     assert sleep["achievement_status"]["explanation"].startswith("every measure with a target")
@@ -237,7 +238,7 @@ def test_a_store_opened_without_the_outcomes_read_model_still_gives_plans(
     chosen = [p for p in discover() if p.name != "outcomes"]
     with goalflow.open(store_url, clock=clock, projections=chosen) as goals:
         goal_id = low_mood_goal(goals)
-        [entry] = goals.plan("client-7")
+        [entry] = printed(goals.plan("client-7"))
         assert (entry["goal_id"], entry["achievement_status"]) == (str(goal_id), None)
         assert goals.outcomes("client-7").goals[0].achievement.explanation == \
             "no readings recorded yet"

@@ -19,6 +19,7 @@ from anxiety_goal import (
     agreed_anxiety_goal,
     draft_anxiety_goal,
 )
+from as_printed import printed
 from mayas_month import TUESDAY_GROUP, YOGA_STEP, record_mayas_month
 from random_clinic import ClinicClock
 
@@ -34,7 +35,7 @@ def goal_ids(plan: list[dict[str, Any]]) -> list[str]:
 
 
 def entry_for(goals: goalflow.Goals, subject_id: str, goal_id: object) -> dict[str, Any]:
-    [entry] = [e for e in goals.plan(subject_id, include_closed=True)
+    [entry] = [e for e in printed(goals.plan(subject_id, include_closed=True))
                if e["goal_id"] == str(goal_id)]
     return entry
 
@@ -51,14 +52,14 @@ def test_a_clients_plan_lists_her_goals_and_the_group_goals_she_is_a_member_of(
     clock.advance(minutes=5)
     someone_else = goals.draft(Subject.client("client-9"), "Walk to the shop", by=DR_LEE)
 
-    mayas = goals.plan("client-7")
+    mayas = printed(goals.plan("client-7"))
     assert goal_ids(mayas) == [str(anxiety), str(tuesday)]
     assert [(e["group_goal"], e["subject_kind"], e["subject_id"]) for e in mayas] == [
         (False, "client", "client-7"), (True, "group", "anxiety-group-2")]
-    assert goal_ids(goals.plan("client-8")) == [str(tuesday), str(sleep_group)]
-    assert goal_ids(goals.plan("client-9")) == [str(sleep_group), str(someone_else)]
-    assert goal_ids(goals.plan("anxiety-group-2")) == [str(tuesday)]
-    assert goals.plan("client-404") == []
+    assert goal_ids(printed(goals.plan("client-8"))) == [str(tuesday), str(sleep_group)]
+    assert goal_ids(printed(goals.plan("client-9"))) == [str(sleep_group), str(someone_else)]
+    assert goal_ids(printed(goals.plan("anxiety-group-2"))) == [str(tuesday)]
+    assert printed(goals.plan("client-404")) == []
 
 
 def test_a_goal_entered_in_error_is_in_nobodys_plan_even_with_closed_goals_shown(
@@ -69,9 +70,9 @@ def test_a_goal_entered_in_error_is_in_nobodys_plan_even_with_closed_goals_shown
     goals.enter_in_error(month.anxiety_goal, by=DR_LEE, reason="Recorded for the wrong Maya")
     goals.enter_in_error(month.group_goal, by=DR_LEE, reason="Wrong group")
 
-    assert goals.plan("client-7", include_closed=True) == []
-    assert goals.plan("client-8", include_closed=True) == []
-    assert goal_ids(goals.plan("client-9", include_closed=True)) == [
+    assert printed(goals.plan("client-7", include_closed=True)) == []
+    assert printed(goals.plan("client-8", include_closed=True)) == []
+    assert goal_ids(printed(goals.plan("client-9", include_closed=True))) == [
         str(month.other_clients_goal)]
 
 
@@ -89,9 +90,9 @@ def test_closed_goals_are_shown_only_when_asked_for(
     def statuses(plan: list[dict[str, Any]]) -> dict[str, str]:
         return {e["goal_id"]: e["status"] for e in plan}
 
-    assert statuses(goals.plan("client-7")) == {
+    assert statuses(printed(goals.plan("client-7"))) == {
         str(active): "active", str(on_hold): "on-hold", str(proposed): "proposed"}
-    assert statuses(goals.plan("client-7", include_closed=True)) == {
+    assert statuses(printed(goals.plan("client-7", include_closed=True))) == {
         str(achieved): "completed", str(discontinued): "cancelled", str(active): "active",
         str(on_hold): "on-hold", str(withdrawn): "rejected", str(proposed): "proposed"}
 

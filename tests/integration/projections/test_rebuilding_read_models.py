@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from as_printed import printed
 from random_clinic import (
     AWKWARD_CASES,
     CLIENTS,
@@ -98,7 +99,7 @@ def test_the_read_models_say_what_the_goals_themselves_say(
 
     # Plans: every client's and every group's goals, closed ones too, none in error.
     for subject_id in (*CLIENTS, *(group.id for group in GROUPS)):
-        plan = comparable_plan(goals.plan(subject_id, include_closed=True))
+        plan = comparable_plan(printed(goals.plan(subject_id, include_closed=True)))
         theirs = {str(gid): expected_plan_goal(goal) for gid, goal in listed.items()
                   if subject_id in (goal.subject.id, *goal.subject.members)}
         assert sorted(plan) == sorted(theirs), f"the goals in {subject_id}'s plan"
@@ -106,7 +107,7 @@ def test_the_read_models_say_what_the_goals_themselves_say(
             assert plan[goal_id] == expected, f"goal {goal_id} in {subject_id}'s plan"
 
     # Reviews: every active or on-hold goal, due as the policy says, oldest first.
-    worklist = goals.reviews(as_of=far_future())
+    worklist = printed(goals.reviews(as_of=far_future()))
     expected_due = sorted((expected_due_on(goal).isoformat(), str(gid))
                           for gid, goal in listed.items()
                           if goal.status in ("active", "on-hold"))
@@ -114,7 +115,7 @@ def test_the_read_models_say_what_the_goals_themselves_say(
     assert worklist, "no goal to review proves nothing"
 
     # Audit: one entry per event in log order, each revision's agreement as replayed.
-    entries = goals.audit()
+    entries = printed(goals.audit())
     by_goal: dict[str, list[dict[str, object]]] = {}
     for entry in entries:
         by_goal.setdefault(entry["goal_id"], []).append(entry)
@@ -136,7 +137,7 @@ def test_the_read_models_say_what_the_goals_themselves_say(
             if expected["previously_agreed"] and expected["agreement"] == "pending":
                 unagreed.append(entry["position"])
     assert not by_goal, "entries for goals nobody drafted"
-    assert [e["position"] for e in goals.audit(unagreed=True)] == sorted(unagreed)
+    assert [e["position"] for e in printed(goals.audit(unagreed=True))] == sorted(unagreed)
     assert unagreed, "no unagreed revision proves nothing about the unagreed query"
 
 

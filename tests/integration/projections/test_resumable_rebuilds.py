@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from anxiety_goal import MAYA
+from as_printed import printed
 from mayas_month import YOGA_STEP, MayasMonth, record_mayas_month
 from random_clinic import ClinicClock, RandomClinic, run_clinic
 from read_models import dump, dump_all, physical_rows, rebuilt, table_exists
@@ -48,10 +49,10 @@ def positions(goals: goalflow.Goals) -> list[int]:
 
 def what_readers_see(goals: goalflow.Goals) -> dict[str, Any]:
     return {
-        "plan": goals.plan("client-7", include_closed=True),
-        "group plan": goals.plan("anxiety-group-2"),
-        "what Maya did": goals.audit(actor=MAYA.id),
-        "reviews": goals.reviews(),
+        "plan": printed(goals.plan("client-7", include_closed=True)),
+        "group plan": printed(goals.plan("anxiety-group-2")),
+        "what Maya did": printed(goals.audit(actor=MAYA.id)),
+        "reviews": printed(goals.reviews()),
         "tables": dump_all(goals),
     }
 
@@ -103,10 +104,11 @@ def test_commands_keep_the_live_tables_current_while_a_rebuild_is_interrupted(
 
     goals.complete_step(month.anxiety_goal, by=MAYA, step_id=YOGA_STEP)
 
-    [anxiety] = [g for g in goals.plan("client-7") if g["goal_id"] == str(month.anxiety_goal)]
+    [anxiety] = [g for g in printed(goals.plan("client-7"))
+                 if g["goal_id"] == str(month.anxiety_goal)]
     assert {s["step_id"]: s["status"] for s in anxiety["steps"]}[YOGA_STEP] == "completed"
-    [entry] = goals.audit(month.anxiety_goal, event="StepCompleted", actor=MAYA.id,
-                          since=goals.get(month.anxiety_goal).recorded_at)
+    [entry] = printed(goals.audit(month.anxiety_goal, event="StepCompleted", actor=MAYA.id,
+                          since=goals.get(month.anxiety_goal).recorded_at))
     assert entry["details"] == {"note": None, "step_id": YOGA_STEP}
     head = goals.projections.head()
     for name in ("plans", "audit"):

@@ -13,6 +13,7 @@ from uuid import UUID
 import attrs
 import pytest
 from anxiety_goal import DR_LEE, GAD7, MAYA, YOGA, draft_anxiety_goal
+from as_printed import printed
 from random_clinic import ClinicClock
 
 import goalflow
@@ -95,7 +96,7 @@ def caseload(goals: goalflow.Goals, clock: ClinicClock) -> Caseload:
 
 
 def due(goals: goalflow.Goals, **query: object) -> dict[str, str]:
-    return {item["goal_id"]: item["due_on"] for item in goals.reviews(**query)}  # type: ignore[arg-type]
+    return {item["goal_id"]: item["due_on"] for item in printed(goals.reviews(**query))}  # type: ignore[arg-type]
 
 
 def test_each_goal_is_due_by_its_set_date_or_the_interval_after_its_last_review_or_agreement(
@@ -115,7 +116,7 @@ def test_each_goal_is_due_by_its_set_date_or_the_interval_after_its_last_review_
 def test_the_worklist_lists_oldest_due_first_and_says_why(
     goals: goalflow.Goals, caseload: Caseload
 ) -> None:
-    worklist = goals.reviews(as_of=date(2025, 3, 31))
+    worklist = printed(goals.reviews(as_of=date(2025, 3, 31)))
     assert [item["due_on"] for item in worklist] == sorted(item["due_on"] for item in worklist)
     basis = {item["goal_id"]: item["basis"] for item in worklist}
     assert basis[str(caseload.date_set)] == "set at last review"
@@ -138,15 +139,15 @@ def test_as_of_judges_which_goals_are_overdue_and_by_how_many_days(
     goals: goalflow.Goals, caseload: Caseload
 ) -> None:
     c = caseload
-    on_the_day = {item["goal_id"]: item for item in goals.reviews(as_of=date(2025, 6, 1))}
+    on_the_day = {item["goal_id"]: item for item in printed(goals.reviews(as_of=date(2025, 6, 1)))}
     assert (on_the_day[str(c.agreed)]["overdue"], on_the_day[str(c.agreed)]["days_overdue"]) \
         == (False, 0), "due today is not overdue yet"
 
-    overdue = goals.reviews(as_of=date(2025, 6, 5), overdue=True)
+    overdue = printed(goals.reviews(as_of=date(2025, 6, 5), overdue=True))
     assert [(item["goal_id"], item["days_overdue"]) for item in overdue] == [
         (str(c.date_set), 65), (str(c.agreed), 4), (str(c.on_hold), 1)]
     assert all(item["overdue"] for item in overdue)
-    assert goals.reviews(as_of=date(2025, 3, 31), overdue=True) == []
+    assert printed(goals.reviews(as_of=date(2025, 3, 31), overdue=True)) == []
 
 
 def test_without_as_of_the_worklist_is_judged_on_the_services_today(
@@ -154,7 +155,7 @@ def test_without_as_of_the_worklist_is_judged_on_the_services_today(
 ) -> None:
     clock.now = datetime(2025, 6, 5, 17, 0, tzinfo=UTC)
     assert goals.reviews(overdue=True) == goals.reviews(as_of=date(2025, 6, 5), overdue=True)
-    assert len(goals.reviews(overdue=True)) == 3
+    assert len(printed(goals.reviews(overdue=True))) == 3
 
 
 def test_a_new_review_interval_applies_at_once_without_a_rebuild(
@@ -177,4 +178,4 @@ def test_an_interval_that_is_not_a_whole_number_of_days_is_refused(
     goals: goalflow.Goals, interval_days: object
 ) -> None:
     with pytest.raises(goalflow.InvalidCommand):
-        goals.reviews(interval_days=interval_days)  # type: ignore[arg-type]
+        printed(goals.reviews(interval_days=interval_days))  # type: ignore[arg-type]

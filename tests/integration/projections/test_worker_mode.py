@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from anxiety_goal import MAYA, agreed_anxiety_goal, recorded_event_count
+from as_printed import printed
 from mayas_month import YOGA_STEP, record_mayas_month
 from random_clinic import ClinicClock, run_clinic
 from read_models import dump, rebuilt
@@ -22,7 +23,7 @@ from goalflow.projection import ProjectionError
 
 
 def steps_in_plan(goals: goalflow.Goals, goal_id: object) -> dict[str, str]:
-    [entry] = [g for g in goals.plan("client-7") if g["goal_id"] == str(goal_id)]
+    [entry] = [g for g in printed(goals.plan("client-7")) if g["goal_id"] == str(goal_id)]
     return {s["step_id"]: s["status"] for s in entry["steps"]}
 
 
@@ -35,7 +36,7 @@ def test_commands_do_not_update_a_read_model_in_worker_mode_until_it_catches_up(
     goals.complete_step(goal_id, by=MAYA, step_id="s1")
 
     assert steps_in_plan(goals, goal_id)["s1"] == "open"
-    [entry] = goals.plan("client-7")
+    [entry] = printed(goals.plan("client-7"))
     assert entry["version"] == 2
     tracking, head = goals.projections.tracking(), goals.projections.head()
     assert tracking["plans"].mode == "worker"
@@ -152,7 +153,8 @@ def test_a_read_model_set_back_to_inline_takes_its_backlog_before_the_next_comma
     goals.complete_step(month.anxiety_goal, by=MAYA, step_id=YOGA_STEP)
 
     assert steps_in_plan(goals, month.anxiety_goal)[YOGA_STEP] == "completed"
-    [entry] = [g for g in goals.plan("client-7") if g["goal_id"] == str(month.anxiety_goal)]
+    [entry] = [g for g in printed(goals.plan("client-7"))
+               if g["goal_id"] == str(month.anxiety_goal)]
     assert entry["measures"][0]["latest"] == 9
     assert goals.projections.tracking()["plans"].position == goals.projections.head()
     kept_inline = dump(goals, "plans")
