@@ -43,6 +43,17 @@ COMMAND_FIELDS = ("goal_id", "command", "fingerprint", "version", "event")
 event's, numbered by each store)."""
 
 
+class MergeConflict(StoreError):
+    """A partial export disagrees with the store it is imported into; names the goal (and
+    the command id, or the subject) it disagrees on."""
+
+    def __init__(self, message: str, *, goal_id: UUID | str | None = None,
+                 field: str | None = None) -> None:
+        super().__init__(message)
+        self.goal_id = None if goal_id is None else UUID(str(goal_id))
+        self.field = field
+
+
 class _Goal:
     """One goal of the file: the versions it holds and their SHA-256s."""
 
@@ -132,9 +143,9 @@ def _check_subject_keys(tx: Tx, store: Any, header: dict[str, Any]) -> None:
     for subject, key_id in header.get("subject_keys") or []:
         theirs = sealing.subject_key(tx, str(subject))
         if theirs is not None and str(theirs) != str(key_id):
-            raise StoreError(f"subject {subject} has another data key in store {store.url}"
-                             " than in the exported store (each store made one): their goals"
-                             " cannot be merged into it")
+            raise MergeConflict(f"subject {subject} has another data key in store"
+                                f" {store.url} than in the exported store (each store made"
+                                " one): their goals cannot be merged into it", field="subject")
 
 
 def _compare(tx: Tx, store: Any, goal: _Goal, bases: dict[str, Any]) -> list[int | None]:
@@ -148,15 +159,16 @@ def _compare(tx: Tx, store: Any, goal: _Goal, bases: dict[str, Any]) -> list[int
     if goal.first > 1:
         if held < goal.first - 1:
             where = f"holds it only to version {held}" if held else "does not hold it"
-            raise StoreError(f"goal {goal.goal_id}: the export takes it up at version"
-                             f" {goal.first}, but store {store.url} {where}: import first"
-                             " the export of its earlier versions")
+            raise MergeConflict(f"goal {goal.goal_id}: the export takes it up at version"
+                                f" {goal.first}, but store {store.url} {where}: import first"
+                                " the export of its earlier versions", goal_id=goal.goal_id)
         base = hashlib.sha256()
         for version, topic, state, _ in rows[:goal.first - 1]:
             transfer.digest_event(base, UUID(goal.goal_id), version, topic, bytes(state))
         if base.hexdigest() != bases[goal.goal_id]["sha256"]:
-            raise StoreError(f"goal {goal.goal_id} already exists in store {store.url} with"
-                             f" different events (before version {goal.first})")
+            raise MergeConflict(f"goal {goal.goal_id} already exists in store {store.url}"
+                                f" with different events (before version {goal.first})",
+                                goal_id=goal.goal_id)
     found: list[int | None] = []
     for offset, sha in enumerate(goal.shas):
         version = goal.first + offset
@@ -165,8 +177,9 @@ def _compare(tx: Tx, store: Any, goal: _Goal, bases: dict[str, Any]) -> list[int
             continue
         _, topic, state, position = rows[version - 1]
         if transfer.event_sha(goal.goal_id, version, topic, bytes(state)) != sha:
-            raise StoreError(f"goal {goal.goal_id} already exists in store {store.url} with"
-                             f" different events (version {version} differs)")
+            raise MergeConflict(f"goal {goal.goal_id} already exists in store {store.url}"
+                                f" with different events (version {version} differs)",
+                                goal_id=goal.goal_id)
         found.append(int(position))
     return found
 
@@ -184,9 +197,10 @@ def _new_commands(tx: Tx, store: Any, commands: list[dict[str, Any]]
             continue
         held = (str(UUID(str(row[0]))), row[1], row[2], row[3], row[4])
         if held != tuple(record[f] for f in COMMAND_FIELDS):
-            raise StoreError(f"command id {record['command_id']} is already used in store"
-                             f" {store.url} for a different command (goal {held[0]}); the"
-                             f" export's is of goal {record['goal_id']}")
+            raise MergeConflict(f"command id {record['command_id']} is already used in store"
+                                f" {store.url} for a different command (goal {held[0]}); the"
+                                f" export's is of goal {record['goal_id']}",
+                                goal_id=record["goal_id"], field="command_id")
     return new
 
 

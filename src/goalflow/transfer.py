@@ -598,5 +598,7 @@ def digest(goals: Goals, progress: Progress | None = None) -> tuple[int, str]:
         count += 1
         if progress and count % BATCH == 0:
             progress(n.id, head)
+    if progress:
+        progress(head, head)
     return count, sha.hexdigest()
 

@@ -54,7 +54,7 @@ def imported(goals: goalflow.Goals, data: bytes) -> dict[str, Any]:
 
 
 def command_ids(goals: goalflow.Goals) -> list[tuple[str, str, int]]:
-    header, *lines = exported(goals).splitlines()
+    _header, *lines = exported(goals).splitlines()
     records = [orjson.loads(line) for line in lines]
     return sorted((r["command_id"], r["goal_id"], r["version"]) for r in records
                   if r["kind"] == "command")
@@ -83,7 +83,8 @@ def test_a_goals_export_imports_into_an_empty_store_with_ids_versions_and_comman
         # The command ids came as idempotency records: the same command is not done twice.
         again = target.agree(anxiety, by=MAYA, terms_version=1, method="signature",
                              command_id="agree-1")
-        assert again == 2 and target.get(anxiety).version == 2
+        assert again == 2
+        assert target.get(anxiety).version == 2
         assert [g["goal_id"] for g in target.goal_index()] == [str(anxiety)]
 
 
@@ -264,7 +265,8 @@ def test_the_clinical_view_skips_a_step_added_late_but_keeps_one_entered_late(
     steps = [s.description for s in
              goals.get(anxiety, as_of=start + timedelta(days=2), clinical=True).steps]
 
-    assert "Walk after lunch" in steps and "Yoga for 10 minutes daily" not in steps
+    assert "Walk after lunch" in steps
+    assert "Yoga for 10 minutes daily" not in steps
 
 
 def test_a_store_in_another_time_zone_refuses_a_partial_export(

@@ -94,9 +94,10 @@ def import_command(obj: Context, file: Path, as_json: bool) -> None:
         click.echo(f"the store already holds these {header['events']} events and"
                    f" {header['commands']} command ids: nothing to import")
     else:
+        held = f" ({summary['held']} events and {summary['commands_held']} command ids" \
+            " already held)" if summary["held"] or summary["commands_held"] else ""
         click.echo(f"imported {summary['added']} events and {summary['commands_added']}"
-                   f" command ids ({summary['held']} events and {summary['commands_held']}"
-                   " command ids already held)")
+                   f" command ids{held}")
 
 
 def _import_summary(done: dict[str, Any], url: object) -> dict[str, Any]:
