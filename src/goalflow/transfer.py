@@ -172,7 +172,14 @@ class _Selection:
         self._goal_ids = goal_ids
         self.starts: dict[str, int] = {}  # goal id: its first version exported
         self.positions: set[int] = set()
+        self.everything = goal_ids is None and since is None and occurred_since is None
         earlier: dict[str, Any] = {}  # goal id: SHA-256 of its versions before it starts
+        self.events = 0
+        if self.everything:  # a complete export: counted, no positions kept
+            self.events = sum(1 for _ in self._scan())
+            self.goal_ids: list[UUID] = []
+            self.bases: dict[str, Any] = {}
+            return
         for notification in self._scan():
             goal_id = str(notification.originator_id)
             if goal_id not in self.starts:
@@ -208,7 +215,7 @@ class _Selection:
 
     def notifications(self) -> Iterator[tuple[int, Any]]:
         for notification in self._scan():
-            if notification.id in self.positions:
+            if self.everything or notification.id in self.positions:
                 yield notification.id, notification
 
 
