@@ -292,3 +292,11 @@ def test_a_postgresql_clients_export_merges_into_a_sqlite_store(
     assert ok(target, "verify").stdout.startswith("intact: 17 events")
     assert json.loads(ok(target, "show", SLEEP, "--json").stdout) == \
         json.loads(ok(pg_clinic, "show", SLEEP, "--json").stdout)
+
+
+def test_export_of_a_subject_with_no_goals_or_a_bad_time_is_an_error(clinic: str) -> None:
+    assert fails(clinic, "export", "--subject", "nobody") == \
+        f"Error: subject 'nobody' has no goals in store {parse_url(clinic)}\n"
+    assert fails(clinic, "export", "--occurred-since", "March") == \
+        "Error: --occurred-since: 'March' is not a date or time; use 2026-03-01," \
+        " 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z\n"
