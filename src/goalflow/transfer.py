@@ -1,4 +1,5 @@
-"""Moving a store: export to JSON Lines, import into an empty store, digest to compare.
+"""Moving a store: export to JSON Lines, import (a complete export into an empty store, a
+partial one into any store it agrees with: :mod:`goalflow.merging`), digest to compare.
 
 An export's first line says what it is::
 
@@ -124,8 +125,8 @@ def export(
             "goal_id": str(notification.originator_id),
             "version": notification.originator_version, "topic": notification.topic,
             "sha256": event_sha(str(notification.originator_id),
-                                 notification.originator_version, notification.topic,
-                                 notification.state),
+                                notification.originator_version, notification.topic,
+                                notification.state),
         }
         try:
             if store.sealer is not None and sealing.key_id_of(notification.state):
@@ -185,8 +186,8 @@ class _Selection:
             if goal_id not in self.starts:
                 if not self._matches(notification, since, occurred_since):
                     digest_event(earlier.setdefault(goal_id, hashlib.sha256()),
-                                  UUID(goal_id), notification.originator_version,
-                                  notification.topic, notification.state)
+                                 UUID(goal_id), notification.originator_version,
+                                 notification.topic, notification.state)
                     continue
                 self.starts[goal_id] = notification.originator_version
             self.positions.add(notification.id)
