@@ -343,8 +343,12 @@ class Goals:
     # -- queries ---------------------------------------------------------------
 
     def get(self, goal_id: UUID | str, *, version: int | None = None,
-            as_of: datetime | None = None, by: Actor | None = None) -> Goal:
-        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``.
+            as_of: datetime | None = None, clinical: bool = False,
+            by: Actor | None = None) -> Goal:
+        """The goal now, at a past ``version``, or as recorded at the moment ``as_of``
+        (what the record said then); ``clinical=True`` with ``as_of``: with every event
+        that had happened (``occurred_at``) by then, including those recorded later,
+        replayed in log order.
 
         ``by``: who reads it, for the store's policy (every read takes it)."""
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
@@ -355,7 +359,11 @@ class Goals:
             check_aware("as_of", as_of)
         if version is not None and as_of is not None:
             raise InvalidCommand("give version or as_of, not both", field="as_of")
-        goal = self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
+        if clinical and as_of is None:
+            raise InvalidCommand("clinical needs as_of (the moment to look back from)",
+                                 field="clinical")
+        goal = self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of,
+                                clinical=bool(clinical))
         self._may_read(by, "get", goal)
         return goal
 

@@ -1,4 +1,5 @@
-"""Moving a store: export to JSON Lines, import into an empty store, digest to compare.
+"""Moving a store: export to JSON Lines, import (a complete export into an empty store, a
+partial one into any store it agrees with: :mod:`goalflow.merging`), digest to compare.
 
 An export's first line says what it is::
 
@@ -46,6 +47,10 @@ READABLE_VERSIONS = (1, 2, 3)
 BATCH = 1000
 
 Progress = Callable[[int, int], None]
+Phase = Callable[[str], Progress]
+"""Starts a labelled phase of a long run (an import's events, each read model) and
+returns the callback that follows its progress."""
+COPYING = "copying events"
 
 
 class ExportFileError(GoalflowError, ValueError):
@@ -57,12 +62,21 @@ def export(
     out: IO[bytes],
     *,
     goal_ids: list[UUID] | None = None,
+    subjects: list[str] | None = None,
     since: datetime | None = None,
+    occurred_since: datetime | None = None,
     progress: Progress | None = None,
     source: str | None = None,
     with_keys: bool = False,
 ) -> dict[str, Any]:
-    """Write the store's events (all, or of some goals, or recorded since) to ``out``.
+    """Write the store's events (all, or a part) to ``out``.
+
+    A part is chosen by goal (``goal_ids``), by client or group (``subjects``), and by
+    time: ``since`` (recorded at or after) and ``occurred_since`` (happened, clinically, at
+    or after). A goal chosen by time is exported from its first event that matches,
+    with every later version (a goal's versions cannot have gaps), and the header's
+    ``bases`` names the versions left out before it (count and SHA-256), which the target
+    of an import must hold. A partial export carries the command ids of its events.
 
     An encrypted store's events are written as they are stored, sealed (``ciphertext``,
     base64), the header saying ``encrypted``; ``with_keys`` adds its data keys, wrapped
@@ -73,37 +87,46 @@ def export(
                              field="with_keys")
     with store.recorder.transaction(commit=False) as tx:
         head = store.head(tx)
-    complete = goal_ids is None and since is None
-    events = sum(1 for _ in _events(goals, head, goal_ids, since))
-    commands = _commands(goals, head, goal_ids) if complete else []
+    complete = goal_ids is None and subjects is None and since is None \
+        and occurred_since is None
+    chosen = _chosen_goals(goals, goal_ids, subjects)
+    picked = _Selection(goals, head, chosen, since, occurred_since)
+    commands = _commands(goals, head, None if complete else picked.positions)
     header = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "exported_at": datetime.now(UTC).isoformat(),
         "source": source or str(store.url), "complete": complete,
         "scope": {"goals": [str(g) for g in goal_ids] if goal_ids is not None else None,
-                  "since": since.isoformat() if since else None},
-        "events": events, "commands": len(commands), "head": head,
+                  "subjects": subjects,
+                  "since": since.isoformat() if since else None,
+                  "occurred_since": occurred_since.isoformat() if occurred_since else None},
+        "events": picked.events, "commands": len(commands), "head": head,
         "timezone": goals.timezone,
         "settings": [s.to_dict() for s in store.setting_history(settings.TIMEZONE)],
     }
+    if not complete:
+        header["bases"] = picked.bases
     if store.sealer is not None:
         header["encrypted"] = True
         with store.recorder.transaction(commit=False) as tx:
             subject_keys = sealing.subject_keys(tx)
+            if not complete:  # only the keys of the subjects whose goals go
+                used = {str(key) for key in sealing.keys_of_goals(tx, picked.goal_ids)}
+                subject_keys = [(s, k) for s, k in subject_keys if k in used]
         header["subject_keys"] = [list(row) for row in subject_keys]
         if with_keys:  # the subjects' keys (not those made ahead for subjects to come)
             header["keys"] = store.sealer.keys.wrapped_keys(
                 [UUID(key_id) for _, key_id in subject_keys])
     out.write(dumps(header) + b"\n")
-    for done, (position, notification) in enumerate(_events(goals, head, goal_ids, since),
-                                                    start=1):
+    events = picked.events
+    for done, (position, notification) in enumerate(picked.notifications(), start=1):
         record: dict[str, Any] = {
             "kind": "event", "position": position,
             "goal_id": str(notification.originator_id),
             "version": notification.originator_version, "topic": notification.topic,
-            "sha256": _event_sha(str(notification.originator_id),
-                                 notification.originator_version, notification.topic,
-                                 notification.state),
+            "sha256": event_sha(str(notification.originator_id),
+                                notification.originator_version, notification.topic,
+                                notification.state),
         }
         try:
             if store.sealer is not None and sealing.key_id_of(notification.state):
@@ -123,24 +146,82 @@ def export(
     return header
 
 
-def _events(goals: Goals, head: int, goal_ids: list[UUID] | None, since: datetime | None
-            ) -> Iterator[tuple[int, Any]]:
-    store = goals.store
-    for notification in store.scan(upto=head, goal_ids=goal_ids, page=BATCH):
-        if since is None or _recorded_since(store, notification, since):
-            yield notification.id, notification
+def _chosen_goals(goals: Goals, goal_ids: list[UUID] | None, subjects: list[str] | None
+                  ) -> list[UUID] | None:
+    """The goals named, and those of the subjects named (None: every goal)."""
+    if goal_ids is None and subjects is None:
+        return None
+    chosen = dict.fromkeys(goal_ids or [])
+    for subject in subjects or []:
+        theirs = [g.goal_id for g in goals.goal_index(subject=subject)]
+        if not theirs:
+            raise InvalidCommand(f"subject {subject!r} has no goals in store"
+                                 f" {goals.store.url}", field="subject")
+        chosen.update(dict.fromkeys(sorted(theirs)))
+    return list(chosen)
 
 
-def _recorded_since(store: Any, notification: Any, since: datetime) -> bool:
-    """Whether the event was recorded at or after ``since``; one that cannot be read is
-    kept (a partial export must not silently drop what it cannot judge)."""
-    try:
-        return bool(store.decode(notification).timestamp >= since)
-    except UnreadableEvent:
-        return True
+class _Selection:
+    """The events an export writes: of the chosen goals, each from its first event that
+    matches the times given (every later version with it), read in one pass over the
+    log; with, for a goal that starts past version 1, the digest of what it leaves out."""
+
+    def __init__(self, goals: Goals, head: int, goal_ids: list[UUID] | None,
+                 since: datetime | None, occurred_since: datetime | None) -> None:
+        self._store = goals.store
+        self._head = head
+        self._goal_ids = goal_ids
+        self.starts: dict[str, int] = {}  # goal id: its first version exported
+        self.positions: set[int] = set()
+        self.everything = goal_ids is None and since is None and occurred_since is None
+        earlier: dict[str, Any] = {}  # goal id: SHA-256 of its versions before it starts
+        self.events = 0
+        if self.everything:  # a complete export: counted, no positions kept
+            self.events = sum(1 for _ in self._scan())
+            self.goal_ids: list[UUID] = []
+            self.bases: dict[str, Any] = {}
+            return
+        for notification in self._scan():
+            goal_id = str(notification.originator_id)
+            if goal_id not in self.starts:
+                if not self._matches(notification, since, occurred_since):
+                    digest_event(earlier.setdefault(goal_id, hashlib.sha256()),
+                                 UUID(goal_id), notification.originator_version,
+                                 notification.topic, notification.state)
+                    continue
+                self.starts[goal_id] = notification.originator_version
+            self.positions.add(notification.id)
+        self.events = len(self.positions)
+        self.goal_ids = [UUID(g) for g in self.starts]
+        self.bases = {goal_id: {"version": start - 1,
+                                "sha256": earlier[goal_id].hexdigest()}
+                      for goal_id, start in self.starts.items() if start > 1}
+
+    def _scan(self) -> Iterator[Any]:
+        return iter(self._store.scan(upto=self._head, goal_ids=self._goal_ids, page=BATCH))
+
+    def _matches(self, notification: Any, since: datetime | None,
+                 occurred_since: datetime | None) -> bool:
+        """Whether the event was recorded (and happened) at or after the times given; one
+        that cannot be read is kept (a partial export must not silently drop what it
+        cannot judge)."""
+        if since is None and occurred_since is None:
+            return True
+        try:
+            event = self._store.decode(notification)
+        except UnreadableEvent:
+            return True
+        return (since is None or event.timestamp >= since) and \
+            (occurred_since is None or event.occurred_at >= occurred_since)
+
+    def notifications(self) -> Iterator[tuple[int, Any]]:
+        for notification in self._scan():
+            if self.everything or notification.id in self.positions:
+                yield notification.id, notification
 
 
-def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict[str, Any]]:
+def _commands(goals: Goals, head: int, positions: set[int] | None) -> list[dict[str, Any]]:
+    """The command ids (the idempotency records) of the events exported (None: all)."""
     with goals.store.recorder.transaction(commit=False) as tx:
         # A store not yet upgraded (inspection never upgrades) made every record by rule 1.
         rule = "fingerprint_rule" if formats.has_fingerprint_rules(tx) else "1"
@@ -153,11 +234,11 @@ def _commands(goals: Goals, head: int, goal_ids: list[UUID] | None) -> list[dict
         {"command_id": r[0], "goal_id": str(UUID(str(r[1]))), "command": r[2],
          "fingerprint": r[3], "fingerprint_rule": r[7], "version": r[4], "event": r[5],
          "position": r[6]}
-        for r in rows
+        for r in rows if positions is None or r[6] in positions
     ]
 
 
-def _event_sha(goal_id: str, version: int, topic: str, state: bytes) -> str:
+def event_sha(goal_id: str, version: int, topic: str, state: bytes) -> str:
     """SHA-256 of what makes an event: its goal, version, topic and stored bytes."""
     return hashlib.sha256(f"{goal_id}\n{version}\n{topic}\n".encode() + state).hexdigest()
 
@@ -185,7 +266,7 @@ def check(source: IO[bytes]) -> dict[str, Any]:
             continue
         kind = record.get("kind") if isinstance(record, dict) else None
         if kind == "event":
-            _check_event(number, record, versions, last_position)
+            _check_event(number, record, versions, last_position, header["bases"])
             last_position = record["position"]
             positions.add(last_position)
             events += 1
@@ -220,11 +301,26 @@ def _check_header(record: Any) -> dict[str, Any]:
         raise ExportFileError(f"line 1: export format version {record.get('format_version')!r}"
                               " is not one this goalflow reads"
                               f" ({', '.join(map(str, READABLE_VERSIONS))})")
-    if not record.get("complete"):
-        raise ExportFileError("line 1: this is a partial export (of some goals, or since a"
-                           " time); only a complete export can rebuild a store")
     _check_settings(record)
+    _check_bases(record)
     return record
+
+
+def _check_bases(header: dict[str, Any]) -> None:
+    """A partial export's ``bases``: for each goal it takes up past version 1, how many
+    versions it leaves out and their SHA-256 (a complete export has none)."""
+    bases = header.setdefault("bases", {})
+    if header.get("complete") and bases:
+        raise ExportFileError("line 1: a complete export cannot leave out versions (bases)")
+    if not isinstance(bases, dict) or not all(
+            isinstance(b, dict) and isinstance(b.get("version"), int) and b["version"] >= 1
+            and isinstance(b.get("sha256"), str) for b in bases.values()):
+        raise ExportFileError("line 1: bases must map goal ids to {version, sha256}")
+
+
+def is_partial(header: dict[str, Any]) -> bool:
+    """Whether a (checked) export holds part of a store: some goals, or since a time."""
+    return not header.get("complete")
 
 
 def _check_settings(header: dict[str, Any]) -> None:
@@ -252,7 +348,7 @@ def _check_settings(header: dict[str, Any]) -> None:
 
 
 def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
-                 last_position: int) -> None:
+                 last_position: int, bases: dict[str, Any]) -> None:
     if "unreadable_state" in record:
         raise ExportFileError(f"line {number}: the event at position {record.get('position')}"
                               " was unreadable in the store it came from (damaged); it cannot"
@@ -265,7 +361,7 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
     except (KeyError, TypeError, ValueError):
         raise ExportFileError(f"line {number}: an event needs goal_id, version, position,"
                               " topic, state and sha256") from None
-    if _event_sha(goal_id, version, topic, state) != record.get("sha256"):
+    if event_sha(goal_id, version, topic, state) != record.get("sha256"):
         raise ExportFileError(f"line {number}: the event's content does not match its SHA-256")
     cls = KNOWN_TOPICS.get(topic)
     if cls is None or cls is Goal.Snapshot:
@@ -282,7 +378,7 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
             " goalflow")
     if not isinstance(position, int) or position <= last_position:
         raise ExportFileError(f"line {number}: positions must increase")
-    expected = versions.get(goal_id, 0) + 1
+    expected = versions.get(goal_id, bases.get(goal_id, {}).get("version", 0)) + 1
     if version != expected:
         raise ExportFileError(f"line {number}: goal {goal_id} jumps to version {version}"
                            f" (expected {expected})")
@@ -290,17 +386,27 @@ def _check_event(number: int, record: dict[str, Any], versions: dict[str, int],
 
 
 def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None,
-            header: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Load a complete export into an empty store, in one transaction.
+            header: dict[str, Any] | None = None, phase: Phase | None = None
+            ) -> dict[str, Any]:
+    """Load an export, in one transaction, then build the read models.
 
-    A store that already holds exactly this export (an import stopped while its read
-    models were built) is finished instead of refused, so an import can be run again.
+    A complete export goes into an empty store. A store that already holds exactly this
+    export (an import stopped while its read models were built) is finished instead of
+    refused, so an import can be run again. A partial export goes into any store whose
+    record agrees with it (:mod:`goalflow.merging`).
 
     The whole file is checked first, unless the caller just did and passes the
-    ``header`` that :func:`check` returned.
+    ``header`` that :func:`check` returned. ``phase`` starts each labelled phase (the
+    events copied, then each read model built) and takes its progress; ``progress``
+    alone follows the events copied.
     """
     if header is None:
         header = check(source)
+    if phase is None and progress is not None:
+        phase = _events_only(progress)
+    if is_partial(header):
+        from goalflow import merging  # (it builds on this module's records)
+        return merging.merge(goals, source, header, phase)
     source.seek(0)
     store = goals.store
     if _holds_anything(goals):
@@ -309,14 +415,15 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
         if digest(goals) != _file_digest(source) or _command_count(goals) != header["commands"]:
             raise StoreError(f"store {store.url} is not empty (and does not hold this export);"
                              " import only into an empty store")
-        _finish_read_models(goals)
+        finish_read_models(goals, phase)
         return {**header, "resumed": True}
     source.seek(0)
-    _check_encryption(store, header)
+    check_encryption(store, header)
     if header.get("keys"):  # before the events: keys without events are harmless
         assert store.sealer is not None
         store.sealer.keys.add_wrapped(header["keys"])
     positions: dict[int, int] = {}
+    progress = phase(COPYING) if phase else None
     with store.recorder.transaction(commit=True) as tx:
         store.lock_writers(tx)
         if store.head(tx) or tx.execute(
@@ -339,7 +446,7 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
                 continue
             record = loads(line)
             if record["kind"] == "event":
-                chained.append(_insert_event(tx, store, record))
+                chained.append(insert_event(tx, store, record))
                 positions[record["position"]] = chained[-1][0]
                 done += 1
                 if done % BATCH == 0 or done == header["events"]:
@@ -348,21 +455,34 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
                     if progress:
                         progress(done, header["events"])
             else:
-                _insert_command(tx, record, positions)
+                insert_command(tx, record, positions)
         chain.append(tx, chained)
         if header.get("subject_keys"):
             sealing.record_subject_keys(tx, [(str(s), str(k)) for s, k in
                                              header["subject_keys"]])
         if ours is None:  # a store whose zone was set keeps its own record of it
-            _insert_settings(tx, header["settings"], positions)
+            insert_settings(tx, header["settings"], positions)
         store.notify_listeners(tx)  # as the recorder's own inserts do, so followers wake
-    _finish_read_models(goals)
+    finish_read_models(goals, phase)
     return header
 
 
-def _finish_read_models(goals: Goals) -> None:
+def finish_read_models(goals: Goals, phase: Phase | None = None) -> None:
+    """Bring every read model up to the log, each as a phase of its own."""
     for name in sorted(goals.projections.all):
-        goals.projections.catch_up(name)
+        goals.projections.catch_up(name, phase(f"building read model {name}") if phase
+                                   else None)
+
+
+def _events_only(progress: Progress) -> Phase:
+    """Phases of which only the events copied are followed, by ``progress``."""
+    def phase(label: str) -> Progress:
+        return progress if label == COPYING else _ignore
+    return phase
+
+
+def _ignore(done: int, total: int) -> None:
+    """A phase's progress nobody follows."""
 
 
 def _holds_anything(goals: Goals) -> bool:
@@ -388,13 +508,13 @@ def _file_digest(source: IO[bytes]) -> tuple[int, str]:
             continue
         record = loads(line)
         if record["kind"] == "event":
-            _digest_event(sha, UUID(record["goal_id"]), record["version"], record["topic"],
+            digest_event(sha, UUID(record["goal_id"]), record["version"], record["topic"],
                           dumps(record["state"]))
             count += 1
     return count, sha.hexdigest()
 
 
-def _digest_event(sha: Any, goal_id: UUID, version: int, topic: str, state: bytes) -> None:
+def digest_event(sha: Any, goal_id: UUID, version: int, topic: str, state: bytes) -> None:
     sha.update(goal_id.bytes + version.to_bytes(8, "big") + topic.encode() + b"\0"
                + len(state).to_bytes(8, "big") + state)
 
@@ -409,7 +529,7 @@ def _stored_state(record: dict[str, Any]) -> bytes:
     return dumps(record["state"])
 
 
-def _check_encryption(store: Any, header: dict[str, Any]) -> None:
+def check_encryption(store: Any, header: dict[str, Any]) -> None:
     """An encrypted export goes into an encrypted store (with the same master key) and
     brings its keys; an unencrypted one into an unencrypted store."""
     if header.get("encrypted") and store.sealer is None:
@@ -423,7 +543,7 @@ def _check_encryption(store: Any, header: dict[str, Any]) -> None:
                          " export it again with --with-keys")
 
 
-def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> chain.Row:
+def insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> chain.Row:
     """Store an exported event; returns it as stored, with its position, for the chain."""
     goal_id = UUID(record["goal_id"])
     table = tx.table(store.events_table)
@@ -446,7 +566,7 @@ def _insert_event(tx: Tx, store: Any, record: dict[str, Any]) -> chain.Row:
     return position, goal_id, record["version"], record["topic"], state
 
 
-def _insert_settings(tx: Tx, changes: list[dict[str, Any]], positions: dict[int, int]
+def insert_settings(tx: Tx, changes: list[dict[str, Any]], positions: dict[int, int]
                      ) -> None:
     """Copy the exported store's changes of its time zone, each at the position here of
     the last event it came after."""
@@ -459,7 +579,7 @@ def _insert_settings(tx: Tx, changes: list[dict[str, Any]], positions: dict[int,
             position, change["goalflow"]))
 
 
-def _insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -> None:
+def insert_command(tx: Tx, record: dict[str, Any], positions: dict[int, int]) -> None:
     goal_id = UUID(record["goal_id"])
     tx.execute(
         f"INSERT INTO {tx.table(COMMANDS_TABLE)} (command_id, goal_id, command, fingerprint,"
@@ -482,9 +602,11 @@ def digest(goals: Goals, progress: Progress | None = None) -> tuple[int, str]:
     with store.recorder.transaction(commit=False) as tx:
         head = store.head(tx)
     for n in store.scan(upto=head, page=BATCH):
-        _digest_event(sha, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
+        digest_event(sha, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
         count += 1
         if progress and count % BATCH == 0:
             progress(n.id, head)
+    if progress:
+        progress(head, head)
     return count, sha.hexdigest()
 

@@ -41,8 +41,10 @@ class Context:
             key = None if self.master_key_file is None else master.from_file(
                 self.master_key_file)
             # A writer's first open of a store from before the log was chained chains it.
+            # (No bar under --json: its output is the JSON alone.)
             with progress_bar("chaining the log's events") as progress:
-                self._goals = goalflow.open(self.url, readonly=readonly, progress=progress,
+                self._goals = goalflow.open(self.url, readonly=readonly,
+                                            progress=None if self.json_errors else progress,
                                             master_key=key, keys=self.keys)
             self._goals.on_lag = self._warn_lag
         return self._goals

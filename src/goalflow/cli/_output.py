@@ -7,7 +7,7 @@ import re
 import shutil
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -146,6 +146,40 @@ def progress_bar(label: str) -> Iterator[_Progress]:
         yield progress
     finally:
         progress.close()
+
+
+class Phases:
+    """One labelled progress bar per phase of a long run (the events copied, then each
+    read model built), each closed as the next begins; on stderr when it is a terminal,
+    and not at all when ``quiet`` (--json)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._current: _Progress | None = None
+
+    def __call__(self, label: str) -> Callable[[int, int], None]:
+        self.close()
+        self._current = _Progress(label)
+        return self._current if not self.quiet else _silent
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+
+def _silent(done: int, total: int) -> None:
+    """Progress under --json: none."""
+
+
+@contextlib.contextmanager
+def phases(*, quiet: bool = False) -> Iterator[Phases]:
+    """:class:`Phases`, the last one closed on the way out."""
+    shown = Phases(quiet)
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 def shorten(text: str, width: int) -> str:

@@ -53,21 +53,30 @@ from goalflow.errors import InvalidCommand
 @click.option("--as-of", "as_of", metavar="TIMESTAMP",
               help="Show the goal as recorded at this moment (a date means its end, in the"
               " store's time zone).")
+@click.option("--clinical", is_flag=True, help="With --as-of: the goal with every event"
+              " that happened by then, including those recorded later.")
 @json_option("Print JSON.")
 @click.pass_obj
 def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
-         as_json: bool) -> None:
+         clinical: bool, as_json: bool) -> None:
     """Print a goal, now or at a past version or moment. Never creates a store.
 
+    --as-of T shows what the record said at T; --as-of T --clinical what had happened
+    by T, events entered late included (replayed in the order they were recorded).
+
     \b
-    Example:
+    Examples:
       goalflow show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --as-of 2026-03-01
+      goalflow show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --as-of 2026-03-01 --clinical
     """
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
+    if clinical and as_of is None:
+        raise click.UsageError("--clinical needs --as-of (the moment to look back from)")
     goals = obj.goals(readonly=True)
     moment = parse_timestamp("--as-of", as_of, end_of_day=True, goals=goals) if as_of else None
-    goal = goals.get(resolve_goal(goals, goal_id), version=version, as_of=moment)
+    goal = goals.get(resolve_goal(goals, goal_id), version=version, as_of=moment,
+                     clinical=clinical)
     if as_json:
         print_json(goal.to_dict(), indent=True)
     else:

@@ -131,6 +131,18 @@ def goals_of_key(tx: Tx, key_id: UUID) -> list[UUID]:
     return [r[0] if isinstance(r[0], UUID) else UUID(str(r[0])) for r in rows]
 
 
+def keys_of_goals(tx: Tx, goal_ids: Sequence[UUID]) -> set[UUID]:
+    """The ids of the data keys the goals' events are sealed with."""
+    found: set[UUID] = set()
+    wanted = [tx.goal_id(g) for g in goal_ids]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows = tx.execute(f"SELECT key_id FROM {tx.table(GOAL_KEYS_TABLE)} WHERE goal_id IN"
+                          f" ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+        found.update(UUID(str(r[0])) for r in rows)
+    return found
+
+
 _TOPIC_BYTES: dict[str, bytes] = {cls.TOPIC: cls.TOPIC.encode()  # type: ignore[attr-defined]
                                   for cls in (*EVENT_CLASSES, Goal.Snapshot)}
 

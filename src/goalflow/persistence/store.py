@@ -458,13 +458,38 @@ class GoalStore:
 
     @guarded
     def load(
-        self, goal_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+        self, goal_id: UUID, *, version: int | None = None, as_of: datetime | None = None,
+        clinical: bool = False,
     ) -> Goal:
-        """The goal at its latest version, at ``version``, or as recorded at ``as_of``.
+        """The goal at its latest version, at ``version``, or as recorded at ``as_of``
+        (``clinical``: with every event that happened by ``as_of``, whenever recorded).
 
         Raises :class:`GoalErased` for a goal whose subject was forgotten."""
         with self._erased(goal_id):
+            if clinical:
+                assert as_of is not None
+                return self._load_clinical(goal_id, as_of)
             return self._load(goal_id, version=version, as_of=as_of)
+
+    def _load_clinical(self, goal_id: UUID, as_of: datetime) -> Goal:
+        """The events whose ``occurred_at`` is at or before ``as_of``, replayed in log
+        order (the order they were recorded in), the others skipped: the goal's version is
+        that of the last one replayed."""
+        goal: Goal | None = None
+        for event in self._events_of(goal_id):
+            if isinstance(event, Goal.SubjectForgotten):
+                raise GoalErased(goal_id, self.erasure(goal_id))
+            if event.occurred_at > as_of:
+                continue
+            if goal is not None:  # the library checks versions follow; some were skipped
+                goal.version = event.originator_version - 1
+            goal = event.mutate(goal)
+        if goal is None:
+            if self.exists(goal_id):
+                raise GoalNotFound(f"{goal_id} (nothing of it had happened by"
+                                   f" {as_of.isoformat()})")
+            raise GoalNotFound(goal_id)
+        return goal
 
     @contextlib.contextmanager
     def _erased(self, goal_id: UUID) -> Iterator[None]:
