@@ -4,6 +4,7 @@ the same measurement on an unencrypted one (targets: at least 0.85 of it)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,9 @@ from benchmarks import stores, workload
 from goalflow.commands import parse_command
 from goalflow.crypto import master
 from goalflow.persistence.urls import parse_url
+
+TURNS = 10
+"""How often the two sides take turns in a repetition of goal load (as in Bench._turns)."""
 
 
 def _keys_schema(bench: Any, pair: stores.Pair) -> None:
@@ -76,17 +80,17 @@ def load(bench: Any) -> None:
             stores.prefill_goalflow(on, lc, start + timedelta(minutes=k))
             stores.prefill_goalflow(off, lc, start + timedelta(minutes=k))
 
-        def run(goals: goalflow.Goals, profile: str) -> Callable[[int], float]:
-            def go(rep: int) -> float:
+        def run(goals: goalflow.Goals, profile: str) -> Callable[[int, int], float]:
+            def go(lo: int, hi: int) -> float:
                 def work() -> None:
-                    for goal_id in ids:
+                    for goal_id in ids[lo:hi]:
                         goals.get(goal_id)
 
-                return len(ids) / float(bench.profiler.timed(profile, work))
+                return float(bench.profiler.timed(profile, work))
 
             return go
 
-        rates = bench.alternate("encrypted load", "goals/s", {
+        rates = _turns(bench, "encrypted load", len(ids), {
             "goalflow": run(on, "encrypted-load"), "baseline": run(off, "plain-load")})
     bench._figure(
         "encrypted_load", "encrypted goal load", rates, "goals/s", "goals/s",
@@ -94,5 +98,27 @@ def load(bench: Any) -> None:
         size_text=f"{len(ids):,} goals, {events:,} events",
         notes=["the goals of goal load, in a store made with a master key and in one"
                " without, each loaded once per repetition (data keys held in memory once"
-               " read: every event and snapshot decrypted on each load)"],
+               " read: every event and snapshot decrypted on each load), the two taking"
+               f" turns every {len(ids) // TURNS:,} goals"],
         extra={"baseline_is": "the same store unencrypted", "ratio_is": "encrypted/plain"})
+
+
+def _turns(bench: Any, what: str, total: int, runs: dict[str, Callable[[int, int], float]]
+           ) -> dict[str, list[float]]:
+    """Items per second of each of two sides, one sample per repetition, each repetition
+    running all ``total`` items on both; ``runs[side](lo, hi)`` runs items lo..hi and
+    returns seconds. The two take turns every tenth (who goes first alternating), as in
+    ``Bench._turns``, so that a burst of load from elsewhere falls on both alike."""
+    samples: dict[str, list[float]] = {side: [] for side in runs}
+    edges = [total * k // TURNS for k in range(TURNS + 1)]
+    for rep in range(bench.repeat):
+        seconds = dict.fromkeys(runs, 0.0)
+        for turn, (lo, hi) in enumerate(itertools.pairwise(edges)):
+            order = list(runs.items())
+            for side, run in order if (rep + turn) % 2 == 0 else order[::-1]:
+                seconds[side] += run(lo, hi)
+        for side in samples:
+            samples[side].append(total / seconds[side])
+        bench.log(f"{what} {rep + 1}/{bench.repeat}: "
+                  + ", ".join(f"{side} {samples[side][-1]:,.1f}" for side in runs) + " goals/s")
+    return samples

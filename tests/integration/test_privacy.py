@@ -340,6 +340,33 @@ def test_a_ciphertext_moved_to_another_event_is_refused(vault: goalflow.Goals) -
         vault.get(sam)
 
 
+def test_an_altered_ciphertext_among_a_goals_events_is_named_by_its_version(
+        vault: goalflow.Goals) -> None:
+    # A goal's states are opened in one go on load; one that does not open is then found
+    # and named, as when each is opened alone.
+    maya = draft_maya(vault)
+    for k in range(3):
+        vault.add_step(maya, by=DR, description=f"step {k}")
+    store = vault.store
+    loaded = vault.get(maya)
+    with store.recorder.transaction(commit=True) as tx:
+        table = tx.table(store.events_table)
+        (state,) = tx.execute(f"SELECT state FROM {table} WHERE originator_id = ? AND"
+                              " originator_version = 3", (tx.goal_id(maya),)).fetchone()
+        altered = bytearray(state)
+        altered[-1] ^= 1
+        tx.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ? AND"
+                   " originator_version = 3", (bytes(altered), tx.goal_id(maya)))
+    store._recent.clear()
+    with pytest.raises(UnreadableEvent, match=rf"position \d+: cannot read stored event"
+                       rf" \S+ of goal {maya} version 3: its ciphertext does not belong"):
+        vault.get(maya)
+    with store.recorder.transaction(commit=True) as tx:
+        tx.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ? AND"
+                   " originator_version = 3", (bytes(state), tx.goal_id(maya)))
+    assert vault.get(maya) == loaded
+
+
 def test_a_retention_hold_stops_forget_unless_overridden_and_the_override_is_recorded(
         vault: goalflow.Goals, clock: Any) -> None:
     maya = draft_maya(vault)

@@ -84,3 +84,33 @@ def test_a_sealed_state_opens_only_as_the_event_it_was_sealed_for() -> None:
     seal.drop(key_id)
     with pytest.raises(KeyDestroyed):
         seal.unseal(goal, 3, Goal.StepAdded.TOPIC, data)
+
+
+def test_a_goals_states_open_in_one_go_exactly_as_one_by_one() -> None:
+    seal, keys = sealer()
+    goal = uuid4()
+    seal.expect(goal, "client-7")
+    topics = [Goal.Drafted.TOPIC, Goal.StepAdded.TOPIC, Goal.Snapshot.TOPIC, "an.unknown:Topic"]
+    rows = [(version, topics[version % 4], seal.seal(goal, version, topics[version % 4],
+                                                     b'{"v":%d}' % version))
+            for version in (1, 2, 3, 4, 4095, 4096, 70_000)]  # beyond the version table too
+    opened = seal.open_goal(goal, rows)
+    assert opened == [seal.unseal(goal, *row) for row in rows]
+    assert opened[-1] == b'{"v":70000}'
+    assert seal.open_goal(goal, []) == []
+    # Anything unseal would refuse, or read otherwise, is left to it (None): a ciphertext
+    # moved to another version, a state in clear, one sealed with another subject's key.
+    other = uuid4()
+    seal.expect(other, "client-8")
+    foreign = seal.seal(other, 3, topics[3], b"{}")
+    for bad in ((3, topics[3], rows[1][2]), (3, topics[3], b"{}"), (3, topics[3], foreign),
+                (3, topics[3], rows[2][2][:HEADER + 3])):
+        assert seal.open_goal(goal, [*rows[:2], bad]) is None
+        assert seal.open_goal(goal, [bad, *rows[:2]]) is None
+    forgotten = seal.seal(goal, 9, Goal.SubjectForgotten.TOPIC, b'{"reason":"r"}')
+    assert seal.open_goal(goal, [*rows[:2], (9, Goal.SubjectForgotten.TOPIC, forgotten)]) is None
+    key_id = key_id_of(rows[0][2])
+    assert key_id is not None
+    del keys.keys[key_id]
+    seal.drop(key_id)
+    assert seal.open_goal(goal, rows) is None  # erased: unseal raises KeyDestroyed

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -36,6 +37,7 @@ MAGIC = b"\x00gfe1"
 _KEY_ID = slice(len(MAGIC), len(MAGIC) + 16)
 _NONCE = slice(_KEY_ID.stop, _KEY_ID.stop + NONCE_BYTES)
 HEADER = _NONCE.stop
+HEADER_KEY = _KEY_ID.stop
 
 ENCRYPTION_TABLE = "goalflow_encryption"
 GOAL_KEYS_TABLE = "goalflow_goal_keys"
@@ -148,7 +150,8 @@ _TOPIC_BYTES: dict[str, bytes] = {cls.TOPIC: cls.TOPIC.encode()  # type: ignore[
 
 
 _VERSIONS_KEPT = 4096
-_VERSION_BYTES = [v.to_bytes(8, "big", signed=True) for v in range(_VERSIONS_KEPT)]
+_VERSION_BYTES = {v: v.to_bytes(8, "big", signed=True) for v in range(1, _VERSIONS_KEPT)}
+"""The associated data's version bytes of a goal's first versions, made once."""
 
 
 def associated_data(goal_id: UUID, version: int, topic: str) -> bytes:
@@ -251,13 +254,47 @@ class Sealer:
         try:
             plain = aead.decrypt(
                 data[_NONCE], data[HEADER:],
-                last[1] + (_VERSION_BYTES[version] if 0 < version < _VERSIONS_KEPT
-                           else version.to_bytes(8, "big", signed=True))
+                last[1] + (_VERSION_BYTES.get(version)
+                           or version.to_bytes(8, "big", signed=True))
                 + (_TOPIC_BYTES.get(topic) or topic.encode()))
         except InvalidTag:
             raise ValueError("its ciphertext does not belong to this event (moved from"
                              " another event, or altered)") from None
         return plain
+
+    def open_goal(self, goal_id: UUID, rows: Sequence[Sequence[Any]]) -> list[bytes] | None:
+        """The states of one goal's (version, topic, state) rows (states as bytes), opened
+        as :meth:`unseal` opens each (its own nonce, its own associated data), with one key
+        look-up for the goal; None when a row is not sealed with the first row's key or does
+        not open.
+
+        The fast path of goal load: the caller then opens the rows one at a time with
+        :meth:`unseal`, which says which row and why (erased, in clear, moved, altered)."""
+        if not rows:
+            return []
+        first = rows[0][2]
+        if not isinstance(first, bytes) or not first.startswith(MAGIC):
+            return None
+        key_id = first[_KEY_ID]
+        try:
+            aead = self._aeads.get(key_id) or self._aead(key_id)
+        except Exception:  # a destroyed key, an unreadable key store: unseal says it
+            return None
+        self.goal_keys.setdefault(goal_id, key_id)
+        sealed, goal, decrypt = MAGIC + key_id, goal_id.bytes, aead.decrypt
+        try:
+            try:
+                # (rows not sealed with this key are left out, and counted below)
+                opened = [decrypt(state[_NONCE], state[HEADER:],
+                                  goal + _VERSION_BYTES[version] + _TOPIC_BYTES[topic])
+                          for version, topic, state in rows if state[:HEADER_KEY] == sealed]
+            except KeyError:  # a version or a topic beyond the tables
+                opened = [decrypt(state[_NONCE], state[HEADER:],
+                                  associated_data(goal_id, version, topic))
+                          for version, topic, state in rows if state[:HEADER_KEY] == sealed]
+        except (InvalidTag, TypeError, ValueError):  # ValueError: a nonce cut short
+            return None
+        return opened if len(opened) == len(rows) else None
 
     def _aead(self, key_id: bytes) -> AESGCM:
         aead = self._aeads.get(key_id)

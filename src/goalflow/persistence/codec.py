@@ -110,13 +110,16 @@ class GoalflowMapper(Mapper[UUID]):
             stored_event.originator_version, stored_event.topic, stored_event.state)
 
     def decode_event(self, originator_id: UUID, originator_version: int, topic: str,
-                     data: bytes) -> Any:
+                     data: bytes, opened: bool = False) -> Any:
         """The domain event stored as ``data`` under ``topic``, of that goal and version."""
-        return self.decode_stored(originator_id, originator_version, topic, data)[0]
+        return self.decode_stored(originator_id, originator_version, topic, data, opened)[0]
 
     def decode_stored(self, originator_id: UUID, originator_version: int, topic: str,
-                      data: bytes) -> tuple[Any, int]:
+                      data: bytes, opened: bool = False) -> tuple[Any, int]:
         """The domain event and the schema version it was stored in.
+
+        ``opened``: ``data`` is an encrypted store's state already opened by its sealer
+        (:meth:`Sealer.open_goal`), not as stored.
 
         The one place stored events become objects: the state is upcast from its stored
         version to the class's current one here, so every reader sees the current shape.
@@ -128,7 +131,7 @@ class GoalflowMapper(Mapper[UUID]):
 
         cls = KNOWN_TOPICS.get(topic)
         try:
-            if self.sealer is not None:
+            if self.sealer is not None and not opened:
                 data = self.sealer.unseal(originator_id, originator_version, topic, data)
             if self.cipher:
                 data = self.cipher.decrypt(data)

@@ -604,6 +604,11 @@ class GoalStore:
         """Decode a goal's (version, topic, state) rows; an error names the position."""
         decode = self.mapper.decode_event
         try:
+            if self.sealer is not None:  # encrypted: the goal's states opened in one go
+                opened = self.sealer.open_goal(goal_id, rows)
+                if opened is not None:
+                    return [decode(goal_id, row[0], row[1], state, True)
+                            for row, state in zip(rows, opened, strict=True)]
             return [decode(goal_id, version, topic, bytes(state))
                     for version, topic, state in rows]
         except UnreadableEvent as e:
