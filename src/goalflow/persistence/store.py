@@ -49,6 +49,7 @@ from goalflow.persistence.recorders import (
     PostgresStoreFactory,
     ReadOnlyPostgresFactory,
     SQLiteRecorder,
+    SQLiteStoreFactory,
     Tx,
     Write,
     with_settings,
@@ -925,7 +926,7 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
         "CREATE_TABLE": "n" if readonly else "y",
     }
     if url.kind in ("sqlite", "memory"):
-        env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        env["PERSISTENCE_MODULE"] = get_topic(SQLiteStoreFactory)
         env["APPLICATION_RECORDER_TOPIC"] = get_topic(SQLiteRecorder)
         env["SQLITE_DBNAME"] = _sqlite_name(url, readonly=readonly)
         env["SQLITE_LOCK_TIMEOUT"] = str(LOCK_TIMEOUT)
