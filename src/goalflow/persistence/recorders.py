@@ -22,6 +22,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
+import psycopg_pool
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -171,6 +172,22 @@ class GoalflowRecorder:
             return
         with self._begin(commit=commit) as tx:
             yield tx
+
+    @contextmanager
+    def statement(self) -> Iterator[Tx]:
+        """For one read statement, which the database runs atomically by itself: on
+        PostgreSQL no transaction around it (BEGIN and ROLLBACK were two round trips more
+        than the query: a goal load is one query). Inside :meth:`one_transaction`, that
+        one; on SQLite a read transaction, as :meth:`transaction` (in process: no cost)."""
+        held: Tx | None = getattr(self._held, "tx", None)
+        if held is not None:
+            yield held
+            return
+        with self._bare() as tx:
+            yield tx
+
+    def _bare(self) -> Any:
+        return self._begin(commit=False)
 
     @contextmanager
     def one_transaction(self) -> Iterator[Tx]:
@@ -340,10 +357,67 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
         return notification_ids
 
     @contextmanager
+    def _bare(self) -> Iterator[Tx]:
+        # A connection from the pool without its pre-ping (a round trip as long as the
+        # query): if it was dropped while idle, the statement fails at once and is sent
+        # again on a connection the pool checks (a read: safe to send twice).
+        _unchecked.on = True
+        try:
+            with self.datastore.cursor() as curs:  # autocommit: the statement is its own
+                _unchecked.on = False
+                tx = _RetriedRead(curs, self.datastore)
+                try:
+                    yield tx
+                finally:
+                    tx.release()
+        finally:
+            _unchecked.on = False
+
+    @contextmanager
     def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
         # (PostgreSQL's transactions wait for the locks they need; nothing more to do.)
         with self.datastore.transaction(commit=commit) as curs:
             yield Tx(curs, "postgresql", self.datastore.schema)
+
+
+class _RetriedRead(Tx):
+    """A bare read's Tx: its first statement, failed for a lost connection, is sent again
+    once on a checked connection of the pool (returned to it by :meth:`release`)."""
+
+    def __init__(self, cursor: Any, datastore: PostgresDatastore) -> None:
+        super().__init__(cursor, "postgresql", datastore.schema)
+        self._datastore = datastore
+        self._sent = False
+        self._fresh: Any = None
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+        if self._sent:
+            return super().execute(statement, params)
+        self._sent = True
+        try:
+            return super().execute(statement, params)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+            if not _connection_lost(e):
+                raise
+        self._fresh = self._datastore.pool.getconn()  # pre-pinged: alive, or a new one
+        self.cursor = self._fresh.cursor()
+        return super().execute(statement, params)
+
+    def release(self) -> None:
+        if self._fresh is not None:
+            self._datastore.pool.putconn(self._fresh)
+            self._fresh = None
+
+
+_unchecked = threading.local()
+"""``on`` while a bare read takes its connection: the pre-ping is skipped for it."""
+
+
+def _pre_ping(conn: Any) -> None:
+    """The pool's check of a connection it hands out (psycopg_pool's own), but for a
+    bare read, which sends its statement again if the connection was lost."""
+    if not getattr(_unchecked, "on", False):
+        psycopg_pool.ConnectionPool.check_connection(conn)
 
 
 INSERT_ATTEMPTS = 10
@@ -394,6 +468,9 @@ class PostgresStoreFactory(PostgresFactory):
         if self.session_settings:
             kwargs["options"] = with_settings(kwargs.get("options", ""),
                                               *self.session_settings)
+        pool = self.datastore.pool
+        if getattr(pool, "_check", None) is not None:  # POSTGRES_PRE_PING: psycopg_pool's
+            pool._check = _pre_ping
 
 
 class ReadOnlyPostgresFactory(PostgresStoreFactory):
