@@ -2,10 +2,12 @@
 
 ``BaselineGoal`` is an ordinary eventsourcing ``Aggregate`` whose events carry the same fields
 as goalflow's (the actor as a dict, ``occurred_at``, the statement, steps and measures as lists
-of dicts, ...), one event per command, stored by eventsourcing's default mapper and JSON
-transcoder (with one extra transcoding, for ``date``, which it lacks). Commands check what a
-lifecycle needs (status, parties, terms version) and nothing more; there are no read models,
-no idempotency records, no snapshots: it is the bare cost of get -> change -> save.
+of dicts, ...), one event per command, stored by eventsourcing's default mapper and its JSON
+transcoding (with one extra transcoding, for ``date``, which it lacks), the bytes made and read
+by orjson as goalflow's are. Commands check what a lifecycle needs (status, parties, terms
+version) and nothing more; there are no read models, no idempotency records, no snapshots:
+it is the bare cost of get -> change -> save, with eventsourcing's aggregate cache keeping
+the goals saved last as goalflow keeps its own (``LIBRARY_SETTINGS``).
 
 The application is configured only from the ``env`` it is given (never ``os.environ``, which
 would leak a shell's ``PERSISTENCE_MODULE`` or ``SQLITE_DBNAME`` into the measurement).
