@@ -2,10 +2,12 @@
 
 ``BaselineGoal`` is an ordinary eventsourcing ``Aggregate`` whose events carry the same fields
 as goalflow's (the actor as a dict, ``occurred_at``, the statement, steps and measures as lists
-of dicts, ...), one event per command, stored by eventsourcing's default mapper and JSON
-transcoder (with one extra transcoding, for ``date``, which it lacks). Commands check what a
-lifecycle needs (status, parties, terms version) and nothing more; there are no read models,
-no idempotency records, no snapshots: it is the bare cost of get -> change -> save.
+of dicts, ...), one event per command, stored by eventsourcing's default mapper and its JSON
+transcoding (with one extra transcoding, for ``date``, which it lacks), the bytes made and read
+by orjson as goalflow's are. Commands check what a lifecycle needs (status, parties, terms
+version) and nothing more; there are no read models, no idempotency records, no snapshots:
+it is the bare cost of get -> change -> save, with eventsourcing's aggregate cache keeping
+the goals saved last as goalflow keeps its own (``LIBRARY_SETTINGS``).
 
 The application is configured only from the ``env`` it is given (never ``os.environ``, which
 would leak a shell's ``PERSISTENCE_MODULE`` or ``SQLITE_DBNAME`` into the measurement).
@@ -13,17 +15,17 @@ would leak a shell's ``PERSISTENCE_MODULE`` or ``SQLITE_DBNAME`` into the measur
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Transcoding
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 _UNSET: Any = object()
 
@@ -37,6 +39,45 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+class OrjsonTranscoder(JSONTranscoder):
+    """eventsourcing's ``JSONTranscoder`` (its transcodings, its ``_type_``/``_data_``
+    objects), with orjson for the bytes, as goalflow's codec has.
+
+    orjson has no ``object_hook``: the decoded value is walked once to restore the
+    transcoded objects (bottom-up, as the hook would). Dates and datetimes go through the
+    transcodings (``OPT_PASSTHROUGH_DATETIME``); orjson would write a UUID itself, as a
+    string read back as a string, but the baseline's event states hold none (the mapper
+    takes the originator id out).
+    """
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(obj, default=self._encode_obj,
+                            option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+    def decode(self, data: bytes) -> Any:
+        value = orjson.loads(data)
+        if type(value) is dict and "_type_" in value:
+            return self._decode_obj(value)
+        if type(value) in (dict, list):
+            self._restore(value)
+        return value
+
+    def _restore(self, container: dict[str, Any] | list[Any]) -> None:
+        """Restore, in place, the transcoded objects in a decoded dict or list."""
+        items = container.items() if type(container) is dict else enumerate(container)
+        for key, value in items:
+            kind = type(value)
+            if kind is dict:
+                if "_type_" in value and len(value) == 2:
+                    if type(value.get("_data_")) in (dict, list):
+                        self._restore(value["_data_"])
+                    container[key] = self._decode_obj(value)  # type: ignore[index]
+                else:
+                    self._restore(value)
+            elif kind is list:
+                self._restore(value)
 
 
 class BaselineGoal(Aggregate):
@@ -323,10 +364,32 @@ def _require(condition: bool, problem: str) -> None:
         raise ValueError(problem)
 
 
+CACHED_GOALS = 8192
+"""Goals the baseline's aggregate cache holds: goalflow's ``RECENT_GOALS``."""
+
+LIBRARY_SETTINGS = {
+    # eventsourcing's aggregate cache, as goalflow's own: the goals saved last are kept
+    # (Application._record puts them in the cache) and handed over as they are, neither
+    # fast-forwarded (no query for newer events) nor deep-copied (goalflow takes its goal
+    # out of its cache and keeps it again only once recorded; see stores.py's notes).
+    "AGGREGATE_CACHE_MAXSIZE": str(CACHED_GOALS),
+    "AGGREGATE_CACHE_FASTFORWARD": "n",
+    "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
+}
+"""What every baseline application is configured with, before the store's settings."""
+
+UNCACHED = {"AGGREGATE_CACHE_MAXSIZE": ""}
+"""Settings for a baseline that reads every goal from the store (goal load, long goal,
+prove: goalflow's ``Goals.get`` reads the store too, never its cache of recent goals)."""
+
+
 class BaselineApp(Application[UUID]):
-    """A plain eventsourcing application: default mapper and JSON transcoder."""
+    """A plain eventsourcing application: default mapper, JSON transcoding by orjson, the
+    aggregate cache on (``LIBRARY_SETTINGS``)."""
 
     name = "baseline"
+    env: ClassVar[dict[str, str]] = LIBRARY_SETTINGS
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Application's own, minus os.environ: only the env given configures the store.
@@ -397,14 +460,14 @@ def execute(app: BaselineApp, command: str, goal_id: UUID, args: dict[str, Any])
 def append_file(app: BaselineApp, path: Path, batch: int) -> int:
     """The baseline's bulk append: the JSON Lines file, ``batch`` events per transaction.
 
-    Each command is parsed (json), its goal got from the store (or from the batch not yet
+    Each command is parsed (orjson), its goal got from the store (or from the batch not yet
     saved), changed, and the batch saved in one transaction once it holds ``batch`` events.
     """
     pending: dict[UUID, BaselineGoal] = {}
     events = done = 0
     with path.open("rb") as source:
         for line in source:
-            command, goal_id, args = parse(json.loads(line))
+            command, goal_id, args = parse(orjson.loads(line))
             now = datetime.now(UTC)
             goal = pending.get(goal_id)
             if goal is None and command != "draft":

@@ -225,10 +225,14 @@ def _no_chain(tx: Any, rows: Any, known: Any = None) -> None:
 
 
 @contextlib.contextmanager
-def opened(pair: Pair, **options: Any) -> Iterator[tuple[goalflow.Goals, baseline.BaselineApp]]:
-    """Both stores of a pair, open (goalflow with its read models unless told otherwise)."""
+def opened(pair: Pair, *, cached: bool = True, **options: Any
+           ) -> Iterator[tuple[goalflow.Goals, baseline.BaselineApp]]:
+    """Both stores of a pair, open (goalflow with its read models unless told otherwise).
+
+    ``cached=False``: the baseline without its aggregate cache, for figures that read goals
+    from the store (goalflow's ``Goals.get`` never takes them from its cache)."""
     goals = goalflow.open(pair.url, **options)
-    app = baseline.BaselineApp(pair.env)
+    app = baseline.BaselineApp(pair.env if cached else {**pair.env, **baseline.UNCACHED})
     try:
         yield goals, app
     finally:

@@ -1492,12 +1492,19 @@ def _plan_filters(*, status: str | None, clinician: str | None,
             "awaiting_agreement": awaiting_agreement, "limit": limit, "offset": offset}
 
 
+@functools.lru_cache(maxsize=8192)
+def _uuid(text: str) -> UUID:
+    """UUID(text), remembered: a run of commands names the same goals again and again,
+    and the uuid module's parsing is pure Python (a few microseconds each time)."""
+    return UUID(text)
+
+
 def parse_goal_id(goal_id: UUID | str) -> UUID:
     """A goal id from a UUID or its string; anything else is an InvalidCommand."""
     if isinstance(goal_id, UUID):
         return goal_id
     try:
-        return UUID(str(goal_id))
+        return _uuid(goal_id) if type(goal_id) is str else UUID(str(goal_id))
     except ValueError:
         raise InvalidCommand(f"goal_id {brief(goal_id)} is not a goal id (a UUID)",
                              field="goal_id") from None

@@ -11,6 +11,7 @@ import json
 import statistics
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 QUICK = {"command_goals": 40, "bulk_commands": 300, "load_goals": 30, "small_events": 1_000,
          "large_events": 4_000, "long_events": 1_000, "growth_goals": 15, "writer_goals": 10}
 # The targets benchmarks/README.md states.
-TARGETS = {"commands": 0.8, "bulk": 1.5, "load": 3, "rebuild": 0.6, "rebuild_memory": 300,
-           "long": 20, "growth": 0.8, "writers": 2, "chain": 0.9, "verify": 1.0,
+TARGETS = {"commands": 0.8, "bulk": 1.0, "load": 3, "rebuild": 0.6, "rebuild_memory": 300,
+           "long": 20, "growth": 0.8, "writers": 1.5, "chain": 0.9, "verify": 1.0,
            "verify_memory": 1.2, "prove": 2.0, "encrypted_commands": 0.85,
            "encrypted_load": 0.85}
 # Figures whose ratio is goalflow's median over the baseline's.
@@ -230,3 +231,68 @@ def test_the_bench_stores_connect_with_the_db_urls_libpq_options(
             assert conn.execute("SHOW application_name").fetchone() == (name,)
     finally:
         backend.cleanup()
+
+
+def test_the_baseline_keeps_the_goals_it_saved_as_goalflow_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fair baseline: eventsourcing's aggregate cache of 8,192 goals, neither
+    # fast-forwarded nor copied (goalflow's RECENT_GOALS, handed over by take()); the
+    # uncached one, for the figures that read every goal from the store.
+    monkeypatch.syspath_prepend(str(ROOT))
+    from datetime import date
+
+    from benchmarks import baseline, workload
+
+    from goalflow.persistence.store import RECENT_GOALS
+
+    lifecycle = workload.goals(3, 1, date(2026, 12, 1), length=(12, 12))[0]
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+           "SQLITE_DBNAME": str(tmp_path / "baseline.db")}
+    app = baseline.BaselineApp(env)
+    assert app.repository.cache.maxsize == baseline.CACHED_GOALS == RECENT_GOALS
+    goal = None
+    for data in lifecycle:
+        command, goal_id, args = baseline.parse(data)
+        if goal is not None:
+            assert app.repository.get(goal_id) is goal  # the one saved: no copy, no read
+        goal = baseline.decide(goal, command, goal_id, args, *[datetime.now(UTC)] * 2)
+        app.save(goal)
+    assert goal is not None
+    reader = baseline.BaselineApp({**env, **baseline.UNCACHED})
+    assert reader.repository.cache is None
+    loaded = reader.repository.get(goal.id)
+    assert loaded is not goal
+    assert loaded.version == goal.version == len(lifecycle)
+    assert loaded.__dict__ == goal.__dict__
+    app.close()
+    reader.close()
+
+
+def test_the_baselines_orjson_transcoding_reads_back_what_json_would(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from datetime import date
+
+    from benchmarks import baseline, workload
+    from eventsourcing.persistence import JSONTranscoder
+
+    app = baseline.BaselineApp({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    assert isinstance(app.mapper.transcoder, baseline.OrjsonTranscoder)
+    plain = JSONTranscoder()
+    app.register_transcodings(plain)
+    events = []
+    for lifecycle in workload.goals(5, 20, date(2026, 12, 1)):
+        goal = None
+        for data in lifecycle:
+            command, goal_id, args = baseline.parse(data)
+            goal = baseline.decide(goal, command, goal_id, args, *[datetime.now(UTC)] * 2)
+        assert goal is not None
+        events += goal.collect_events()
+    assert len({type(e) for e in events}) >= 8
+    for event in events:
+        stored = app.mapper.to_stored_event(event)
+        state = plain.decode(stored.state)
+        assert app.mapper.transcoder.decode(plain.encode(state)) == state
+        assert app.mapper.to_domain_event(stored).__dict__ == event.__dict__
+    assert app.mapper.transcoder.decode(b'[{"_type_": "date_iso", "_data_": "2026-12-01"}]'
+                                        ) == [date(2026, 12, 1)]

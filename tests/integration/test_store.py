@@ -467,3 +467,27 @@ def test_an_import_wakes_followers_as_the_recorders_own_inserts_do(
     # Other stores on this server share the channel's name (it is the events table's):
     # their inserts may wake the listener too, so look for ours among what was heard.
     assert channel in [n.channel for n in heard]
+
+
+def test_sqlite_connections_keep_the_statements_a_command_runs(tmp_path: Path, clock: Any,
+                                                                monkeypatch: Any) -> None:
+    # eventsourcing's own SQLite connections keep one prepared statement
+    # (cached_statements=True): a command's dozen statements were compiled every time.
+    from goalflow.persistence.recorders import STATEMENT_CACHE
+
+    opened: list[dict[str, Any]] = []
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with goalflow.open(f"sqlite:///{tmp_path / 'cached.db'}", clock=clock) as goals:
+        goal_id = agreed_anxiety_goal(goals)
+        goals.record_progress(goal_id, by=MAYA, measure="GAD-7", value=9)
+        assert goals.get(goal_id).version == 3
+    pooled = [k for k in opened if k.get("check_same_thread") is False]
+    assert pooled, opened
+    assert STATEMENT_CACHE >= 64
+    assert all(k["cached_statements"] == STATEMENT_CACHE for k in pooled), pooled

@@ -755,6 +755,33 @@ def test_connections_dropped_while_idle_do_not_fail_the_next_command(
     assert after.commands["idle-1"][:2] == (goal_id, 3)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", ["network", "pg_terminate_backend"])
+def test_connections_dropped_while_idle_do_not_fail_the_next_goal_loads(
+    postgres_url, postgres_server, proxy, clock, how
+):
+    # A goal load takes its pooled connection without the pre-ping (one round trip less)
+    # and sends its one query again if that connection turns out to be lost.
+    url = through(proxy, postgres_url)
+    with goalflow.open(url, clock=clock) as goals:
+        goal_ids = [agreed_anxiety_goal(goals) for _ in range(3)]
+        for goal_id in goal_ids:  # the pool's connections all used, idle now
+            assert goals.get(goal_id).version == 2
+        if how == "network":
+            proxy.drop_connections()
+        else:
+            sessions = goalflow_sessions(postgres_server, proxy)
+            assert sessions
+            terminate(postgres_server, sessions)
+        try:
+            loaded = [goals.get(goal_id).version for goal_id in goal_ids * 3]
+        except StoreError as e:
+            pytest.fail(f"a goal load after idle connections were dropped failed: {e}")
+        assert loaded == [2] * 9
+        assert goals.complete_step(goal_ids[0], by=MAYA, step_id="s1") == 3
+        assert goals.get(goal_ids[0]).version == 3
+
+
 # -- PostgreSQL: an insert whose connection failed is tried again ---------------------------
 
 

@@ -13,6 +13,7 @@ which commits the transaction when code after the insert raises.
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,13 +22,21 @@ from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
+import psycopg_pool
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
 from eventsourcing.utils import Environment, EnvType
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL
@@ -165,6 +174,22 @@ class GoalflowRecorder:
             yield tx
 
     @contextmanager
+    def statement(self) -> Iterator[Tx]:
+        """For one read statement, which the database runs atomically by itself: on
+        PostgreSQL no transaction around it (BEGIN and ROLLBACK were two round trips more
+        than the query: a goal load is one query). Inside :meth:`one_transaction`, that
+        one; on SQLite a read transaction, as :meth:`transaction` (in process: no cost)."""
+        held: Tx | None = getattr(self._held, "tx", None)
+        if held is not None:
+            yield held
+            return
+        with self._bare() as tx:
+            yield tx
+
+    def _bare(self) -> Any:
+        return self._begin(commit=False)
+
+    @contextmanager
     def one_transaction(self) -> Iterator[Tx]:
         """One write transaction that every :meth:`transaction` of this thread joins until
         it ends: all written in it commits together at the end, or, if anything in it
@@ -240,6 +265,47 @@ class SQLiteRecorder(SQLiteApplicationRecorder, GoalflowRecorder):
             yield Tx(c, "sqlite")
 
 
+STATEMENT_CACHE = 256
+"""Prepared statements each SQLite connection keeps. eventsourcing opens its connections
+with ``cached_statements=True``, which sqlite3 takes as 1: every statement but a repeat
+of the last one was compiled again, and a command runs a dozen different ones (events,
+chain, tracking, each read model's rows). Compiling them was about a quarter of a
+command's own work."""
+
+
+class SQLiteStorePool(SQLiteConnectionPool):
+    """eventsourcing's SQLite connection pool, its connections keeping
+    ``STATEMENT_CACHE`` prepared statements (eventsourcing 9.5's ``_create_connection``,
+    that one argument changed)."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        try:
+            c = sqlite3.connect(database=self.db_name, uri=True, check_same_thread=False,
+                                isolation_level=None, cached_statements=STATEMENT_CACHE,
+                                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            mode = c.execute("PRAGMA journal_mode;").fetchone()[0]
+            if mode.lower() != "wal":
+                c.execute("PRAGMA journal_mode=WAL;")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
+class SQLiteStoreFactory(SQLiteFactory):
+    """eventsourcing's SQLite factory, with :class:`SQLiteStorePool` for connections."""
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        library = self.datastore.pool  # (opens its connections lazily: none yet)
+        self.datastore.pool = SQLiteStorePool(db_name=library.db_name,
+                                              lock_timeout=library.lock_timeout)
+        library.close()
+
+
 class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     dialect: Dialect = "postgresql"
 
@@ -291,10 +357,67 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
         return notification_ids
 
     @contextmanager
+    def _bare(self) -> Iterator[Tx]:
+        # A connection from the pool without its pre-ping (a round trip as long as the
+        # query): if it was dropped while idle, the statement fails at once and is sent
+        # again on a connection the pool checks (a read: safe to send twice).
+        _unchecked.on = True
+        try:
+            with self.datastore.cursor() as curs:  # autocommit: the statement is its own
+                _unchecked.on = False
+                tx = _RetriedRead(curs, self.datastore)
+                try:
+                    yield tx
+                finally:
+                    tx.release()
+        finally:
+            _unchecked.on = False
+
+    @contextmanager
     def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
         # (PostgreSQL's transactions wait for the locks they need; nothing more to do.)
         with self.datastore.transaction(commit=commit) as curs:
             yield Tx(curs, "postgresql", self.datastore.schema)
+
+
+class _RetriedRead(Tx):
+    """A bare read's Tx: its first statement, failed for a lost connection, is sent again
+    once on a checked connection of the pool (returned to it by :meth:`release`)."""
+
+    def __init__(self, cursor: Any, datastore: PostgresDatastore) -> None:
+        super().__init__(cursor, "postgresql", datastore.schema)
+        self._datastore = datastore
+        self._sent = False
+        self._fresh: Any = None
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+        if self._sent:
+            return super().execute(statement, params)
+        self._sent = True
+        try:
+            return super().execute(statement, params)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+            if not _connection_lost(e):
+                raise
+        self._fresh = self._datastore.pool.getconn()  # pre-pinged: alive, or a new one
+        self.cursor = self._fresh.cursor()
+        return super().execute(statement, params)
+
+    def release(self) -> None:
+        if self._fresh is not None:
+            self._datastore.pool.putconn(self._fresh)
+            self._fresh = None
+
+
+_unchecked = threading.local()
+"""``on`` while a bare read takes its connection: the pre-ping is skipped for it."""
+
+
+def _pre_ping(conn: Any) -> None:
+    """The pool's check of a connection it hands out (psycopg_pool's own), but for a
+    bare read, which sends its statement again if the connection was lost."""
+    if not getattr(_unchecked, "on", False):
+        psycopg_pool.ConnectionPool.check_connection(conn)
 
 
 INSERT_ATTEMPTS = 10
@@ -345,6 +468,9 @@ class PostgresStoreFactory(PostgresFactory):
         if self.session_settings:
             kwargs["options"] = with_settings(kwargs.get("options", ""),
                                               *self.session_settings)
+        pool = self.datastore.pool
+        if getattr(pool, "_check", None) is not None:  # POSTGRES_PRE_PING: psycopg_pool's
+            pool._check = _pre_ping
 
 
 class ReadOnlyPostgresFactory(PostgresStoreFactory):

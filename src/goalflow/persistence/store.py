@@ -49,6 +49,7 @@ from goalflow.persistence.recorders import (
     PostgresStoreFactory,
     ReadOnlyPostgresFactory,
     SQLiteRecorder,
+    SQLiteStoreFactory,
     Tx,
     Write,
     with_settings,
@@ -562,7 +563,7 @@ class GoalStore:
         """A goal's latest snapshot (up to version ``lte``) and its events after it, read
         by one query: on PostgreSQL every query costs round trips."""
         upto = "" if lte is None else " AND originator_version <= ?"
-        with self.recorder.transaction(commit=False) as tx:
+        with self.recorder.statement() as tx:
             goal = tx.goal_id(goal_id)
             events, snapshots = tx.table(self._events_table), tx.table(self._snapshots_table)
             rows = tx.execute(
@@ -586,7 +587,7 @@ class GoalStore:
     def _events_of(self, goal_id: UUID, *, gt: int | None = None, lte: int | None = None
                    ) -> list[Goal.Event]:
         """A goal's events (after version ``gt``, up to ``lte``), oldest first."""
-        with self.recorder.transaction(commit=False) as tx:
+        with self.recorder.statement() as tx:
             where = "originator_id = ?"
             params: list[Any] = [tx.goal_id(goal_id)]
             if gt is not None:
@@ -955,7 +956,7 @@ def _environment(url: StoreUrl, *, readonly: bool) -> dict[str, str]:
         "CREATE_TABLE": "n" if readonly else "y",
     }
     if url.kind in ("sqlite", "memory"):
-        env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        env["PERSISTENCE_MODULE"] = get_topic(SQLiteStoreFactory)
         env["APPLICATION_RECORDER_TOPIC"] = get_topic(SQLiteRecorder)
         env["SQLITE_DBNAME"] = _sqlite_name(url, readonly=readonly)
         env["SQLITE_LOCK_TIMEOUT"] = str(LOCK_TIMEOUT)
