@@ -14,7 +14,7 @@ import inspect
 import random
 import time
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from datetime import tzinfo as Zone  # Goals.tzinfo is a property
 from typing import Any, Literal, NamedTuple, cast
@@ -59,7 +59,7 @@ from goalflow.integrity import chain
 from goalflow.integrity import digest as digests
 from goalflow.integrity import verify as verification
 from goalflow.integrity.digest import Digest
-from goalflow.persistence import settings
+from goalflow.persistence import replicas, settings
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.recorders import Write
 from goalflow.persistence.settings import Setting
@@ -120,6 +120,9 @@ class Outcome:
     ``replayed``: the command id was seen before and nothing new was recorded.
     ``retries``: how often the command lost a race to another writer and was
     re-checked against the fresh goal before it was recorded.
+    ``position``: the log position of the event (a replay: of the event recorded the
+    first time); a read at it sees the command, on a replica too
+    (``get(..., min_position=position)``). None for a dry run, which records nothing.
     """
 
     goal_id: UUID
@@ -127,10 +130,12 @@ class Outcome:
     event: str
     replayed: bool = False
     retries: int = 0
+    position: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"goal_id": str(self.goal_id), "version": self.version, "event": self.event,
-                "replayed": self.replayed, "retries": self.retries}
+                "replayed": self.replayed, "retries": self.retries,
+                "position": self.position}
 
 
 class Goals:
@@ -337,10 +342,17 @@ class Goals:
     # -- queries ---------------------------------------------------------------
 
     def get(self, goal_id: UUID | str, *, version: int | None = None,
-            as_of: datetime | None = None, by: Actor | None = None) -> Goal:
+            as_of: datetime | None = None, by: Actor | None = None,
+            min_position: int | None = None, timeout: float = replicas.WAIT_TIMEOUT) -> Goal:
         """The goal now, at a past ``version``, or as recorded at the moment ``as_of``.
 
-        ``by``: who reads it, for the store's policy (every read takes it)."""
+        ``by``: who reads it, for the store's policy (every read takes it).
+        ``min_position``: first wait (up to ``timeout`` seconds) until the store holds the
+        log up to that position, as :meth:`wait_for_position` does: read-your-writes on a
+        replica, given the :attr:`Outcome.position` of a command."""
+        if min_position is not None:
+            _check_count("min_position", min_position)
+            self.wait_for_position(min_position, timeout=timeout)
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                     or not 1 <= version <= MAX_INT):
             raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
@@ -352,6 +364,36 @@ class Goals:
         goal = self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of)
         self._may_read(by, "get", goal)
         return goal
+
+    def wait_for_position(self, position: int, *, timeout: float = replicas.WAIT_TIMEOUT
+                          ) -> int:
+        """Wait until the store holds the log up to ``position`` (a replica: has replayed
+        the primary's log that far), so that every read after it sees the commands recorded
+        up to there; returns the position the store holds (its head).
+
+        Raises :class:`~goalflow.errors.ReplicaBehind` after ``timeout`` seconds, naming
+        how far behind the store is. On the primary a position it gave is there already."""
+        _check_count("position", position)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) \
+                or not 0 <= timeout <= replicas.MAX_WAIT:
+            raise InvalidCommand(f"timeout must be a number of seconds from 0 to"
+                                 f" {replicas.MAX_WAIT}, not {brief(timeout)}", field="timeout")
+        with storage_errors(self._store.url):
+            return replicas.wait_for_position(self._store, position, float(timeout))
+
+    def replay(self, primary: Goals | None = None) -> replicas.Replay | None:
+        """How far this store, a replica, has replayed its primary's log (None: the store
+        is not a replica). ``primary``: the primary's store, to say how many of its events
+        the replica has yet to replay."""
+        if not self._store.replica:
+            return None
+        with storage_errors(self._store.url), \
+                self._store.recorder.transaction(commit=False) as tx:
+            replayed = replicas.replay(tx, self._store.head(tx))
+        if primary is None:
+            return replayed
+        with storage_errors(primary.store.url):
+            return replicas.against_primary(replayed, primary.store, self._clock())
 
     def history(self, goal_id: UUID | str, *, by: Actor | None = None) -> list[Goal.Event]:
         """Every event of the goal, decoded, oldest first."""
@@ -873,8 +915,9 @@ class Goals:
             try:
                 record = call.record(outcome)
                 commands = [] if record is None else [(record, len(events) - 1)]
-                self._store.append_many([(goal, events)], commands=commands, remember=True,
-                                        writes=[] if zone is None else [zone.still_in_force()])
+                positions = self._store.append_many(
+                    [(goal, events)], commands=commands, remember=True,
+                    writes=[] if zone is None else [zone.still_in_force()])
             except settings.SettingChanged:
                 # The zone changed since it was read: nothing was recorded; judge the
                 # command again in the zone now in force.
@@ -891,7 +934,7 @@ class Goals:
                     raise ConcurrencyError(call.goal_id, call.expected_version, None) from None
                 _backoff(attempt)
                 continue
-            return outcome
+            return attrs.evolve(outcome, position=positions[-1])
         raise ConcurrencyError(call.goal_id, None, None, attempts=MAX_ATTEMPTS)
 
     def _replayed(self, call: _Call, retries: int) -> Outcome | None:
@@ -997,10 +1040,11 @@ class Goals:
             for command, arguments in commands:
                 yield self._execute(command, arguments)
             return
+        positions: list[int] = []
         if judged.changes:
             try:
-                self._store.append_many(judged.changes, commands=judged.records,
-                                        writes=judged.writes)
+                positions = self._store.append_many(judged.changes, commands=judged.records,
+                                                    writes=judged.writes)
             except (IntegrityError, settings.SettingChanged):
                 # Another writer got to one of these goals (or command ids) first, or
                 # changed the zone. Nothing of this batch was recorded, and a refusal was
@@ -1010,7 +1054,7 @@ class Goals:
                     yield self._execute(command, arguments)
                 return
         self._store.remember(judged.goals.values())  # all as recorded now, changed or not
-        yield from judged.outcomes
+        yield from judged.placed(positions)
         if judged.refusal is not None:
             raise judged.refusal
 
@@ -1021,10 +1065,11 @@ class Goals:
             if judged.refusal is not None:
                 judged.refusal.command_index = len(judged.outcomes)
                 raise judged.refusal
+            positions: list[int] = []
             if judged.changes:
                 try:
-                    self._store.append_many(judged.changes, commands=judged.records,
-                                            writes=judged.writes)
+                    positions = self._store.append_many(judged.changes, commands=judged.records,
+                                                        writes=judged.writes)
                 except (IntegrityError, settings.SettingChanged):
                     # Another writer got there first: nothing was recorded; judge them all
                     # again on the goals as they are now.
@@ -1032,7 +1077,7 @@ class Goals:
                     _backoff(attempt)
                     continue
             self._store.remember(judged.goals.values())
-            return [attrs.evolve(o, retries=attempt) for o in judged.outcomes]
+            return [attrs.evolve(o, retries=attempt) for o in judged.placed(positions)]
         raise ConcurrencyError(judged.changes[0][0].id, None, None, attempts=MAX_ATTEMPTS)
 
     def _judge(self, commands: list[tuple[str, dict[str, Any]]]) -> _Judged:
@@ -1053,7 +1098,7 @@ class Goals:
         zone = self._read_zone() if any(c.command in _ZONED for c in calls) else None
         if zone is not None:
             judged.writes.append(zone.still_in_force())
-        in_batch: dict[str, tuple[_Call, Outcome]] = {}
+        in_batch: dict[str, tuple[_Call, Outcome, int]] = {}
         recorded = 0
 
         def load(goal_id: UUID) -> Goal:
@@ -1068,10 +1113,10 @@ class Goals:
                     if earlier is not None:
                         if earlier[0].fingerprint != call.fingerprint:
                             raise CommandIdReused(call.command_id)
-                        judged.outcomes.append(attrs.evolve(earlier[1], replayed=True))
+                        judged.add(attrs.evolve(earlier[1], replayed=True), earlier[2])
                         continue
                     if call.command_id in prior:
-                        judged.outcomes.append(call.replays(prior[call.command_id]))
+                        judged.add(call.replays(prior[call.command_id]))
                         continue
                 if call.command == "draft" and call.goal_id in goals:
                     raise InvalidCommand(f"a goal with id {call.goal_id} already exists",
@@ -1082,10 +1127,10 @@ class Goals:
                 outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
                 record = call.record(outcome)
                 if record is not None:
-                    in_batch[record.command_id] = (call, outcome)
+                    in_batch[record.command_id] = (call, outcome, recorded - 1)
                     judged.records.append((record, recorded - 1))
                 judged.changes.append((goal, events))
-                judged.outcomes.append(outcome)
+                judged.add(outcome, recorded - 1)
         except GoalflowError as e:
             judged.refusal = e
         return judged
@@ -1095,8 +1140,8 @@ class Goals:
         """Check a command's arguments (not yet against the goal) and fingerprint it."""
         if command not in COMMANDS:
             raise InvalidCommand(f"unknown command {brief(command)}", field="command")
-        if to_record and self._store.readonly:
-            raise StoreError(f"store {self._store.url} is open read-only; {command} refused")
+        if to_record:
+            self._store.refuse_writes(command)
         args = dict(arguments)
         goal_id = args.pop("goal_id", None)
         occurred_at = args.pop("occurred_at", None)
@@ -1223,6 +1268,19 @@ class _Judged:
     outcomes: list[Outcome] = attrs.Factory(list)
     writes: list[Write] = attrs.Factory(list)
     refusal: GoalflowError | None = None
+    # Per outcome: the index (in all the events of changes) of its command's last event;
+    # None for a replay of an earlier run, whose outcome has its position already.
+    last_events: list[int | None] = attrs.Factory(list)
+
+    def add(self, outcome: Outcome, last_event: int | None = None) -> None:
+        self.outcomes.append(outcome)
+        self.last_events.append(last_event)
+
+    def placed(self, positions: Sequence[int]) -> list[Outcome]:
+        """The outcomes with their positions, once the changes are recorded at
+        ``positions`` (one per event, in order)."""
+        return [o if at is None else attrs.evolve(o, position=positions[at])
+                for o, at in zip(self.outcomes, self.last_events, strict=True)]
 
 
 @attrs.define
@@ -1262,7 +1320,7 @@ class _Call:
         if prior.fingerprint != ours:
             raise CommandIdReused(prior.command_id)
         return Outcome(prior.goal_id, prior.version, prior.event, replayed=True,
-                       retries=retries)
+                       retries=retries, position=prior.notification_id)
 
 
 _OPTIONS = frozenset({"goal_id", "occurred_at", "command_id", "expected_version", "options"})
@@ -1372,13 +1430,13 @@ def open(
                       prepare=None if readonly else install, master_key=key, keys=keys_url)
     try:
         registry = Projections(store, chosen)
-        if not readonly:
+        if not store.readonly:  # (a replica is opened read-only whatever was asked)
             store.inline_writes = registry.inline_write
         goals = Goals(store, registry, clock=clock, policy=policy)
-        if timezone is not None and readonly and goals.timezone != timezone:
+        if timezone is not None and store.readonly and goals.timezone != timezone:
             raise InvalidCommand(f"store {store.url} keeps its dates in time zone"
                                  f" {goals.timezone}, not {timezone}", field="timezone")
-        if timezone is not None and not readonly:
+        if timezone is not None and not store.readonly:
             goals.set_timezone(timezone)
     except BaseException:
         store.close()

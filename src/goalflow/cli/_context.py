@@ -32,6 +32,10 @@ class Context:
         self.keys = keys
         self.json_errors = False  # --json was given: errors go to stderr as JSON too
         self.no_pager = False
+        # --min-position: the store is read once it holds the log up to there (a replica
+        # waits, up to --wait seconds, to have replayed it).
+        self.min_position: int | None = None
+        self.wait: float | None = None
         self._goals: Goals | None = None
 
     def goals(self, *, readonly: bool = False) -> Goals:
@@ -43,6 +47,9 @@ class Context:
             with progress_bar("chaining the log's events") as progress:
                 self._goals = goalflow.open(self.url, readonly=readonly, progress=progress,
                                             master_key=key, keys=self.keys)
+            if self.min_position is not None:
+                self._goals.wait_for_position(self.min_position, **(
+                    {} if self.wait is None else {"timeout": self.wait}))
         return self._goals
 
     def close(self) -> None:

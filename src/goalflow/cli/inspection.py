@@ -22,6 +22,7 @@ from goalflow.cli._listing import (
 )
 from goalflow.cli._options import (
     json_option,
+    min_position_options,
     occurred_options,
     parse_date,
     parse_timestamp,
@@ -53,6 +54,7 @@ from goalflow.errors import InvalidCommand
 @click.option("--as-of", "as_of", metavar="TIMESTAMP",
               help="Show the goal as recorded at this moment (a date means its end, in the"
               " store's time zone).")
+@min_position_options
 @json_option("Print JSON.")
 @click.pass_obj
 def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
@@ -60,8 +62,9 @@ def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
     """Print a goal, now or at a past version or moment. Never creates a store.
 
     \b
-    Example:
+    Examples:
       goalflow show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --as-of 2026-03-01
+      goalflow --db "$REPLICA" show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --min-position 1042
     """
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")

@@ -102,8 +102,7 @@ def release(store: GoalStore, subject_id: str, *, by: Actor, reason: str, now: d
 
 def _add(store: GoalStore, subject_id: str, action: str, until: str | None, by: Actor,
          reason: str, now: datetime) -> None:
-    if store.readonly:
-        raise StoreError(f"store {store.url} is open read-only")
+    store.refuse_writes()
     with store.recorder.transaction(commit=True) as tx:
         store.claim_write(tx)
         tx.execute(f"INSERT INTO {tx.table(HOLDS_TABLE)} (subject_id, action, until, by_id,"
@@ -181,6 +180,5 @@ def _unmarked(tx: Tx, store: GoalStore, goal_ids: list[UUID]) -> list[tuple[UUID
 def rotate(store: GoalStore, new_key: Any) -> int:
     """Re-wrap every data key with a new master key (one transaction, no event touched)."""
     sealer = _require_encrypted(store)
-    if store.readonly:
-        raise StoreError(f"store {store.url} is open read-only")
+    store.refuse_writes()
     return sealer.keys.rotate(new_key, sealer.store_id)
