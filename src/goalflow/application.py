@@ -493,6 +493,7 @@ class Goals:
         outcome; a resource that cannot be mapped records nothing."""
         from goalflow.fhir import imports  # here: it opens a scratch store (goalflow.open)
 
+        self._store.refuse_writes("import-fhir")
         return imports.import_resource(self, resource, by=by, clock=self._clock)
 
     # -- the clinic's time zone --------------------------------------------------

@@ -299,6 +299,7 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
     The whole file is checked first, unless the caller just did and passes the
     ``header`` that :func:`check` returned.
     """
+    goals.store.refuse_writes("import")
     if header is None:
         header = check(source)
     source.seek(0)

@@ -15,14 +15,12 @@ import os
 import shutil
 import socket
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from standby import Replicated, Servers, replica_script
+from standby import Replicated, Servers, replica_script, schema_on
 
 POSTGRES_ENV = "GOALFLOW_TEST_POSTGRES"
 REQUIRE_ENV = "GOALFLOW_REQUIRE_REPLICA"
@@ -74,13 +72,6 @@ def replica_servers() -> Iterator[Servers]:
 
 @pytest.fixture
 def replicated(replica_servers: Servers) -> Iterator[Replicated]:
-    """A schema of this test's own (dropped on the primary afterwards, and so on the
-    replica): a store made on the primary, read on the replica."""
-    schema = f"gf_{uuid.uuid4().hex}"
-    option = f"{'&' if '?' in replica_servers.primary else '?'}schema={schema}"
-    yield Replicated(replica_servers, f"{replica_servers.primary}{option}",
-                     f"{replica_servers.replica}{option}", schema)
-    replica_servers.resume_replay()  # (a test that paused it and failed)
-    with psycopg.connect(replica_servers.primary, autocommit=True) as conn:
-        conn.execute("SET lock_timeout = '20s'")
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type]
+    """A schema of this test's own: a store made on the primary, read on the replica."""
+    with schema_on(replica_servers) as replicated:
+        yield replicated

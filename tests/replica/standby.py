@@ -3,9 +3,12 @@ script that makes and removes the replica (``scripts/replica``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,22 @@ class Replicated:
         """The store on the replica, once the primary's tables have got there."""
         self.servers.caught_up()
         return goalflow.open(self.replica, **options)
+
+
+@contextlib.contextmanager
+def schema_on(servers: Servers) -> Iterator[Replicated]:
+    """A schema of its own for a test (or a module), dropped on the primary afterwards
+    (and so on the replica)."""
+    schema = f"gf_{uuid.uuid4().hex}"
+    option = f"{'&' if '?' in servers.primary else '?'}schema={schema}"
+    try:
+        yield Replicated(servers, f"{servers.primary}{option}", f"{servers.replica}{option}",
+                         schema)
+    finally:
+        servers.resume_replay()  # (a test that paused it and failed)
+        with psycopg.connect(servers.primary, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '20s'")
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type]
 
 
 def replica_script(action: str, port: int, directory: str, primary_port: int

@@ -71,10 +71,12 @@ def test_a_standby_opens_as_a_read_only_replica_whatever_was_asked(
         replicated: Replicated) -> None:
     with goalflow.open(replicated.primary) as primary:
         primary.draft(Subject.client("client-7"), "Sleep better", by=CLINICIAN)
-        assert not primary.store.replica and not primary.store.readonly
+        assert not primary.store.replica
+        assert not primary.store.readonly
     for readonly in (False, True):
         with replicated.open_replica(readonly=readonly) as replica:
-            assert replica.store.replica and replica.store.readonly
+            assert replica.store.replica
+            assert replica.store.readonly
             assert replica.replay() is not None
 
 
@@ -144,9 +146,9 @@ def test_a_write_on_the_replica_is_refused_before_the_store_is_touched(
     # (isinstance: the refusal is a StoreError too, for callers that catch those.)
     with goalflow.open(replicated.primary):
         pass
-    with replicated.open_replica() as replica:
-        with pytest.raises(StoreError, match=r"read-only replica .*: draft refused;"):
-            replica.draft(Subject.client("client-9"), "Sleep better", by=CLINICIAN)
+    with replicated.open_replica() as replica, \
+            pytest.raises(StoreError, match=r"read-only replica .*: draft refused;"):
+        replica.draft(Subject.client("client-9"), "Sleep better", by=CLINICIAN)
 
 
 def test_a_read_at_a_command_s_position_waits_for_the_replica_to_replay_it(
@@ -198,7 +200,8 @@ def test_a_replica_that_cannot_reach_a_position_in_time_says_how_far_behind_it_i
     assert status is not None
     assert (status.position, status.primary_head, status.events_behind) == \
         (replayed, wanted, 3)
-    assert status.behind_seconds is not None and status.behind_seconds >= 0
+    assert status.behind_seconds is not None
+    assert status.behind_seconds >= 0
     assert status.wal_bytes_behind > 0  # received, not replayed
     # Resumed, it catches up; the same read then succeeds, and nothing is behind.
     assert replica.wait_for_position(wanted, timeout=30) >= wanted

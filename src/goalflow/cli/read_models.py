@@ -99,6 +99,7 @@ def projections_run(obj: Context, names: tuple[str, ...], poll: float) -> None:
       goalflow projections mode plans worker && goalflow projections run
     """
     goals = obj.goals()
+    goals.store.refuse_writes("projections run")
     registry = goals.projections
     chosen = list(names) or [n for n, t in sorted(registry.tracking().items())
                              if t.mode == "worker" and n in registry.all]
