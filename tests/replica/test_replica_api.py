@@ -8,6 +8,7 @@ Replay is paused on the replica (``pg_wal_replay_pause``) to make it lag for rea
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -254,3 +255,27 @@ def test_a_bad_position_or_timeout_is_refused_by_name(
             replica.get(DEMO_GOAL, **options)
         assert refused.value.field == field, options
         assert str(refused.value).startswith(f"{field} must be "), options
+
+
+def test_an_encrypted_store_reads_on_the_replica_and_refuses_its_writes_there(
+        replicated: Replicated) -> None:
+    key = os.urandom(32)
+    with goalflow.open(replicated.primary, master_key=key) as primary:
+        goal_id = active_goal(primary)
+        shown = primary.get(goal_id).to_dict()
+    with replicated.open_replica(master_key=key) as replica:
+        assert replica.store.encrypted
+        assert replica.get(goal_id).to_dict() == shown
+        assert replica.retention_holds() == []
+        for write in (
+            lambda: replica.forget("client-9", by=Actor("dr-achebe", "supervisor"),
+                                   reason="Retention period ended"),
+            lambda: replica.hold_retention("client-9", until=TODAY + timedelta(days=9),
+                                           by=CLINICIAN, reason="Complaint open"),
+            lambda: replica.release_retention("client-9", by=CLINICIAN, reason="Closed"),
+            lambda: replica.rotate_master_key(os.urandom(32)),
+        ):
+            with pytest.raises(ReadOnlyReplica, match=r"^store .* is a read-only replica"):
+                write()
+    with goalflow.open(replicated.primary, master_key=key) as primary:
+        assert primary.get(goal_id).to_dict() == shown

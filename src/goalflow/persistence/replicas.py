@@ -77,9 +77,13 @@ class Replay:
 
     def describe(self) -> str:
         """One line: how far behind the replica is."""
-        behind = "" if self.events_behind is None else (
-            f", {self.events_behind} events behind the primary (at {self.primary_head};"
-            f" the oldest of them recorded {_age(self.behind_seconds)} ago)")
+        behind = ""
+        if self.events_behind == 0:
+            behind = f", as far as the primary (at {self.primary_head})"
+        elif self.events_behind is not None:
+            behind = (f", {self.events_behind} event{'s' if self.events_behind > 1 else ''}"
+                      f" behind the primary (at {self.primary_head}; the oldest of them"
+                      f" recorded {_age(self.behind_seconds)} ago)")
         return (f"replica: replayed up to position {self.position}{behind}; replay lag"
                 f" {_age(self.lag_seconds)} ({self.wal_bytes_behind} bytes of WAL received,"
                 " not yet replayed)")
