@@ -34,6 +34,8 @@ from goalflow.errors import (
     NotPermitted,
     NotSmart,
     ProjectionError,
+    ReadOnlyReplica,
+    ReplicaBehind,
     StoreError,
     VersionNotFound,
 )
@@ -59,7 +61,9 @@ __all__ = [
     "NotSmart",
     "Outcome",
     "ProjectionError",
+    "ReadOnlyReplica",
     "Reading",
+    "ReplicaBehind",
     "SmartReport",
     "Step",
     "StepRewording",

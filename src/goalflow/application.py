@@ -1413,6 +1413,10 @@ def open(
     (before anything is created). ``policy`` is the EHR's say on who may do what
     (:mod:`goalflow.access`): asked before every command and every read, it refuses
     with :class:`~goalflow.errors.NotPermitted`.
+
+    A PostgreSQL hot standby (a read replica) opens read-only whatever ``readonly`` says
+    (``goals.store.replica``): its writes raise :class:`~goalflow.errors.ReadOnlyReplica`;
+    :meth:`Goals.wait_for_position` and ``get(..., min_position=)`` read your writes there.
     """
     if timezone is not None:
         zones.clinic_zone(timezone)
