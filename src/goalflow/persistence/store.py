@@ -218,9 +218,10 @@ class GoalStore:
                     creating.close()
                 else:
                     new = creating.enter_context(_create_lock(conn, url))
-            else:
-                new = not readonly and _new_sqlite(url)
+            # (SQLite: refuses a file it cannot open, plainly, before looking inside it.)
             env = _environment(url, readonly=readonly)
+            if url.kind != "postgresql":
+                new = not readonly and _new_sqlite(url)
             if new:
                 env["CREATE_TABLE"] = "n"  # made below, with the rest, in one transaction
             self._app = _EventsourcingApp(env)
