@@ -34,6 +34,8 @@ from goalflow.errors import (
     NotPermitted,
     NotSmart,
     ProjectionError,
+    ReadOnlyReplica,
+    ReplicaBehind,
     StoreError,
     VersionNotFound,
 )
@@ -63,7 +65,9 @@ __all__ = [
     "Outcome",
     "PlanEntry",
     "ProjectionError",
+    "ReadOnlyReplica",
     "Reading",
+    "ReplicaBehind",
     "ReviewDue",
     "SmartReport",
     "Step",

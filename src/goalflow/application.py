@@ -14,7 +14,7 @@ import inspect
 import random
 import time
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from datetime import tzinfo as Zone  # Goals.tzinfo is a property
 from typing import Any, Literal, NamedTuple, cast
@@ -59,7 +59,7 @@ from goalflow.integrity import chain
 from goalflow.integrity import digest as digests
 from goalflow.integrity import verify as verification
 from goalflow.integrity.digest import Digest
-from goalflow.persistence import settings
+from goalflow.persistence import replicas, settings
 from goalflow.persistence.codec import dumps
 from goalflow.persistence.recorders import Write
 from goalflow.persistence.settings import Setting
@@ -128,6 +128,9 @@ class Outcome:
     ``replayed``: the command id was seen before and nothing new was recorded.
     ``retries``: how often the command lost a race to another writer and was
     re-checked against the fresh goal before it was recorded.
+    ``position``: the log position of the event (a replay: of the event recorded the
+    first time); a read at it sees the command, on a replica too
+    (``get(..., min_position=position)``). None for a dry run, which records nothing.
     """
 
     goal_id: UUID
@@ -135,10 +138,12 @@ class Outcome:
     event: str
     replayed: bool = False
     retries: int = 0
+    position: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"goal_id": str(self.goal_id), "version": self.version, "event": self.event,
-                "replayed": self.replayed, "retries": self.retries}
+                "replayed": self.replayed, "retries": self.retries,
+                "position": self.position}
 
 
 class Goals:
@@ -344,13 +349,20 @@ class Goals:
 
     def get(self, goal_id: UUID | str, *, version: int | None = None,
             as_of: datetime | None = None, clinical: bool = False,
-            by: Actor | None = None) -> Goal:
+            by: Actor | None = None, min_position: int | None = None,
+            timeout: float = replicas.WAIT_TIMEOUT) -> Goal:
         """The goal now, at a past ``version``, or as recorded at the moment ``as_of``
         (what the record said then); ``clinical=True`` with ``as_of``: with every event
         that had happened (``occurred_at``) by then, including those recorded later,
         replayed in log order.
 
-        ``by``: who reads it, for the store's policy (every read takes it)."""
+        ``by``: who reads it, for the store's policy (every read takes it).
+        ``min_position``: first wait (up to ``timeout`` seconds) until the store holds the
+        log up to that position, as :meth:`wait_for_position` does: read-your-writes on a
+        replica, given the :attr:`Outcome.position` of a command."""
+        if min_position is not None:
+            _check_count("min_position", min_position)
+            self.wait_for_position(min_position, timeout=timeout)
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                     or not 1 <= version <= MAX_INT):
             raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
@@ -366,6 +378,36 @@ class Goals:
                                 clinical=bool(clinical))
         self._may_read(by, "get", goal)
         return goal
+
+    def wait_for_position(self, position: int, *, timeout: float = replicas.WAIT_TIMEOUT
+                          ) -> int:
+        """Wait until the store holds the log up to ``position`` (a replica: has replayed
+        the primary's log that far), so that every read after it sees the commands recorded
+        up to there; returns the position the store holds (its head).
+
+        Raises :class:`~goalflow.errors.ReplicaBehind` after ``timeout`` seconds, naming
+        how far behind the store is. On the primary a position it gave is there already."""
+        _check_count("position", position)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) \
+                or not 0 <= timeout <= replicas.MAX_WAIT:
+            raise InvalidCommand(f"timeout must be a number of seconds from 0 to"
+                                 f" {replicas.MAX_WAIT}, not {brief(timeout)}", field="timeout")
+        with storage_errors(self._store.url):
+            return replicas.wait_for_position(self._store, position, float(timeout))
+
+    def replay(self, primary: Goals | None = None) -> replicas.Replay | None:
+        """How far this store, a replica, has replayed its primary's log (None: the store
+        is not a replica). ``primary``: the primary's store, to say how many of its events
+        the replica has yet to replay."""
+        if not self._store.replica:
+            return None
+        with storage_errors(self._store.url), \
+                self._store.recorder.transaction(commit=False) as tx:
+            replayed = replicas.replay(tx, self._store.head(tx))
+        if primary is None:
+            return replayed
+        with storage_errors(primary.store.url):
+            return replicas.against_primary(replayed, primary.store, self._clock())
 
     def history(self, goal_id: UUID | str, *, by: Actor | None = None) -> list[Goal.Event]:
         """Every event of the goal, decoded, oldest first."""
@@ -467,6 +509,7 @@ class Goals:
         outcome; a resource that cannot be mapped records nothing."""
         from goalflow.fhir import imports  # here: it opens a scratch store (goalflow.open)
 
+        self._store.refuse_writes("import-fhir")
         return imports.import_resource(self, resource, by=by, clock=self._clock)
 
     # -- the clinic's time zone --------------------------------------------------
@@ -945,8 +988,9 @@ class Goals:
             try:
                 record = call.record(outcome)
                 commands = [] if record is None else [(record, len(events) - 1)]
-                self._store.append_many([(goal, events)], commands=commands, remember=True,
-                                        writes=[] if zone is None else [zone.still_in_force()])
+                positions = self._store.append_many(
+                    [(goal, events)], commands=commands, remember=True,
+                    writes=[] if zone is None else [zone.still_in_force()])
             except settings.SettingChanged:
                 # The zone changed since it was read: nothing was recorded; judge the
                 # command again in the zone now in force.
@@ -963,7 +1007,7 @@ class Goals:
                     raise ConcurrencyError(call.goal_id, call.expected_version, None) from None
                 _backoff(attempt)
                 continue
-            return outcome
+            return attrs.evolve(outcome, position=positions[-1])
         raise ConcurrencyError(call.goal_id, None, None, attempts=MAX_ATTEMPTS)
 
     def _replayed(self, call: _Call, retries: int) -> Outcome | None:
@@ -1019,7 +1063,7 @@ class Goals:
         goes on. Each command is judged on the goal as the accepted commands before it
         would leave it; a command id already recorded is a replay, as it would be."""
         goals: dict[UUID, Goal] = {}
-        in_run: dict[str, tuple[_Call, Outcome]] = {}
+        in_run: _InRun = {}
         zone: _ClinicZone | None = None
 
         def load(goal_id: UUID) -> Goal:
@@ -1032,7 +1076,7 @@ class Goals:
                 call = self._prepare(command, arguments, to_record=False)
                 replayed = _replay(call, in_run, self._store.find_command)
                 if replayed is not None:
-                    yield replayed
+                    yield replayed[0]
                     continue
                 _check_new(call, lambda g: g in goals or self._store.exists(g))
                 if zone is None and call.command in _ZONED:
@@ -1042,7 +1086,7 @@ class Goals:
                 events = goal.collect_events()
                 outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
                 if call.command_id is not None:
-                    in_run[call.command_id] = (call, outcome)
+                    in_run[call.command_id] = (call, outcome, None)
                 yield outcome
             except GoalflowError as e:
                 yield e
@@ -1059,10 +1103,11 @@ class Goals:
             for command, arguments in commands:
                 yield self._execute(command, arguments)
             return
+        positions: list[int] = []
         if judged.changes:
             try:
-                self._store.append_many(judged.changes, commands=judged.records,
-                                        writes=judged.writes)
+                positions = self._store.append_many(judged.changes, commands=judged.records,
+                                                    writes=judged.writes)
             except (IntegrityError, settings.SettingChanged):
                 # Another writer got to one of these goals (or command ids) first, or
                 # changed the zone. Nothing of this batch was recorded, and a refusal was
@@ -1072,7 +1117,7 @@ class Goals:
                     yield self._execute(command, arguments)
                 return
         self._store.remember(judged.goals.values())  # all as recorded now, changed or not
-        yield from judged.outcomes
+        yield from judged.placed(positions)
         if judged.refusal is not None:
             raise judged.refusal
 
@@ -1083,10 +1128,11 @@ class Goals:
             if judged.refusal is not None:
                 judged.refusal.command_index = len(judged.outcomes)
                 raise judged.refusal
+            positions: list[int] = []
             if judged.changes:
                 try:
-                    self._store.append_many(judged.changes, commands=judged.records,
-                                            writes=judged.writes)
+                    positions = self._store.append_many(judged.changes, commands=judged.records,
+                                                        writes=judged.writes)
                 except (IntegrityError, settings.SettingChanged):
                     # Another writer got there first: nothing was recorded; judge them all
                     # again on the goals as they are now.
@@ -1094,7 +1140,7 @@ class Goals:
                     _backoff(attempt)
                     continue
             self._store.remember(judged.goals.values())
-            return [attrs.evolve(o, retries=attempt) for o in judged.outcomes]
+            return [attrs.evolve(o, retries=attempt) for o in judged.placed(positions)]
         raise ConcurrencyError(judged.changes[0][0].id, None, None, attempts=MAX_ATTEMPTS)
 
     def _judge(self, commands: list[tuple[str, dict[str, Any]]]) -> _Judged:
@@ -1115,7 +1161,7 @@ class Goals:
         zone = self._read_zone() if any(c.command in _ZONED for c in calls) else None
         if zone is not None:
             judged.writes.append(zone.still_in_force())
-        in_batch: dict[str, tuple[_Call, Outcome]] = {}
+        in_batch: _InRun = {}
         recorded = 0
 
         def load(goal_id: UUID) -> Goal:
@@ -1127,7 +1173,7 @@ class Goals:
             for call in calls:
                 replayed = _replay(call, in_batch, prior.get)
                 if replayed is not None:
-                    judged.outcomes.append(replayed)
+                    judged.add(*replayed)
                     continue
                 _check_new(call, goals.__contains__)
                 goal = goals[call.goal_id] = self._decide(call, load, zone)
@@ -1136,10 +1182,10 @@ class Goals:
                 outcome = Outcome(call.goal_id, goal.version, type(events[-1]).__name__)
                 record = call.record(outcome)
                 if record is not None:
-                    in_batch[record.command_id] = (call, outcome)
+                    in_batch[record.command_id] = (call, outcome, recorded - 1)
                     judged.records.append((record, recorded - 1))
                 judged.changes.append((goal, events))
-                judged.outcomes.append(outcome)
+                judged.add(outcome, recorded - 1)
         except GoalflowError as e:
             judged.refusal = e
         return judged
@@ -1149,8 +1195,8 @@ class Goals:
         """Check a command's arguments (not yet against the goal) and fingerprint it."""
         if command not in COMMANDS:
             raise InvalidCommand(f"unknown command {brief(command)}", field="command")
-        if to_record and self._store.readonly:
-            raise StoreError(f"store {self._store.url} is open read-only; {command} refused")
+        if to_record:
+            self._store.refuse_writes(command)
         args = dict(arguments)
         goal_id = args.pop("goal_id", None)
         occurred_at = args.pop("occurred_at", None)
@@ -1277,6 +1323,19 @@ class _Judged:
     outcomes: list[Outcome] = attrs.Factory(list)
     writes: list[Write] = attrs.Factory(list)
     refusal: GoalflowError | None = None
+    # Per outcome: the index (in all the events of changes) of its command's last event;
+    # None for a replay of an earlier run, whose outcome has its position already.
+    last_events: list[int | None] = attrs.Factory(list)
+
+    def add(self, outcome: Outcome, last_event: int | None = None) -> None:
+        self.outcomes.append(outcome)
+        self.last_events.append(last_event)
+
+    def placed(self, positions: Sequence[int]) -> list[Outcome]:
+        """The outcomes with their positions, once the changes are recorded at
+        ``positions`` (one per event, in order)."""
+        return [o if at is None else attrs.evolve(o, position=positions[at])
+                for o, at in zip(self.outcomes, self.last_events, strict=True)]
 
 
 @attrs.define
@@ -1316,23 +1375,28 @@ class _Call:
         if prior.fingerprint != ours:
             raise CommandIdReused(prior.command_id)
         return Outcome(prior.goal_id, prior.version, prior.event, replayed=True,
-                       retries=retries)
+                       retries=retries, position=prior.notification_id)
 
 
-def _replay(call: _Call, in_run: Mapping[str, tuple[_Call, Outcome]],
-            recorded: Callable[[str], CommandRecord | None]) -> Outcome | None:
-    """The outcome of a command whose id was seen earlier in this run (``in_run``) or is
-    ``recorded`` in the store: a replay of it. None for a command to decide. The same id
-    with another command is CommandIdReused."""
+_InRun = dict[str, tuple["_Call", Outcome, int | None]]
+"""The commands with ids decided in a run: each with its outcome and the index of its last
+event among the run's (None where it has no place: a dry run)."""
+
+
+def _replay(call: _Call, in_run: _InRun, recorded: Callable[[str], CommandRecord | None]
+            ) -> tuple[Outcome, int | None] | None:
+    """The outcome of a command whose id was seen earlier in this run (``in_run``), with that
+    one's last event, or is ``recorded`` in the store (its position known): a replay. None
+    for a command to decide. The same id with another command is CommandIdReused."""
     if call.command_id is None:
         return None
     earlier = in_run.get(call.command_id)
     if earlier is not None:
         if earlier[0].fingerprint != call.fingerprint:
             raise CommandIdReused(call.command_id)
-        return attrs.evolve(earlier[1], replayed=True)
+        return attrs.evolve(earlier[1], replayed=True), earlier[2]
     prior = recorded(call.command_id)
-    return call.replays(prior) if prior is not None else None
+    return (call.replays(prior), None) if prior is not None else None
 
 
 def _check_new(call: _Call, exists: Callable[[UUID], bool]) -> None:
@@ -1430,6 +1494,10 @@ def open(
     (before anything is created). ``policy`` is the EHR's say on who may do what
     (:mod:`goalflow.access`): asked before every command and every read, it refuses
     with :class:`~goalflow.errors.NotPermitted`.
+
+    A PostgreSQL hot standby (a read replica) opens read-only whatever ``readonly`` says
+    (``goals.store.replica``): its writes raise :class:`~goalflow.errors.ReadOnlyReplica`;
+    :meth:`Goals.wait_for_position` and ``get(..., min_position=)`` read your writes there.
     """
     if timezone is not None:
         zones.clinic_zone(timezone)
@@ -1448,13 +1516,13 @@ def open(
                       prepare=None if readonly else install, master_key=key, keys=keys_url)
     try:
         registry = Projections(store, chosen)
-        if not readonly:
+        if not store.readonly:  # (a replica is opened read-only whatever was asked)
             store.inline_writes = registry.inline_write
         goals = Goals(store, registry, clock=clock, policy=policy)
-        if timezone is not None and readonly and goals.timezone != timezone:
+        if timezone is not None and store.readonly and goals.timezone != timezone:
             raise InvalidCommand(f"store {store.url} keeps its dates in time zone"
                                  f" {goals.timezone}, not {timezone}", field="timezone")
-        if timezone is not None and not readonly:
+        if timezone is not None and not store.readonly:
             goals.set_timezone(timezone)
     except BaseException:
         store.close()

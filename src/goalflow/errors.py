@@ -21,6 +21,8 @@ __all__ = [
     "NotPermitted",
     "NotSmart",
     "ProjectionError",
+    "ReadOnlyReplica",
+    "ReplicaBehind",
     "StoreError",
     "UnknownEvent",
     "UnreadableEvent",
@@ -137,6 +139,23 @@ class ProjectionError(GoalflowError):
 
 class StoreError(GoalflowError, OSError):
     """The store cannot be opened or used: a bad url, a missing file, a server down."""
+
+
+class ReadOnlyReplica(StoreError):
+    """A write asked of a read-only replica (a PostgreSQL hot standby): nothing was
+    written. Writes go to the primary; the replica replays them."""
+
+
+class ReplicaBehind(StoreError, TimeoutError):
+    """The store had not reached a log position within the time given (a replica still
+    replaying the primary's log): ``position`` was asked for, ``replayed`` is the last one
+    the store holds, ``waited`` the seconds waited."""
+
+    def __init__(self, message: str, *, position: int, replayed: int, waited: float) -> None:
+        super().__init__(message)
+        self.position = position
+        self.replayed = replayed
+        self.waited = waited
 
 
 class UnreadableEvent(StoreError):

@@ -277,6 +277,7 @@ class Projections:
         projection = self.get(name)
         if mode not in MODES:
             raise ProjectionError(f"mode must be inline or worker, not {mode!r}")
+        self._store.refuse_writes(f"setting the mode of {name}")
         if mode == "inline":
             self.catch_up(name, progress)
         with self._store.recorder.transaction(commit=True) as tx:
@@ -401,6 +402,7 @@ class Projections:
         decoded once for all of them); each resumes where an interrupted rebuild of it
         stopped. Returns how many events each one's new tables were built from."""
         projections = [self.get(name) for name in dict.fromkeys(names)]
+        self._store.refuse_writes(f"rebuilding {', '.join(p.name for p in projections)}")
         building: dict[str, int] = {}
         with self._store.recorder.transaction(commit=True) as tx:
             self._store.claim_write(tx)
@@ -504,6 +506,7 @@ class Projections:
         ``on_fault`` hears of it and how long the worker will wait before trying again
         (doubling up to a minute); nothing is applied twice when it resumes.
         """
+        self._store.refuse_writes(f"running {', '.join(names)}")
         for name in names:
             self.get(name)
             state = self.tracking().get(name)

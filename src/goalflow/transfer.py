@@ -400,6 +400,7 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
     events copied, then each read model built) and takes its progress; ``progress``
     alone follows the events copied.
     """
+    goals.store.refuse_writes("import")
     if header is None:
         header = check(source)
     if phase is None and progress is not None:

@@ -63,9 +63,9 @@ def test_apply_prints_one_result_per_command(db: str) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines == [
         {"line": 1, "goal_id": GOAL_ID, "version": 1, "event": "Drafted", "replayed": False,
-         "retries": 0},
+         "retries": 0, "position": 1},
         {"line": 3, "goal_id": GOAL_ID, "version": 2, "event": "AgreedByClient",
-         "replayed": False, "retries": 0},
+         "replayed": False, "retries": 0, "position": 2},
     ]
     assert goalflow.open(db).get(GOAL_ID).status == "active"
 

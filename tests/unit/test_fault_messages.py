@@ -23,6 +23,16 @@ from goalflow.persistence.store import describe_fault, storage_errors
      "cannot connect within 12 s (is the server running and reachable?)"),
     (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
     (sqlite3.DatabaseError("file is not a database\nmore detail"), "file is not a database"),
+    # A PostgreSQL hot standby (a read replica): a write goalflow did not refuse itself, and
+    # a read cancelled to replay the primary's changes.
+    (OperationalError("cannot execute CREATE ROLE in a read-only transaction"),
+     "the store is read-only here (a read replica, or a read-only role or session): cannot"
+     " execute CREATE ROLE in a read-only transaction; send writes to the primary"),
+    (OperationalError("canceling statement due to conflict with recovery\nDETAIL: User query"
+                      " might have needed to see row versions that must be removed."),
+     "the replica cancelled this read to replay the primary's changes (canceling statement"
+     " due to conflict with recovery); run it again, or give the replica a longer"
+     " max_standby_streaming_delay or hot_standby_feedback = on"),
 ])
 def test_a_fault_is_one_line_that_says_what_happened(fault: Exception, says: str) -> None:
     message = describe_fault(fault)

@@ -32,6 +32,10 @@ class Context:
         self.keys = keys
         self.json_errors = False  # --json was given: errors go to stderr as JSON too
         self.no_pager = False
+        # --min-position: the store is read once it holds the log up to there (a replica
+        # waits, up to --wait seconds, to have replayed it).
+        self.min_position: int | None = None
+        self.wait: float | None = None
         self._goals: Goals | None = None
         self._lagging: set[str] = set()  # read models warned of as behind the log
 
@@ -47,6 +51,9 @@ class Context:
                                             progress=None if self.json_errors else progress,
                                             master_key=key, keys=self.keys)
             self._goals.on_lag = self._warn_lag
+            if self.min_position is not None:
+                self._goals.wait_for_position(self.min_position, **(
+                    {} if self.wait is None else {"timeout": self.wait}))
         return self._goals
 
     def _warn_lag(self, name: str, position: int, head: int) -> None:

@@ -14,6 +14,7 @@ from goalflow.application import Goals, parse_goal_id
 from goalflow.cli._context import Context
 from goalflow.domain.values import check_date
 from goalflow.errors import GoalNotFound, InvalidCommand
+from goalflow.persistence.replicas import MAX_WAIT, WAIT_TIMEOUT
 from goalflow.persistence.urls import DEFAULT_URL, ENV_VAR
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +55,33 @@ def _errors_as_json(ctx: click.Context, _param: click.Parameter, value: bool) ->
         if obj is not None:
             obj.json_errors = True
     return value
+
+
+def min_position_options(command: F, *, expose: bool = False) -> F:
+    """--min-position P and --wait S: read the store only once it holds the log up to
+    position P (a replica: has replayed it), waiting up to S seconds. ``expose``: the
+    command gets them as ``min_position`` and ``wait`` (the root group's, given before the
+    command's :class:`Context` exists); else they go to the Context."""
+    command = click.option(
+        "--wait", type=click.FloatRange(min=0, max=MAX_WAIT), metavar="S", expose_value=expose,
+        callback=_remember("wait"),
+        help=f"With --min-position: seconds to wait for it [default: {WAIT_TIMEOUT:g}].")(
+        command)
+    return click.option(
+        "--min-position", type=click.IntRange(min=0), metavar="P", expose_value=expose,
+        callback=_remember("min_position"),
+        help="Read only once the store holds the log up to position P (a command's"
+             " \"position\"): a replica waits until it has replayed it.")(command)
+
+
+def _remember(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def remember(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        obj = ctx.find_object(Context)
+        if obj is not None and value is not None:
+            setattr(obj, name, value)
+        return value
+
+    return remember
 
 
 def poll_option(help: str) -> Callable[[F], F]:

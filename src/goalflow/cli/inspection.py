@@ -22,6 +22,7 @@ from goalflow.cli._listing import (
 )
 from goalflow.cli._options import (
     json_option,
+    min_position_options,
     occurred_options,
     parse_date,
     parse_timestamp,
@@ -55,6 +56,7 @@ from goalflow.errors import InvalidCommand
               " store's time zone).")
 @click.option("--clinical", is_flag=True, help="With --as-of: the goal with every event"
               " that happened by then, including those recorded later.")
+@min_position_options
 @json_option("Print JSON.")
 @click.pass_obj
 def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
@@ -68,6 +70,7 @@ def show(obj: Context, goal_id: str, version: int | None, as_of: str | None,
     Examples:
       goalflow show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --as-of 2026-03-01
       goalflow show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --as-of 2026-03-01 --clinical
+      goalflow --db "$REPLICA" show 7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b --min-position 1042
     """
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")

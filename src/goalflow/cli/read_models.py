@@ -7,10 +7,13 @@ from typing import Any, Final
 import click
 import orjson
 
+import goalflow
+from goalflow.application import Goals
 from goalflow.cli import _complete as complete
 from goalflow.cli._context import Context, stop_on_sigterm
 from goalflow.cli._options import json_option, poll_option
 from goalflow.cli._output import json_lines, print_json, progress_bar, render_table
+from goalflow.persistence.replicas import Replay
 
 
 @click.group()
@@ -24,22 +27,43 @@ def projections() -> None:
 
 
 @projections.command("status")
-@json_option("Print JSON Lines, one per projection.")
+@click.option("--primary", metavar="URL", help="On a replica: the primary's store url, to"
+              " say how many of its events the replica has yet to replay.")
+@json_option("Print JSON Lines, one per projection (and, on a replica, one for its replay).")
 @click.pass_obj
-def projections_status(obj: Context, as_json: bool) -> None:
-    """Each projection's mode, position, the head of the log, and lag.
+def projections_status(obj: Context, primary: str | None, as_json: bool) -> None:
+    """Each projection's mode, position, the head of the log, and lag; on a replica, how
+    far it has replayed the primary's log (position, and lag in seconds).
 
     \b
-    Example:
+    Examples:
       goalflow projections status --json
+      goalflow --db "$REPLICA" projections status --primary "$PRIMARY"
     """
-    rows = obj.goals(readonly=True).projections.status()
+    goals = obj.goals(readonly=True)
+    rows = goals.projections.status()
+    replay = _replay(goals, primary)
     if as_json:
-        json_lines(rows)
+        json_lines(rows + ([] if replay is None else [{"replica": replay.to_dict()}]))
         return
     click.echo(render_table(
         ["projection", "mode", "position", "head", "lag", "state"],
         [[r["name"], r["mode"], r["position"], r["head"], r["lag"], r["state"]] for r in rows]))
+    if replay is not None:
+        click.echo(replay.describe())
+
+
+def _replay(goals: Goals, primary: str | None) -> Replay | None:
+    """The store's replay state if it is a replica (against ``primary``, if given)."""
+    if primary is None:
+        return goals.replay()
+    if not goals.store.replica:
+        raise click.UsageError(f"--primary: store {goals.store.url} is not a replica")
+    with goalflow.open(primary, readonly=True) as primary_goals:
+        if primary_goals.store.replica:
+            raise click.UsageError(f"--primary: store {primary_goals.store.url} is a"
+                                   " replica, not the primary")
+        return goals.replay(primary_goals)
 
 
 @projections.command("rebuild")
@@ -85,6 +109,7 @@ def projections_run(obj: Context, names: tuple[str, ...], poll: float, as_json: 
       goalflow projections mode plans worker && goalflow projections run
     """
     goals = obj.goals()
+    goals.store.refuse_writes("projections run")
     registry = goals.projections
     chosen = list(names) or [n for n, t in sorted(registry.tracking().items())
                              if t.mode == "worker" and n in registry.all]

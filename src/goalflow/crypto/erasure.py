@@ -70,6 +70,7 @@ def hold(store: GoalStore, subject_id: str, *, until: date, by: Actor, reason: s
          now: datetime, today: date) -> dict[str, Any]:
     """Place a retention hold on the subject until ``until`` (inclusive)."""
     _require_encrypted(store)
+    store.refuse_writes("hold-retention")
     check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
     check_text("reason", reason, limit=MAX_REASON)
     _check_actor(by)
@@ -87,6 +88,7 @@ def release(store: GoalStore, subject_id: str, *, by: Actor, reason: str, now: d
             today: date) -> dict[str, Any]:
     """End the hold in force on the subject."""
     _require_encrypted(store)
+    store.refuse_writes("release-retention")
     check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
     check_text("reason", reason, limit=MAX_REASON)
     _check_actor(by)
@@ -102,8 +104,7 @@ def release(store: GoalStore, subject_id: str, *, by: Actor, reason: str, now: d
 
 def _add(store: GoalStore, subject_id: str, action: str, until: str | None, by: Actor,
          reason: str, now: datetime) -> None:
-    if store.readonly:
-        raise StoreError(f"store {store.url} is open read-only")
+    store.refuse_writes()
     with store.recorder.transaction(commit=True) as tx:
         store.claim_write(tx)
         tx.execute(f"INSERT INTO {tx.table(HOLDS_TABLE)} (subject_id, action, until, by_id,"
@@ -117,6 +118,7 @@ def forget(store: GoalStore, subject_id: str, *, by: Actor, reason: str,
     """Forget the subject: mark each of its goals, delete its read-model rows, destroy
     its data key. Returns what was done."""
     sealer = _require_encrypted(store)
+    store.refuse_writes("forget")
     check_text("subject_id", subject_id, limit=MAX_ID_LENGTH)
     check_text("reason", reason, limit=MAX_REASON)
     check_text("override_hold", override_hold, limit=MAX_REASON, optional=True)
@@ -181,6 +183,5 @@ def _unmarked(tx: Tx, store: GoalStore, goal_ids: list[UUID]) -> list[tuple[UUID
 def rotate(store: GoalStore, new_key: Any) -> int:
     """Re-wrap every data key with a new master key (one transaction, no event touched)."""
     sealer = _require_encrypted(store)
-    if store.readonly:
-        raise StoreError(f"store {store.url} is open read-only")
+    store.refuse_writes("rotate-master-key")
     return sealer.keys.rotate(new_key, sealer.store_id)

@@ -34,12 +34,13 @@ from goalflow.errors import (
     GoalErased,
     GoalflowError,
     GoalNotFound,
+    ReadOnlyReplica,
     StoreError,
     UnreadableEvent,
     VersionNotFound,
     first_line,
 )
-from goalflow.persistence import formats, settings
+from goalflow.persistence import formats, replicas, settings
 from goalflow.persistence.codec import GoalflowMapper, StaleSnapshot
 from goalflow.persistence.recorders import (
     COMMANDS_TABLE,
@@ -158,6 +159,13 @@ def describe_fault(error: BaseException) -> str:
                 f" server running and reachable?): {message}")
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"the disk is full: {message}"
+    if "in a read-only transaction" in message:
+        return (f"the store is read-only here (a read replica, or a read-only role or"
+                f" session): {message}; send writes to the primary")
+    if "conflict with recovery" in message:
+        return (f"the replica cancelled this read to replay the primary's changes"
+                f" ({message}); run it again, or give the replica a longer"
+                " max_standby_streaming_delay or hot_standby_feedback = on")
     return message
 
 
@@ -190,21 +198,30 @@ class GoalStore:
         For a new store it runs in the one transaction that makes goalflow's tables, so
         that a store is made whole or not at all: a failure on the way (a full disk, a
         Ctrl-C, a read model that cannot be created) leaves none of goalflow's tables.
+
+        A PostgreSQL hot standby (a read replica) is opened read-only, whatever was asked
+        (``replica``: :mod:`goalflow.persistence.replicas`); a write there is refused.
         """
         self.url = url
-        self.readonly = readonly
+        self.replica = False
         self._listener: psycopg.Connection[Any] | None = None
         self.sealer: sealing.Sealer | None = None
-        env = _environment(url, readonly=readonly)
         # PostgreSQL: the lock on making tables, held until a new store's are made.
         creating = contextlib.ExitStack()
         new = False
         try:
-            if url.kind == "postgresql" and readonly:
-                _connect(url).close()  # fail fast and plainly ("connection refused")
-            if url.kind == "postgresql" and not readonly:
-                new = creating.enter_context(_create_lock(url))
-            else:
+            if url.kind == "postgresql":
+                # Fails fast and plainly ("connection refused"); says whether it is a standby.
+                conn = creating.enter_context(_connect(url))
+                self.replica = replicas.in_recovery(conn)
+                readonly = readonly or self.replica
+                if readonly:
+                    creating.close()
+                else:
+                    new = creating.enter_context(_create_lock(conn, url))
+            # (SQLite: refuses a file it cannot open, plainly, before looking inside it.)
+            env = _environment(url, readonly=readonly)
+            if url.kind != "postgresql":
                 new = not readonly and _new_sqlite(url)
             if new:
                 env["CREATE_TABLE"] = "n"  # made below, with the rest, in one transaction
@@ -214,6 +231,7 @@ class GoalStore:
             if isinstance(e, STORAGE_FAULTS) and not isinstance(e, StoreError):
                 raise StoreError(f"cannot open store {url}: {describe_fault(e)}") from e
             raise
+        self.readonly = readonly
         if not new:
             creating.close()
         if readonly:
@@ -249,7 +267,7 @@ class GoalStore:
             else:
                 self._check_encryption(master_key, keys)
                 self.written_by = self.mapper.written_by = self._check_formats(progress)
-                if prepare:
+                if prepare and not readonly:
                     prepare(self)
         except BaseException:
             creating.close()
@@ -353,6 +371,17 @@ class GoalStore:
                                  " tables)") from e
             raise StoreError(f"cannot read store {self.url}: {message}") from e
 
+    def refuse_writes(self, what: str | None = None) -> None:
+        """Refuse to write (``what``: the write, for the message) to a store opened
+        read-only: :class:`ReadOnlyReplica` on a replica, else a StoreError."""
+        if self.replica:
+            raise ReadOnlyReplica(f"store {self.url} is a read-only replica (a PostgreSQL hot"
+                                  f" standby): {what or 'writing'} refused; send writes to the"
+                                  " primary")
+        if self.readonly:
+            raise StoreError(f"store {self.url} is open read-only"
+                             + (f"; {what} refused" if what else ""))
+
     def require_chain(self) -> None:
         """Refuse, in one line, to verify or prove a store written before the log was
         chained (its first writable open, or ``goalflow migrate``, chains it)."""
@@ -386,8 +415,7 @@ class GoalStore:
         ``check(current, head)`` may refuse the change (by raising), judged in the same
         transaction as the write, with every writer of events held off: no event can be
         recorded between the check and the change."""
-        if self.readonly:
-            raise StoreError(f"store {self.url} is open read-only; setting {name} refused")
+        self.refuse_writes(f"setting {name}")
         with self.recorder.transaction(commit=True) as tx:
             self.lock_writers(tx)
             current = settings.current(tx, name)
@@ -680,8 +708,7 @@ class GoalStore:
         order) of the event it recorded. ``remember``: keep the goals for :meth:`take`
         (only for goals nobody else holds). Returns the events' positions in the log.
         """
-        if self.readonly:
-            raise StoreError(f"store {self.url} is open read-only")
+        self.refuse_writes()
         events = [event for _, goal_events in changes for event in goal_events]
         all_writes = list(writes)
         if self.sealer is not None:
@@ -732,8 +759,7 @@ class GoalStore:
                         ) -> list[int]:
         """Record SubjectForgotten events (in clear), with the read models' writes, in one
         transaction; the goals are no longer kept for :meth:`take`."""
-        if self.readonly:
-            raise StoreError(f"store {self.url} is open read-only")
+        self.refuse_writes()
         all_writes = list(writes)
         if self.inline_writes is not None:
             all_writes.append(self.inline_writes(events, []))
@@ -852,7 +878,7 @@ class GoalStore:
         # the worker reads its batch in its own transaction with its tracking row claimed,
         # `events --follow` with its own filters. A subscription also ends with the first
         # connection fault, which a worker must outlive, and SQLite has none to give.
-        if self.url.kind != "postgresql":
+        if self.url.kind != "postgresql" or self.replica:  # (a standby cannot LISTEN)
             time.sleep(timeout)
             return
         try:
@@ -891,11 +917,13 @@ class GoalStore:
         ("database is locked") if another writer committed in between; writing
         first makes it wait its turn instead. PostgreSQL needs nothing here.
         """
+        self.refuse_writes()
         if tx.dialect == "sqlite":
             tx.execute(f"UPDATE {tx.table(PROJECTIONS_TABLE)} SET name = name WHERE 0 = 1")
 
     def lock_writers(self, tx: Tx) -> None:
         """Hold off every other writer of events until this transaction ends."""
+        self.refuse_writes()
         if tx.dialect == "sqlite":
             self.claim_write(tx)
         else:
@@ -1108,23 +1136,22 @@ def _connect(url: StoreUrl) -> psycopg.Connection[Any]:
 
 
 @contextlib.contextmanager
-def _create_lock(url: StoreUrl) -> Iterator[bool]:
-    """Hold a PostgreSQL advisory lock while tables are created; yields whether the
-    schema is new to goalflow (it has no goalflow tables).
+def _create_lock(conn: psycopg.Connection[Any], url: StoreUrl) -> Iterator[bool]:
+    """Hold a PostgreSQL advisory lock (on ``conn``) while tables are created; yields
+    whether the schema is new to goalflow (it has no goalflow tables).
 
     eventsourcing runs CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE FUNCTION
     on every start; two processes doing it at once can fail with "tuple
     concurrently updated". The lock makes them take turns; waiting for it is bounded,
     as every lock is (LOCK_TIMEOUT), for the connection's lock_timeout.
     """
-    with _connect(url) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
-        try:
-            if url.schema != "public":
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
-            row = conn.execute("SELECT to_regclass(%s)",
-                               (f'"{url.schema}"."{COMMANDS_TABLE}"',)).fetchone()
-            yield row is None or row[0] is None
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
+    conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
+    try:
+        if url.schema != "public":
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
+        row = conn.execute("SELECT to_regclass(%s)",
+                           (f'"{url.schema}"."{COMMANDS_TABLE}"',)).fetchone()
+        yield row is None or row[0] is None
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
 
