@@ -101,8 +101,10 @@ def _verification_lines(result: Verification) -> list[str]:
 @digest_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the proof to FILE (default: stdout).")
+@json_option("With -o: print a summary object (the proof itself is JSON).")
 @click.pass_obj
-def prove(obj: Context, goal_id: str, kept: str | None, output: Path | None) -> None:
+def prove(obj: Context, goal_id: str, kept: str | None, output: Path | None,
+          as_json: bool) -> None:
     """One goal's events with their inclusion proofs against a kept digest, as JSON.
 
     \b
@@ -111,6 +113,8 @@ def prove(obj: Context, goal_id: str, kept: str | None, output: Path | None) -> 
     """
     if kept is None:
         raise click.UsageError("prove needs --digest (a digest kept from goalflow digest)")
+    if as_json and output is None:
+        raise click.UsageError("--json needs -o (without it, stdout is the proof)")
     goals = obj.goals(readonly=True)
     proof = goals.prove(resolve_goal(goals, goal_id), Digest.load(kept))
     data = orjson.dumps(proof, option=orjson.OPT_INDENT_2) + b"\n"
@@ -126,6 +130,11 @@ def prove(obj: Context, goal_id: str, kept: str | None, output: Path | None) -> 
         partial.unlink(missing_ok=True)
         raise StoreError(f"cannot write {output}: {e.strerror}") from None
     later = proof["events_after_digest"]
+    if as_json:
+        print_json({"output": str(output), "goal_id": proof["goal_id"],
+                    "events": len(proof["events"]), "tree_size": proof["tree_size"],
+                    "events_after_digest": later})
+        return
     click.echo(f"proved {len(proof['events'])} events of goal {proof['goal_id']} against the"
                f" digest of {proof['tree_size']} events"
                + (f"; {later} later event(s) are not covered" if later else ""), err=True)

@@ -122,8 +122,9 @@ def retention_holds(obj: Context, as_json: bool) -> None:
 
 @click.command("rotate-master-key")
 @click.option("--new-key-file", required=True, metavar="FILE", help="The new master key.")
+@json_option("Print a JSON object: the data keys re-wrapped.")
 @click.pass_obj
-def rotate_master_key(obj: Context, new_key_file: str) -> None:
+def rotate_master_key(obj: Context, new_key_file: str, as_json: bool) -> None:
     """Re-wrap every data key with the master key in FILE, in one transaction.
 
     No event is touched. Afterwards only the new key opens the store: give it as
@@ -135,12 +136,16 @@ def rotate_master_key(obj: Context, new_key_file: str) -> None:
       goalflow --master-key-file master.key rotate-master-key --new-key-file new.key
     """
     count = obj.goals().rotate_master_key(master.from_file(new_key_file))
-    click.echo(f"{count} data key(s) re-wrapped; the store now opens with {new_key_file}")
+    if as_json:
+        print_json({"rewrapped": count, "new_key_file": new_key_file})
+    else:
+        click.echo(f"{count} data key(s) re-wrapped; the store now opens with {new_key_file}")
 
 
 @click.command("new-master-key")
 @click.argument("file")
-def new_master_key(file: str) -> None:
+@json_option("Print a JSON object naming the file (never the key).")
+def new_master_key(file: str, as_json: bool) -> None:
     """Write a new random master key (base64 of 32 bytes) to FILE, readable by you only.
 
     Keep it apart from the store and its backups: without it, nothing can be read.
@@ -154,7 +159,10 @@ def new_master_key(file: str) -> None:
         raise InvalidCommand(f"{file} exists: a master key is never overwritten", field="file")
     with private_files.open_private(file, "x") as out:
         out.write(master.new_key_text() + "\n")
-    click.echo(f"master key written to {file} (mode 0600)")
+    if as_json:
+        print_json({"written": file, "mode": "0600"})
+    else:
+        click.echo(f"master key written to {file} (mode 0600)")
 
 
 COMMANDS: Final = (forget, hold_retention, release_retention, retention_holds,

@@ -39,10 +39,11 @@ from goalflow.crypto import master
               help="Write to FILE (default stdout).")
 @click.option("--with-keys", is_flag=True, help="An encrypted store: also write its data"
               " keys, wrapped by its master key (still needed to import).")
+@json_option("With --output: print a summary object (the export itself is JSON Lines).")
 @click.pass_obj
 def export(obj: Context, goal_ids: tuple[str, ...], subjects: tuple[str, ...],
            since: str | None, occurred_since: str | None, output: Path | None,
-           with_keys: bool) -> None:
+           with_keys: bool, as_json: bool) -> None:
     """Export events as JSON Lines: a complete export rebuilds the store with import; a
     partial one (--goal, --subject, --since, --occurred-since) imports into any store.
 
@@ -51,6 +52,8 @@ def export(obj: Context, goal_ids: tuple[str, ...], subjects: tuple[str, ...],
       goalflow export --output goals-2026-11.jsonl
       goalflow export --subject client-7 --with-keys --output client-7.jsonl
     """
+    if as_json and output is None:
+        raise click.UsageError("--json needs --output (without it, stdout is the export)")
     goals = obj.goals(readonly=True)
     ids = [resolve_goal(goals, g) for g in goal_ids] or None
     moment = parse_timestamp("--since", since, end_of_day=False, goals=goals) if since else None
@@ -60,7 +63,12 @@ def export(obj: Context, goal_ids: tuple[str, ...], subjects: tuple[str, ...],
         header = transfer.export(goals, out, goal_ids=ids, subjects=list(subjects) or None,
                                  since=moment, occurred_since=happened, progress=progress,
                                  with_keys=with_keys)
-    if output is not None:
+    if as_json:
+        print_json({"output": str(output), "events": header["events"],
+                    "commands": header["commands"], "scope": header["scope"],
+                    "encrypted": header.get("encrypted", False),
+                    "with_keys": with_keys})
+    elif output is not None:
         click.echo(f"exported {header['events']} events and {header['commands']} command"
                    f" ids to {output}", err=True)
 
