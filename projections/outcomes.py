@@ -25,6 +25,7 @@ computes (the same functions ``goals.outcomes()`` uses), as of the last event re
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -91,7 +92,7 @@ class Outcomes(Projection):
             "gas_levels": None, "gas_weight": None, "gas_baseline_level": None,
             "inputs": Json(inputs), "version": e.originator_version,
             "updated_at": e.timestamp})
-        self._judge(w, e.originator_id, None, inputs, before=[])
+        self._judge_later(w, e.originator_id, ())
 
     def on_ProgressRecorded(self, w: Writer, e: Goal.ProgressRecorded) -> None:
         goal = self._goal(w, e.originator_id)
@@ -100,7 +101,7 @@ class Outcomes(Projection):
         inputs["latest"][e.measure] = reading
         inputs["first"].setdefault(e.measure, reading)
         inputs["counts"][e.measure] = inputs["counts"].get(e.measure, 0) + 1
-        self._save(w, e.originator_id, goal["closed_as"], inputs)
+        self._save(w, e.originator_id, inputs, before=_names(inputs))
 
     def on_Revised(self, w: Writer, e: Goal.Revised) -> None:
         for change in e.changes:
@@ -113,7 +114,7 @@ class Outcomes(Projection):
             names = {m.name for m in change.after}
             for part in ("first", "latest", "counts"):
                 inputs[part] = {k: v for k, v in inputs[part].items() if k in names}
-            self._save(w, e.originator_id, goal["closed_as"], inputs, before=before)
+            self._save(w, e.originator_id, inputs, before=before)
 
     def on_GasScaleSet(self, w: Writer, e: Goal.GasScaleSet) -> None:
         w.update("gf_outcome_goals", {"goal_id": e.originator_id}, {
@@ -148,7 +149,19 @@ class Outcomes(Projection):
         """The subject was forgotten: the goal's rows go, and the subject's GAS scores
         with them (every goal of the subject is forgotten together)."""
         self.erase_goal(w, e.originator_id)
+        _pending(w).pop(e.originator_id, None)  # nothing left to judge
         w.delete("gf_outcome_gas", {"subject_id": e.subject_id})
+
+    def end_batch(self, w: Writer) -> None:
+        """Judge each goal the batch changed, once, from its inputs as they now stand."""
+        pending = _pending(w)
+        while pending:
+            goal_id, existing = pending.popitem()
+            found = w.select("gf_outcome_goals", {"goal_id": goal_id},
+                             columns="closed_as, inputs")
+            if found:
+                self._judge(w, goal_id, found[0]["closed_as"], found[0]["inputs"],
+                            existing=existing)
 
     # -- helpers --------------------------------------------------------------------
 
@@ -164,18 +177,26 @@ class Outcomes(Projection):
         goal = self._goal(w, e.originator_id)
         w.update("gf_outcome_goals", {"goal_id": e.originator_id},
                  {"closed_as": status, "closed_at": e.occurred_at})
-        self._judge(w, e.originator_id, status, goal["inputs"], before=None)
+        self._judge_later(w, e.originator_id, _names(goal["inputs"]))
 
-    def _save(self, w: Writer, goal_id: UUID, closed_as: str | None, inputs: dict[str, Any],
-              *, before: list[str] | None = None) -> None:
+    def _save(self, w: Writer, goal_id: UUID, inputs: dict[str, Any], *,
+              before: list[str]) -> None:
         w.update("gf_outcome_goals", {"goal_id": goal_id}, {"inputs": Json(inputs)})
-        self._judge(w, goal_id, closed_as, inputs, before=before)
+        self._judge_later(w, goal_id, before)
+
+    def _judge_later(self, w: Writer, goal_id: UUID, existing: Sequence[str]) -> None:
+        """Have the goal judged at the end of the batch (:meth:`end_batch`): its results
+        are a function of its inputs and closed_as alone, so judging it once, from where
+        the batch leaves them, writes the rows judging it after each event would have.
+        ``existing`` names the goal's measure rows before this event; the first event of
+        the batch to touch the goal is the one that counts."""
+        _pending(w).setdefault(goal_id, tuple(existing))
 
     def _judge(self, w: Writer, goal_id: UUID, closed_as: str | None,
-               inputs: dict[str, Any], *, before: list[str] | None) -> None:
-        """Work the goal's results out again from its inputs and write them. Only a
-        completed goal's status matters to them (achievementStatus), so open goals, in
-        whatever status, are judged as open."""
+               inputs: dict[str, Any], *, existing: Sequence[str]) -> None:
+        """Work the goal's results out again from its inputs and write them; ``existing``
+        names the measure rows it has. Only a completed goal's status matters to them
+        (achievementStatus), so open goals, in whatever status, are judged as open."""
         status = closed_as or "open"
         measures = [Measure(**m) for m in inputs["measures"]]
         results = [outcomes.measure_result(m, outcomes.Series(
@@ -193,13 +214,13 @@ class Outcomes(Projection):
             "paired_recovered": None if pair is None else pair.recovered,
             "paired_reliably_recovered": None if pair is None else pair.reliably_recovered})
         names = {m.name for m in measures}
-        for old in before or ():
+        for old in existing:
             if old not in names:
                 w.delete("gf_outcome_measures", {"goal_id": goal_id, "name": old})
         for position, result in enumerate(results, start=1):
             row = _measure_row(result, position)
             key = {"goal_id": goal_id, "name": result.measure}
-            if before is not None and result.measure not in before:
+            if result.measure not in existing:
                 w.insert("gf_outcome_measures", {**key, **row})
             else:
                 w.update("gf_outcome_measures", key, row)
@@ -273,6 +294,17 @@ class Outcomes(Projection):
             " paired_clinical_at_baseline, paired_recovered, paired_reliably_recovered"
             " FROM {gf_outcome_goals} WHERE closed_as IN ('completed', 'cancelled')"
             " AND paired_reliable IS NOT NULL ORDER BY goal_id")
+
+
+def _pending(w: Writer) -> dict[UUID, tuple[str, ...]]:
+    """The goals the writer's batch has to judge, each with its measure rows before it."""
+    pending: dict[UUID, tuple[str, ...]] = w.memo.setdefault("outcomes: to judge", {})
+    return pending
+
+
+def _names(inputs: dict[str, Any]) -> list[str]:
+    """The names of the measures in a goal's inputs (its measure rows)."""
+    return [m["name"] for m in inputs["measures"]]
 
 
 def _reading(data: dict[str, Any] | None) -> Reading | None:

@@ -88,6 +88,13 @@ class Projection:
             if "goal_id" in table.column_types:
                 w.delete(table.name, {"goal_id": goal_id})
 
+    def end_batch(self, w: Writer) -> None:
+        """After the events of a batch (a command's, or a batch of a worker, catch-up or
+        rebuild), before its rows are written: a read model that works rows out from a
+        goal's state does it here, once per goal and batch rather than once per event.
+        What it writes must depend only on that state, so that any split of the log into
+        batches gives the same rows (the inline ones equal a rebuild)."""
+
     def on_terms_changed(self, w: Writer, event: Goal.Event) -> None:
         """After the event's own handler, for every event that changes a goal's terms
         (:data:`goalflow.agreement.TERMS_CHANGES`, the domain's rule): a read model that
@@ -337,6 +344,7 @@ class Projections:
             for event, notification_id in zip(events, notification_ids, strict=True):
                 w.position = notification_id
                 projection.handle(w, event)
+            projection.end_batch(w)
             w.flush()
         except UnreadableEvent:  # the log, not the read model: said as it is
             raise
@@ -360,6 +368,7 @@ class Projections:
                 if event is not None:
                     projection.handle(w, event)
                 position = notification.id
+            projection.end_batch(w)
             w.flush()
 
     # -- worker and rebuild: in batches of their own -------------------------------
@@ -480,7 +489,8 @@ class Projections:
                     if notification.id > position:
                         w.position = notification.id
                         projection.handle(w, event)
-            for _, w, _ in writers:
+            for projection, w, _ in writers:
+                projection.end_batch(w)
                 w.flush()
         # Compare-and-set: if another process moved a position meanwhile, this
         # transaction fails and rolls back rather than apply the batch twice.

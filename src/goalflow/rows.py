@@ -34,7 +34,7 @@ _SQL_TYPES: Final[dict[str, dict[str, str]]] = {
 }
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # the writer looks its facts up by table, per row
 class Table:
     """A read-model table: its (logical) name, typed columns, key and indexes."""
 
@@ -312,6 +312,8 @@ class Writer:
         types (a UUID and its string) are one row, as in the database."""
         uuids = _uuid_columns(spec)
         if not uuids:
+            return raw
+        if len(raw) == 1 and type(raw[0]) is UUID:  # a goal's row, keyed as events give it
             return raw
         return tuple([_as_uuid(value) if i in uuids else value for i, value in enumerate(raw)])
 
