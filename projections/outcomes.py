@@ -24,13 +24,13 @@ computes (the same functions ``goals.outcomes()`` uses), as of the last event re
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from goalflow import Goal, Measure, Reading, outcomes
-from goalflow.projection import Json, Projection, Reader, Table, Writer, plain
+from goalflow.projection import Json, Projection, Reader, Table, Writer, as_json_read, plain
 
 ANY_RATER = "any"
 RATER_ROLES = ("client", "clinician", "carer")
@@ -92,29 +92,24 @@ class Outcomes(Projection):
             "gas_levels": None, "gas_weight": None, "gas_baseline_level": None,
             "inputs": Json(inputs), "version": e.originator_version,
             "updated_at": e.timestamp})
-        self._judge_later(w, e.originator_id, ())
+        _pending(w)[e.originator_id] = _Pending((), as_json_read(inputs))
 
     def on_ProgressRecorded(self, w: Writer, e: Goal.ProgressRecorded) -> None:
-        goal = self._goal(w, e.originator_id)
-        inputs = goal["inputs"]
+        inputs = self._inputs(w, e.originator_id)
         reading = {"value": e.value, "occurred_at": e.occurred_at.isoformat()}
         inputs["latest"][e.measure] = reading
         inputs["first"].setdefault(e.measure, reading)
         inputs["counts"][e.measure] = inputs["counts"].get(e.measure, 0) + 1
-        self._save(w, e.originator_id, inputs, before=_names(inputs))
 
     def on_Revised(self, w: Writer, e: Goal.Revised) -> None:
         for change in e.changes:
             if change.field != "measures":
                 continue
-            goal = self._goal(w, e.originator_id)
-            inputs = goal["inputs"]
-            before = [m["name"] for m in inputs["measures"]]
+            inputs = self._inputs(w, e.originator_id)
             inputs["measures"] = [plain(m) for m in change.after]
             names = {m.name for m in change.after}
             for part in ("first", "latest", "counts"):
                 inputs[part] = {k: v for k, v in inputs[part].items() if k in names}
-            self._save(w, e.originator_id, inputs, before=before)
 
     def on_GasScaleSet(self, w: Writer, e: Goal.GasScaleSet) -> None:
         w.update("gf_outcome_goals", {"goal_id": e.originator_id}, {
@@ -153,44 +148,40 @@ class Outcomes(Projection):
         w.delete("gf_outcome_gas", {"subject_id": e.subject_id})
 
     def end_batch(self, w: Writer) -> None:
-        """Judge each goal the batch changed, once, from its inputs as they now stand."""
+        """Write the inputs of each goal the batch changed and judge it, once, from where
+        the batch leaves them: its results are a function of its inputs and ``closed_as``
+        alone, so this writes the rows that doing it after each event would have."""
         pending = _pending(w)
         while pending:
-            goal_id, existing = pending.popitem()
-            found = w.select("gf_outcome_goals", {"goal_id": goal_id},
-                             columns="closed_as, inputs")
-            if found:
-                self._judge(w, goal_id, found[0]["closed_as"], found[0]["inputs"],
-                            existing=existing)
+            goal_id, (existing, live) = pending.popitem()
+            found = w.select("gf_outcome_goals", {"goal_id": goal_id}, columns="closed_as")
+            if not found:
+                continue
+            inputs = as_json_read(live)  # as a select after each event would give them
+            w.update("gf_outcome_goals", {"goal_id": goal_id}, {"inputs": Json(inputs)})
+            self._judge(w, goal_id, found[0]["closed_as"], inputs, existing=existing)
 
     # -- helpers --------------------------------------------------------------------
 
-    def _goal(self, w: Writer, goal_id: UUID) -> dict[str, Any]:
-        return w.select("gf_outcome_goals", {"goal_id": goal_id},
-                        columns="closed_as, inputs")[0]
+    def _inputs(self, w: Writer, goal_id: UUID) -> dict[str, Any]:
+        """The goal's inputs as the batch has left them so far, to change in place: read
+        once per batch, written (and the goal judged) by :meth:`end_batch`."""
+        pending = _pending(w)
+        found = pending.get(goal_id)
+        if found is None:
+            inputs = w.select("gf_outcome_goals", {"goal_id": goal_id}, columns="inputs")[0]
+            found = pending[goal_id] = _Pending(tuple(_names(inputs["inputs"])),
+                                                inputs["inputs"])
+        return found.inputs
 
     def _subject(self, w: Writer, goal_id: UUID) -> str:
         row = w.select("gf_outcome_goals", {"goal_id": goal_id}, columns="subject_id")[0]
         return str(row["subject_id"])
 
     def _close(self, w: Writer, e: Goal.Event, status: str) -> None:
-        goal = self._goal(w, e.originator_id)
+        self._inputs(w, e.originator_id)  # judged again at the end of the batch
         w.update("gf_outcome_goals", {"goal_id": e.originator_id},
                  {"closed_as": status, "closed_at": e.occurred_at})
-        self._judge_later(w, e.originator_id, _names(goal["inputs"]))
-
-    def _save(self, w: Writer, goal_id: UUID, inputs: dict[str, Any], *,
-              before: list[str]) -> None:
-        w.update("gf_outcome_goals", {"goal_id": goal_id}, {"inputs": Json(inputs)})
-        self._judge_later(w, goal_id, before)
-
-    def _judge_later(self, w: Writer, goal_id: UUID, existing: Sequence[str]) -> None:
-        """Have the goal judged at the end of the batch (:meth:`end_batch`): its results
-        are a function of its inputs and closed_as alone, so judging it once, from where
-        the batch leaves them, writes the rows judging it after each event would have.
-        ``existing`` names the goal's measure rows before this event; the first event of
-        the batch to touch the goal is the one that counts."""
-        _pending(w).setdefault(goal_id, tuple(existing))
 
     def _judge(self, w: Writer, goal_id: UUID, closed_as: str | None,
                inputs: dict[str, Any], *, existing: Sequence[str]) -> None:
@@ -296,9 +287,16 @@ class Outcomes(Projection):
             " AND paired_reliable IS NOT NULL ORDER BY goal_id")
 
 
-def _pending(w: Writer) -> dict[UUID, tuple[str, ...]]:
-    """The goals the writer's batch has to judge, each with its measure rows before it."""
-    pending: dict[UUID, tuple[str, ...]] = w.memo.setdefault("outcomes: to judge", {})
+class _Pending(NamedTuple):
+    """A goal the batch has changed: the measure rows it had before, and its inputs."""
+
+    existing: tuple[str, ...]
+    inputs: dict[str, Any]
+
+
+def _pending(w: Writer) -> dict[UUID, _Pending]:
+    """The goals the writer's batch has changed, to write and judge at its end."""
+    pending: dict[UUID, _Pending] = w.memo.setdefault("outcomes: to judge", {})
     return pending
 
 

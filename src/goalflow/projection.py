@@ -2,8 +2,9 @@
 
 A projection turns the event log into SQL tables an EHR can query. It declares
 its tables (:class:`Table`) and handles events one at a time (``on_<EventName>``
-methods), writing through a :class:`Writer`. Those two, :class:`Reader`,
-:class:`Json`, ``ColumnType`` and ``plain`` live in :mod:`goalflow.rows` (the row
+methods), writing through a :class:`Writer`; what it works out from a goal's state it can
+write once per batch (:meth:`Projection.end_batch`). Those two, :class:`Reader`,
+:class:`Json`, ``as_json_read``, ``ColumnType`` and ``plain`` live in :mod:`goalflow.rows` (the row
 writer) and :mod:`goalflow.domain.plain`; read models import them from here, the one
 interface they are written against. goalflow finds projections through the
 ``goalflow.projections`` entry-point group, creates their tables, and keeps each
@@ -49,6 +50,7 @@ from goalflow.rows import Json as Json
 from goalflow.rows import Reader as Reader
 from goalflow.rows import Table as Table
 from goalflow.rows import Writer as Writer
+from goalflow.rows import as_json_read as as_json_read
 from goalflow.rows import create_table
 
 ENTRY_POINT_GROUP: Final = "goalflow.projections"

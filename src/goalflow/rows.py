@@ -92,6 +92,12 @@ class Json:
         self.value = value
 
 
+def as_json_read(value: Any) -> Any:
+    """A value as a json column gives it back: plain JSON data (lists, dicts, numbers,
+    strings), whatever was written (dates, value objects)."""
+    return loads(dumps(value))
+
+
 def _to_sql(dialect: str, value: Any) -> Any:
     """A Python value as the database wants it; SQLite keeps ISO text in UTC."""
     convert = _converter(dialect, type(value))
@@ -390,7 +396,7 @@ class _Row:
 def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:
     """A value held in memory as ``select`` returns it from the database."""
     if isinstance(value, Json):
-        return loads(dumps(value.value))  # as stored: plain JSON, whatever was given
+        return as_json_read(value.value)  # as stored: plain JSON, whatever was given
     if kind == "timestamp" and isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if kind in ("date", "uuid") and value is not None and not isinstance(value, str):
