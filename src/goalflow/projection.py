@@ -55,6 +55,9 @@ from goalflow.rows import create_table
 
 ENTRY_POINT_GROUP: Final = "goalflow.projections"
 BATCH_SIZE: Final = 1000
+REBUILD_BATCH_SIZE: Final = 5000
+"""Events per transaction of a rebuild: a goal's current-state rows are written once per
+batch, so bigger batches write fewer rows (memory stays bounded by the batch)."""
 
 Mode = Literal["inline", "worker"]
 MODES: Final = ("inline", "worker")
@@ -424,7 +427,8 @@ class Projections:
                 targets = [(p, building[p.name],
                             claim_tracking(tx, p.name).building_position or 0)
                            for p in projections]
-                applied, reached = self._apply_batch(tx, targets, column="building_position")
+                applied, reached = self._apply_batch(tx, targets, column="building_position",
+                                                     limit=REBUILD_BATCH_SIZE)
             if progress:
                 progress(min(reached, head) if applied else head, head)
             if not applied:
@@ -469,7 +473,7 @@ class Projections:
             return int(self._store.count(tx, upto=state.building_position or 0))
 
     def _apply_batch(self, tx: Tx, targets: Sequence[tuple[Projection, int, int]], *,
-                     column: str) -> tuple[int, int]:
+                     column: str, limit: int = BATCH_SIZE) -> tuple[int, int]:
         """Apply the next batch of the log to each (projection, generation, position).
 
         Each event is read and decoded once, and applied to the projections that have
@@ -477,7 +481,7 @@ class Projections:
         reached.
         """
         batch = self._store.notifications(tx, after=min(p for _, _, p in targets),
-                                          limit=BATCH_SIZE)
+                                          limit=limit)
         if not batch:
             return 0, 0
         writers = [(projection, Writer(tx, projection, generation), position)

@@ -117,6 +117,7 @@ def _converter(dialect: str, kind: type) -> Callable[[Any], Any] | None:
 
 
 _CONVERTERS: dict[tuple[str, type], Callable[[Any], Any] | None] = {}
+_BY_TYPE: dict[str, dict[type, Callable[[Any], Any] | None]] = {}  # the same, by dialect
 
 
 def _pg_json(value: Json) -> Any:
@@ -213,7 +214,9 @@ class Writer:
         if key in pending and pending[key].state != "deleted":
             raise ProjectionError(f"{table} already has a row with key {raw}")
         replaced = key in pending  # deleted earlier in this batch: delete, then insert
-        pending[key] = _Row("replaced" if replaced else "new", dict(row), dict(row), raw)
+        # One dict for what reads see and what goes: a new row only ever changes in both.
+        values = dict(row)
+        pending[key] = _Row("replaced" if replaced else "new", values, values, raw)
 
     def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         raw = self._raw_key(table, where)
@@ -298,16 +301,28 @@ class Writer:
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         dialect = self.dialect
-        self.tx.executemany(statement, [
-            [v if (convert := _converter(dialect, type(v))) is None else convert(v)
-             for v in row]
-            for row in rows])
+        ways = _BY_TYPE.setdefault(dialect, {})  # by the value's type: no key to make
+        params = []
+        for row in rows:
+            values = []
+            for v in row:
+                kind = type(v)
+                try:
+                    convert = ways[kind]
+                except KeyError:
+                    convert = ways[kind] = _converter(dialect, kind)
+                values.append(v if convert is None else convert(v))
+            params.append(values)
+        self.tx.executemany(statement, params)
 
     def _raw_key(self, table: str, where: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The primary key ``where`` names exactly, as given, or None (other columns)."""
         primary_key = self.projection.table(table).primary_key
         if len(where) != len(primary_key):
             return None
+        if len(primary_key) == 1:
+            value = where.get(primary_key[0], _NO_KEY)
+            return None if value is _NO_KEY else (value,)
         try:
             return tuple([where[k] for k in primary_key])
         except KeyError:
@@ -374,6 +389,9 @@ def _as_uuid(value: Any) -> Any:
         return UUID(str(value))
     except ValueError:
         return value  # not a UUID at all: the database will say so
+
+
+_NO_KEY: Final = object()
 
 
 def _conditions(columns: Iterable[str]) -> str:
