@@ -31,6 +31,7 @@ from uuid import UUID
 
 from goalflow import Goal, Measure, Reading, outcomes
 from goalflow.projection import Json, Projection, Reader, Table, Writer, as_json_read, plain
+from goalflow.projection import write_versions as _write_versions
 
 ANY_RATER = "any"
 RATER_ROLES = ("client", "clinician", "carer")
@@ -78,8 +79,8 @@ class Outcomes(Projection):
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
         super().handle(w, event)
-        w.update("gf_outcome_goals", {"goal_id": event.originator_id},
-                 {"version": event.originator_version, "updated_at": event.timestamp})
+        # The goal's version and when it changed: written once per batch, by end_batch.
+        w.memo.setdefault("outcomes: versions", {})[event.originator_id] = event
 
     # -- events ---------------------------------------------------------------------
 
@@ -151,6 +152,7 @@ class Outcomes(Projection):
         """Write the inputs of each goal the batch changed and judge it, once, from where
         the batch leaves them: its results are a function of its inputs and ``closed_as``
         alone, so this writes the rows that doing it after each event would have."""
+        _write_versions(w, "outcomes: versions", "gf_outcome_goals")
         pending = _pending(w)
         while pending:
             goal_id, (existing, live) = pending.popitem()

@@ -118,6 +118,17 @@ class Projection:
         return {name: kind for table in self.tables for name, kind in table.columns}
 
 
+def write_versions(w: Writer, memo_key: str, table: str) -> None:
+    """Set ``version`` and ``updated_at`` of each goal's row in ``table`` from the last
+    event of it in the batch, kept in ``w.memo[memo_key]`` (goal id to event) by the read
+    model's ``handle``: one write per goal and batch, the one after each event would give
+    (a row the batch deleted stays deleted)."""
+    events: dict[UUID, Goal.Event] = w.memo.pop(memo_key, {})
+    for goal_id, event in events.items():
+        w.update(table, {"goal_id": goal_id},
+                 {"version": event.originator_version, "updated_at": event.timestamp})
+
+
 @functools.cache
 def _handler_name(event: type) -> str:
     return f"on_{event.__name__}"
