@@ -484,7 +484,7 @@ class Projections:
             return int(self._store.count(tx, upto=state.building_position or 0))
 
     def _apply_batch(self, tx: Tx, targets: Sequence[tuple[Projection, int, int]], *,
-                     column: str, limit: int = BATCH_SIZE) -> tuple[int, int]:
+                     column: str, limit: int | None = None) -> tuple[int, int]:
         """Apply the next batch of the log to each (projection, generation, position).
 
         Each event is read and decoded once, and applied to the projections that have
@@ -492,7 +492,7 @@ class Projections:
         reached.
         """
         batch = self._store.notifications(tx, after=min(p for _, _, p in targets),
-                                          limit=limit)
+                                          limit=limit or BATCH_SIZE)
         if not batch:
             return 0, 0
         writers = [(projection, Writer(tx, projection, generation), position)
