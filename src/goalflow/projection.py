@@ -3,9 +3,10 @@
 A projection turns the event log into SQL tables an EHR can query. It declares
 its tables (:class:`Table`) and handles events one at a time (``on_<EventName>``
 methods), writing through a :class:`Writer`; what it works out from a goal's state it can
-write once per batch (:meth:`Projection.end_batch`). Those two, :class:`Reader`,
-:class:`Json`, ``as_json_read``, ``ColumnType`` and ``plain`` live in :mod:`goalflow.rows` (the row
-writer) and :mod:`goalflow.domain.plain`; read models import them from here, the one
+write once per batch (:meth:`Projection.end_batch`, :func:`write_versions`). Table, Writer,
+:class:`Reader`, :class:`Json`, ``as_json_read``, ``ColumnType`` and ``plain`` live in
+:mod:`goalflow.rows` (the row writer) and :mod:`goalflow.domain.plain`; read models import
+them from here, the one
 interface they are written against. goalflow finds projections through the
 ``goalflow.projections`` entry-point group, creates their tables, and keeps each
 one current in exactly one mode:
