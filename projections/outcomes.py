@@ -24,12 +24,14 @@ computes (the same functions ``goals.outcomes()`` uses), as of the last event re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from goalflow import Goal, Measure, Reading, outcomes
-from goalflow.projection import Json, Projection, Reader, Table, Writer, plain
+from goalflow.projection import Json, Projection, Reader, Table, Writer, as_json_read, plain
+from goalflow.projection import write_versions as _write_versions
 
 ANY_RATER = "any"
 RATER_ROLES = ("client", "clinician", "carer")
@@ -77,8 +79,8 @@ class Outcomes(Projection):
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
         super().handle(w, event)
-        w.update("gf_outcome_goals", {"goal_id": event.originator_id},
-                 {"version": event.originator_version, "updated_at": event.timestamp})
+        # The goal's version and when it changed: written once per batch, by end_batch.
+        w.memo.setdefault("outcomes: versions", {})[event.originator_id] = event
 
     # -- events ---------------------------------------------------------------------
 
@@ -91,29 +93,24 @@ class Outcomes(Projection):
             "gas_levels": None, "gas_weight": None, "gas_baseline_level": None,
             "inputs": Json(inputs), "version": e.originator_version,
             "updated_at": e.timestamp})
-        self._judge(w, e.originator_id, None, inputs, before=[])
+        _pending(w)[e.originator_id] = _Pending((), as_json_read(inputs))
 
     def on_ProgressRecorded(self, w: Writer, e: Goal.ProgressRecorded) -> None:
-        goal = self._goal(w, e.originator_id)
-        inputs = goal["inputs"]
+        inputs = self._inputs(w, e.originator_id)
         reading = {"value": e.value, "occurred_at": e.occurred_at.isoformat()}
         inputs["latest"][e.measure] = reading
         inputs["first"].setdefault(e.measure, reading)
         inputs["counts"][e.measure] = inputs["counts"].get(e.measure, 0) + 1
-        self._save(w, e.originator_id, goal["closed_as"], inputs)
 
     def on_Revised(self, w: Writer, e: Goal.Revised) -> None:
         for change in e.changes:
             if change.field != "measures":
                 continue
-            goal = self._goal(w, e.originator_id)
-            inputs = goal["inputs"]
-            before = [m["name"] for m in inputs["measures"]]
+            inputs = self._inputs(w, e.originator_id)
             inputs["measures"] = [plain(m) for m in change.after]
             names = {m.name for m in change.after}
             for part in ("first", "latest", "counts"):
                 inputs[part] = {k: v for k, v in inputs[part].items() if k in names}
-            self._save(w, e.originator_id, goal["closed_as"], inputs, before=before)
 
     def on_GasScaleSet(self, w: Writer, e: Goal.GasScaleSet) -> None:
         w.update("gf_outcome_goals", {"goal_id": e.originator_id}, {
@@ -148,34 +145,51 @@ class Outcomes(Projection):
         """The subject was forgotten: the goal's rows go, and the subject's GAS scores
         with them (every goal of the subject is forgotten together)."""
         self.erase_goal(w, e.originator_id)
+        _pending(w).pop(e.originator_id, None)  # nothing left to judge
         w.delete("gf_outcome_gas", {"subject_id": e.subject_id})
+
+    def end_batch(self, w: Writer) -> None:
+        """Write the inputs of each goal the batch changed and judge it, once, from where
+        the batch leaves them: its results are a function of its inputs and ``closed_as``
+        alone, so this writes the rows that doing it after each event would have."""
+        _write_versions(w, "outcomes: versions", "gf_outcome_goals")
+        pending = _pending(w)
+        while pending:
+            goal_id, (existing, live) = pending.popitem()
+            found = w.select("gf_outcome_goals", {"goal_id": goal_id}, columns="closed_as")
+            if not found:
+                continue
+            inputs = as_json_read(live)  # as a select after each event would give them
+            w.update("gf_outcome_goals", {"goal_id": goal_id}, {"inputs": Json(inputs)})
+            self._judge(w, goal_id, found[0]["closed_as"], inputs, existing=existing)
 
     # -- helpers --------------------------------------------------------------------
 
-    def _goal(self, w: Writer, goal_id: UUID) -> dict[str, Any]:
-        return w.select("gf_outcome_goals", {"goal_id": goal_id},
-                        columns="closed_as, inputs")[0]
+    def _inputs(self, w: Writer, goal_id: UUID) -> dict[str, Any]:
+        """The goal's inputs as the batch has left them so far, to change in place: read
+        once per batch, written (and the goal judged) by :meth:`end_batch`."""
+        pending = _pending(w)
+        found = pending.get(goal_id)
+        if found is None:
+            inputs = w.select("gf_outcome_goals", {"goal_id": goal_id}, columns="inputs")[0]
+            found = pending[goal_id] = _Pending(tuple(_names(inputs["inputs"])),
+                                                inputs["inputs"])
+        return found.inputs
 
     def _subject(self, w: Writer, goal_id: UUID) -> str:
         row = w.select("gf_outcome_goals", {"goal_id": goal_id}, columns="subject_id")[0]
         return str(row["subject_id"])
 
     def _close(self, w: Writer, e: Goal.Event, status: str) -> None:
-        goal = self._goal(w, e.originator_id)
+        self._inputs(w, e.originator_id)  # judged again at the end of the batch
         w.update("gf_outcome_goals", {"goal_id": e.originator_id},
                  {"closed_as": status, "closed_at": e.occurred_at})
-        self._judge(w, e.originator_id, status, goal["inputs"], before=None)
-
-    def _save(self, w: Writer, goal_id: UUID, closed_as: str | None, inputs: dict[str, Any],
-              *, before: list[str] | None = None) -> None:
-        w.update("gf_outcome_goals", {"goal_id": goal_id}, {"inputs": Json(inputs)})
-        self._judge(w, goal_id, closed_as, inputs, before=before)
 
     def _judge(self, w: Writer, goal_id: UUID, closed_as: str | None,
-               inputs: dict[str, Any], *, before: list[str] | None) -> None:
-        """Work the goal's results out again from its inputs and write them. Only a
-        completed goal's status matters to them (achievementStatus), so open goals, in
-        whatever status, are judged as open."""
+               inputs: dict[str, Any], *, existing: Sequence[str]) -> None:
+        """Work the goal's results out again from its inputs and write them; ``existing``
+        names the measure rows it has. Only a completed goal's status matters to them
+        (achievementStatus), so open goals, in whatever status, are judged as open."""
         status = closed_as or "open"
         measures = [Measure(**m) for m in inputs["measures"]]
         results = [outcomes.measure_result(m, outcomes.Series(
@@ -193,13 +207,13 @@ class Outcomes(Projection):
             "paired_recovered": None if pair is None else pair.recovered,
             "paired_reliably_recovered": None if pair is None else pair.reliably_recovered})
         names = {m.name for m in measures}
-        for old in before or ():
+        for old in existing:
             if old not in names:
                 w.delete("gf_outcome_measures", {"goal_id": goal_id, "name": old})
         for position, result in enumerate(results, start=1):
             row = _measure_row(result, position)
             key = {"goal_id": goal_id, "name": result.measure}
-            if before is not None and result.measure not in before:
+            if result.measure not in existing:
                 w.insert("gf_outcome_measures", {**key, **row})
             else:
                 w.update("gf_outcome_measures", key, row)
@@ -273,6 +287,24 @@ class Outcomes(Projection):
             " paired_clinical_at_baseline, paired_recovered, paired_reliably_recovered"
             " FROM {gf_outcome_goals} WHERE closed_as IN ('completed', 'cancelled')"
             " AND paired_reliable IS NOT NULL ORDER BY goal_id")
+
+
+class _Pending(NamedTuple):
+    """A goal the batch has changed: the measure rows it had before, and its inputs."""
+
+    existing: tuple[str, ...]
+    inputs: dict[str, Any]
+
+
+def _pending(w: Writer) -> dict[UUID, _Pending]:
+    """The goals the writer's batch has changed, to write and judge at its end."""
+    pending: dict[UUID, _Pending] = w.memo.setdefault("outcomes: to judge", {})
+    return pending
+
+
+def _names(inputs: dict[str, Any]) -> list[str]:
+    """The names of the measures in a goal's inputs (its measure rows)."""
+    return [m["name"] for m in inputs["measures"]]
 
 
 def _reading(data: dict[str, Any] | None) -> Reading | None:

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from goalflow import Goal, agreement
 from goalflow.projection import Json, Projection, Reader, Table, Writer
+from goalflow.projection import write_versions as _write_versions
 
 from . import _parties
 
@@ -52,8 +53,11 @@ class Plans(Projection):
 
     def handle(self, w: Writer, event: Goal.Event) -> None:
         super().handle(w, event)
-        w.update("gf_plan_goals", {"goal_id": event.originator_id},
-                 {"version": event.originator_version, "updated_at": event.timestamp})
+        # The goal's version and when it changed: written once per batch, by end_batch.
+        w.memo.setdefault("plans: versions", {})[event.originator_id] = event
+
+    def end_batch(self, w: Writer) -> None:
+        _write_versions(w, "plans: versions", "gf_plan_goals")
 
     # -- events ---------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 A projection turns the event log into SQL tables an EHR can query. It declares
 its tables (:class:`Table`) and handles events one at a time (``on_<EventName>``
-methods), writing through a :class:`Writer`. Those two, :class:`Reader`,
-:class:`Json`, ``ColumnType`` and ``plain`` live in :mod:`goalflow.rows` (the row
-writer) and :mod:`goalflow.domain.plain`; read models import them from here, the one
+methods), writing through a :class:`Writer`; what it works out from a goal's state it can
+write once per batch (:meth:`Projection.end_batch`, :func:`write_versions`). Table, Writer,
+:class:`Reader`, :class:`Json`, ``as_json_read``, ``ColumnType`` and ``plain`` live in
+:mod:`goalflow.rows` (the row writer) and :mod:`goalflow.domain.plain`; read models import
+them from here, the one
 interface they are written against. goalflow finds projections through the
 ``goalflow.projections`` entry-point group, creates their tables, and keeps each
 one current in exactly one mode:
@@ -49,10 +51,14 @@ from goalflow.rows import Json as Json
 from goalflow.rows import Reader as Reader
 from goalflow.rows import Table as Table
 from goalflow.rows import Writer as Writer
+from goalflow.rows import as_json_read as as_json_read
 from goalflow.rows import create_table
 
 ENTRY_POINT_GROUP: Final = "goalflow.projections"
 BATCH_SIZE: Final = 1000
+REBUILD_BATCH_SIZE: Final = 5000
+"""Events per transaction of a rebuild: a goal's current-state rows are written once per
+batch, so bigger batches write fewer rows (memory stays bounded by the batch)."""
 
 Mode = Literal["inline", "worker"]
 MODES: Final = ("inline", "worker")
@@ -88,6 +94,13 @@ class Projection:
             if "goal_id" in table.column_types:
                 w.delete(table.name, {"goal_id": goal_id})
 
+    def end_batch(self, w: Writer) -> None:
+        """After the events of a batch (a command's, or a batch of a worker, catch-up or
+        rebuild), before its rows are written: a read model that works rows out from a
+        goal's state does it here, once per goal and batch rather than once per event.
+        What it writes must depend only on that state, so that any split of the log into
+        batches gives the same rows (the inline ones equal a rebuild)."""
+
     def on_terms_changed(self, w: Writer, event: Goal.Event) -> None:
         """After the event's own handler, for every event that changes a goal's terms
         (:data:`goalflow.agreement.TERMS_CHANGES`, the domain's rule): a read model that
@@ -104,6 +117,17 @@ class Projection:
     def column_types(self) -> dict[str, ColumnType]:
         """Every column's type across the projection's tables (same name, same type)."""
         return {name: kind for table in self.tables for name, kind in table.columns}
+
+
+def write_versions(w: Writer, memo_key: str, table: str) -> None:
+    """Set ``version`` and ``updated_at`` of each goal's row in ``table`` from the last
+    event of it in the batch, kept in ``w.memo[memo_key]`` (goal id to event) by the read
+    model's ``handle``: one write per goal and batch, the one after each event would give
+    (a row the batch deleted stays deleted)."""
+    events: dict[UUID, Goal.Event] = w.memo.pop(memo_key, {})
+    for goal_id, event in events.items():
+        w.update(table, {"goal_id": goal_id},
+                 {"version": event.originator_version, "updated_at": event.timestamp})
 
 
 @functools.cache
@@ -338,6 +362,7 @@ class Projections:
             for event, notification_id in zip(events, notification_ids, strict=True):
                 w.position = notification_id
                 projection.handle(w, event)
+            projection.end_batch(w)
             w.flush()
         except UnreadableEvent:  # the log, not the read model: said as it is
             raise
@@ -361,6 +386,7 @@ class Projections:
                 if event is not None:
                     projection.handle(w, event)
                 position = notification.id
+            projection.end_batch(w)
             w.flush()
 
     # -- worker and rebuild: in batches of their own -------------------------------
@@ -415,7 +441,8 @@ class Projections:
                 targets = [(p, building[p.name],
                             claim_tracking(tx, p.name).building_position or 0)
                            for p in projections]
-                applied, reached = self._apply_batch(tx, targets, column="building_position")
+                applied, reached = self._apply_batch(tx, targets, column="building_position",
+                                                     limit=REBUILD_BATCH_SIZE)
             if progress:
                 progress(min(reached, head) if applied else head, head)
             if not applied:
@@ -460,7 +487,7 @@ class Projections:
             return int(self._store.count(tx, upto=state.building_position or 0))
 
     def _apply_batch(self, tx: Tx, targets: Sequence[tuple[Projection, int, int]], *,
-                     column: str) -> tuple[int, int]:
+                     column: str, limit: int | None = None) -> tuple[int, int]:
         """Apply the next batch of the log to each (projection, generation, position).
 
         Each event is read and decoded once, and applied to the projections that have
@@ -468,7 +495,7 @@ class Projections:
         reached.
         """
         batch = self._store.notifications(tx, after=min(p for _, _, p in targets),
-                                          limit=BATCH_SIZE)
+                                          limit=limit or BATCH_SIZE)
         if not batch:
             return 0, 0
         writers = [(projection, Writer(tx, projection, generation), position)
@@ -482,7 +509,8 @@ class Projections:
                     if notification.id > position:
                         w.position = notification.id
                         projection.handle(w, event)
-            for _, w, _ in writers:
+            for projection, w, _ in writers:
+                projection.end_batch(w)
                 w.flush()
         # Compare-and-set: if another process moved a position meanwhile, this
         # transaction fails and rolls back rather than apply the batch twice.

@@ -35,7 +35,7 @@ _SQL_TYPES: Final[dict[str, dict[str, str]]] = {
 }
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # the writer looks its facts up by table, per row
 class Table:
     """A read-model table: its (logical) name, typed columns, key and indexes."""
 
@@ -93,6 +93,12 @@ class Json:
         self.value = value
 
 
+def as_json_read(value: Any) -> Any:
+    """A value as a json column gives it back: plain JSON data (lists, dicts, numbers,
+    strings), whatever was written (dates, value objects)."""
+    return loads(dumps(value))
+
+
 def _to_sql(dialect: str, value: Any) -> Any:
     """A Python value as the database wants it; SQLite keeps ISO text in UTC."""
     convert = _converter(dialect, type(value))
@@ -112,6 +118,7 @@ def _converter(dialect: str, kind: type) -> Callable[[Any], Any] | None:
 
 
 _CONVERTERS: dict[tuple[str, type], Callable[[Any], Any] | None] = {}
+_BY_TYPE: dict[str, dict[type, Callable[[Any], Any] | None]] = {}  # the same, by dialect
 
 
 def _pg_json(value: Json) -> Any:
@@ -208,7 +215,9 @@ class Writer:
         if key in pending and pending[key].state != "deleted":
             raise ProjectionError(f"{table} already has a row with key {raw}")
         replaced = key in pending  # deleted earlier in this batch: delete, then insert
-        pending[key] = _Row("replaced" if replaced else "new", dict(row), dict(row), raw)
+        # One dict for what reads see and what goes: a new row only ever changes in both.
+        values = dict(row)
+        pending[key] = _Row("replaced" if replaced else "new", values, values, raw)
 
     def update(self, table: str, where: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         raw = self._raw_key(table, where)
@@ -293,16 +302,28 @@ class Writer:
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         dialect = self.dialect
-        self.tx.executemany(statement, [
-            [v if (convert := _converter(dialect, type(v))) is None else convert(v)
-             for v in row]
-            for row in rows])
+        ways = _BY_TYPE.setdefault(dialect, {})  # by the value's type: no key to make
+        params = []
+        for row in rows:
+            values = []
+            for v in row:
+                kind = type(v)
+                try:
+                    convert = ways[kind]
+                except KeyError:
+                    convert = ways[kind] = _converter(dialect, kind)
+                values.append(v if convert is None else convert(v))
+            params.append(values)
+        self.tx.executemany(statement, params)
 
     def _raw_key(self, table: str, where: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The primary key ``where`` names exactly, as given, or None (other columns)."""
         primary_key = self.projection.table(table).primary_key
         if len(where) != len(primary_key):
             return None
+        if len(primary_key) == 1:
+            value = where.get(primary_key[0], _NO_KEY)
+            return None if value is _NO_KEY else (value,)
         try:
             return tuple([where[k] for k in primary_key])
         except KeyError:
@@ -313,6 +334,8 @@ class Writer:
         types (a UUID and its string) are one row, as in the database."""
         uuids = _uuid_columns(spec)
         if not uuids:
+            return raw
+        if len(raw) == 1 and type(raw[0]) is UUID:  # a goal's row, keyed as events give it
             return raw
         return tuple([_as_uuid(value) if i in uuids else value for i, value in enumerate(raw)])
 
@@ -369,6 +392,9 @@ def _as_uuid(value: Any) -> Any:
         return value  # not a UUID at all: the database will say so
 
 
+_NO_KEY: Final = object()
+
+
 def _conditions(columns: Iterable[str]) -> str:
     """``a = ? AND b = ?`` for the columns (or the keys of a mapping)."""
     return " AND ".join(f"{k} = ?" for k in columns)
@@ -389,7 +415,7 @@ class _Row:
 def _as_read(dialect: str, kind: ColumnType, value: Any) -> Any:
     """A value held in memory as ``select`` returns it from the database."""
     if isinstance(value, Json):
-        return loads(dumps(value.value))  # as stored: plain JSON, whatever was given
+        return as_json_read(value.value)  # as stored: plain JSON, whatever was given
     if kind == "timestamp" and isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if kind in ("date", "uuid") and value is not None and not isinstance(value, str):

@@ -698,6 +698,7 @@ class Interrupted(Exception):
 def interrupted_rebuild(clinic: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The clinic with a rebuild of plans stopped after its first batch of 5 events."""
     monkeypatch.setattr("goalflow.projection.BATCH_SIZE", 5)
+    monkeypatch.setattr("goalflow.projection.REBUILD_BATCH_SIZE", 5)
 
     def stop(done: int, total: int) -> None:
         raise Interrupted

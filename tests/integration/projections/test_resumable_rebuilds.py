@@ -1,7 +1,8 @@
 """Rebuilds run in resumable batches behind views: readers never see a half-built table.
 
-Batches are made small (``goalflow.projection.BATCH_SIZE``) and a rebuild is interrupted by
-its own progress callback after the first batch, as a Ctrl-C or a killed process would.
+Batches are made small (``goalflow.projection.BATCH_SIZE`` and ``REBUILD_BATCH_SIZE``) and a
+rebuild is interrupted by its own progress callback after the first batch, as a Ctrl-C or a
+killed process would.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def interrupt(done: int, total: int) -> None:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(goalflow.projection, "BATCH_SIZE", BATCH)
+    monkeypatch.setattr(goalflow.projection, "REBUILD_BATCH_SIZE", BATCH)
     return BATCH
 
 
