@@ -208,9 +208,13 @@ class RandomClinic:
                 next_review_on=rng.choice([None, on + timedelta(days=rng.randint(14, 120))]))
             add(0.25, g.discontinue, by=clinician, reason="Moved to another city")
         if goal.status in ("proposed", "active", "on-hold"):
-            add(0.3 if goal.gas_scale is None else 0.05, g.set_gas_scale, by=clinician,
-                levels=GAS_LEVELS, weight=rng.choice([1, 2, 1.5]),
-                baseline_level=rng.choice([-1, -2]))
+            current = goal.gas_scale
+            # A scale that differs from the goal's (the same one again is refused).
+            weight, baseline = rng.choice([
+                (w, b) for w in (1, 2, 1.5) for b in (-1, -2)
+                if current is None or (w, b) != (current.weight, current.baseline_level)])
+            add(0.3 if current is None else 0.05, g.set_gas_scale, by=clinician,
+                levels=GAS_LEVELS, weight=weight, baseline_level=baseline)
         if goal.gas_scale is not None and goal.status in ("active", "on-hold", "completed",
                                                           "cancelled"):
             add(1.5, g.rate_attainment, by=anyone, level=rng.randint(-2, 2))
