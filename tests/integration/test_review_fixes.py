@@ -74,9 +74,14 @@ def test_a_database_fault_reaches_the_caller_as_a_store_error(memory: goalflow.G
     def locked(*_: object, **__: object) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(memory.store.recorder, "transaction", locked)
+    # A goal load is one statement outside a transaction (recorder.statement); the other
+    # reads take a transaction.
+    monkeypatch.setattr(memory.store.recorder, "statement", locked)
     with pytest.raises(StoreError, match="database is locked"):
         memory.get(goal_id)
+    monkeypatch.setattr(memory.store.recorder, "transaction", locked)
+    with pytest.raises(StoreError, match="database is locked"):
+        memory.history(goal_id)
 
 
 def export_of(goals: goalflow.Goals) -> list[dict[str, object]]:
