@@ -172,8 +172,7 @@ def test_a_read_at_a_command_s_position_waits_for_the_replica_to_replay_it(
         servers.resume_replay()
     assert (goal.version, goal.status) == (outcome.version, "on-hold") == (3, "on-hold")
     # ... and the read models were written in the command's transaction: there too.
-    assert {g["goal_id"]: g["status"] for g in replica.goal_index()}[str(goal_id)] == \
-        "on-hold"
+    assert {g.goal_id: g.status for g in replica.goal_index()}[goal_id] == "on-hold"
 
 
 def test_a_replica_that_cannot_reach_a_position_in_time_says_how_far_behind_it_is(
