@@ -978,6 +978,34 @@ EVENT_TYPES: Final = tuple(cls.__name__ for cls in EVENT_CLASSES)
 """The names of the goal's events, in the order they are declared."""
 
 
+_TERMS_CHANGES: Final = frozenset(cls for cls in EVENT_CLASSES
+                                  if cls.__name__ in rules.TERMS_CHANGES)
+
+
+def replay(goal: Goal | None, events: Iterable[Goal.Event], *,
+           recorded_by: datetime | None = None) -> Goal | None:
+    """The goal after ``events`` (a goal's, oldest first) are applied to it (None: from
+    its first event), stopping before the first one recorded after ``recorded_by``.
+
+    What :meth:`Goal.Event.mutate` does one event at a time, with its checks (the event is
+    the goal's, its version the next), made inline: loading a goal replays tens of events,
+    and the method calls were a fifth of a load's time (scripts/bench, "goal load")."""
+    for event in events:
+        if recorded_by is not None and event.timestamp > recorded_by:
+            break
+        if goal is None:
+            goal = cast(Goal, event.mutate(None))
+            continue
+        if event.originator_id != goal._id or event.originator_version != goal._version + 1:
+            event.mutate(goal)  # raises, naming what does not follow
+        event.apply(goal)
+        goal._version = event.originator_version
+        goal._modified_on = event.timestamp
+        if type(event) in _TERMS_CHANGES:
+            goal._terms_changed()
+    return goal
+
+
 def _measure_v2(measure: dict[str, Any]) -> dict[str, Any]:
     """A measure stored before event schema 2: it described no scale."""
     return {"instrument": None, "minimum": None, "maximum": None, "sd": None,

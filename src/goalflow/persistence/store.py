@@ -28,7 +28,7 @@ from goalflow.crypto import sealing
 from goalflow.crypto.keystore import KeyStore
 from goalflow.crypto.keystore import default_url as default_keys_url
 from goalflow.crypto.master import MasterKey
-from goalflow.domain.goal import Goal
+from goalflow.domain.goal import Goal, replay
 from goalflow.errors import (
     ErasedEvent,
     GoalErased,
@@ -558,12 +558,11 @@ class GoalStore:
                 goal = cast(Goal, snapshot.mutate(None))
         else:
             events = self._events_of(goal_id, lte=version)
-        for event in events:
-            if as_of is not None and event.timestamp > as_of:
-                break
-            if isinstance(event, Goal.SubjectForgotten):  # (a store whose key is still there)
-                raise GoalErased(goal_id, self.erasure(goal_id))
-            goal = event.mutate(goal)
+        goal = replay(goal, events, recorded_by=as_of)
+        # (A store whose key is still there.) Nothing is recorded after SubjectForgotten.
+        if goal is not None and events and type(events[-1]) is Goal.SubjectForgotten \
+                and goal.version == events[-1].originator_version:
+            raise GoalErased(goal_id, self.erasure(goal_id))
         if goal is None:
             if as_of is not None and self.exists(goal_id):
                 raise GoalNotFound(f"{goal_id} (not yet recorded at {as_of.isoformat()})")
