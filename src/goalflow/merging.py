@@ -31,7 +31,6 @@ from goalflow.crypto import sealing
 from goalflow.errors import StoreError
 from goalflow.integrity import chain
 from goalflow.persistence import settings
-from goalflow.persistence.codec import loads
 from goalflow.persistence.recorders import COMMANDS_TABLE, Tx
 
 Progress = Callable[[int, int], None]
@@ -108,11 +107,7 @@ def _read(source: IO[bytes], header: dict[str, Any]
     left in the file (read again when they are written)."""
     in_file: dict[str, _Goal] = {}
     commands: list[dict[str, Any]] = []
-    source.seek(0)
-    for number, line in enumerate(source):
-        if number == 0 or not line.strip():
-            continue
-        record = loads(line)
+    for record in transfer.records(source):
         if record["kind"] == "event":
             goal = in_file.setdefault(record["goal_id"],
                                       _Goal(record["goal_id"], record["version"]))
@@ -210,11 +205,7 @@ def _write_events(tx: Tx, store: Any, source: IO[bytes], positions: dict[int, in
     ``positions`` gains each one's position here."""
     done = 0
     chained: list[chain.Row] = []
-    source.seek(0)
-    for number, line in enumerate(source):
-        if number == 0 or not line.strip():
-            continue
-        record = loads(line)
+    for record in transfer.records(source):
         if record["kind"] != "event" or record["position"] in positions:
             continue
         chained.append(transfer.insert_event(tx, store, record))

@@ -438,14 +438,7 @@ def import_(goals: Goals, source: IO[bytes], *, progress: Progress | None = None
                              " into a store with no time zone set, or set to that one")
         done = 0
         chained: list[chain.Row] = []  # inserted, to be chained in a batch
-        seen_header = False
-        for line in source:
-            if not line.strip():
-                continue
-            if not seen_header:  # checked above
-                seen_header = True
-                continue
-            record = loads(line)
+        for record in records(source):
             if record["kind"] == "event":
                 chained.append(insert_event(tx, store, record))
                 positions[record["position"]] = chained[-1][0]
@@ -499,18 +492,25 @@ def _command_count(goals: Goals, tx: Tx | None = None) -> int:
     return int(row[0]) if row else 0
 
 
+def records(source: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """The records of a (checked) export after its header, in the file's order (its
+    first line that is not blank: :func:`check` allows blank lines anywhere)."""
+    source.seek(0)
+    lines = (line for line in source if line.strip())
+    next(lines, None)  # the header
+    for line in lines:
+        yield loads(line)
+
+
 def _file_digest(source: IO[bytes]) -> tuple[int, str]:
-    """:func:`digest` of the events in a (checked) export, as they would be stored."""
+    """:func:`digest` of the events in a (checked) export, as they would be stored (an
+    encrypted export's: their ciphertext)."""
     sha = hashlib.sha256()
     count = 0
-    source.seek(0)
-    for number, line in enumerate(source):
-        if number == 0 or not line.strip():
-            continue
-        record = loads(line)
+    for record in records(source):
         if record["kind"] == "event":
             digest_event(sha, UUID(record["goal_id"]), record["version"], record["topic"],
-                          dumps(record["state"]))
+                          _stored_state(record))
             count += 1
     return count, sha.hexdigest()
 

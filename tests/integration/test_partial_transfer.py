@@ -127,6 +127,22 @@ def test_importing_the_same_partial_export_twice_changes_nothing_the_second_time
         assert (transfer.digest(target), command_ids(target)) == before
 
 
+def test_an_export_with_blank_lines_before_its_header_imports_whole_or_partial(
+        goals: goalflow.Goals, other_url: str, tmp_path: Path, clock: Any) -> None:
+    """Blank lines are allowed anywhere in an export (the check skips them): the header is
+    its first line that is not blank, not its first line."""
+    anxiety = draft_anxiety_goal(goals, command_id="draft-1")
+    sams = sams_goal(goals)
+    with goalflow.open(other_url, clock=clock) as target:
+        done = imported(target, b"\n\n" + exported(goals, goal_ids=[anxiety]))
+        assert (done["added"], done["commands_added"]) == (1, 1)
+        assert target.get(anxiety).to_dict() == goals.get(anxiety).to_dict()
+    with goalflow.open(f"sqlite:///{tmp_path}/whole.db", clock=clock) as whole:
+        imported(whole, b"\n" + exported(goals))
+        assert transfer.digest(whole) == transfer.digest(goals)
+        assert whole.get(sams).version == 1
+
+
 def test_a_goal_the_target_holds_with_other_events_is_refused_and_nothing_is_written(
         goals: goalflow.Goals, other_url: str, clock: Any) -> None:
     same_id = uuid.uuid4()

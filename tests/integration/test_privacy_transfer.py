@@ -152,3 +152,17 @@ def test_migrate_keeps_an_encrypted_store_encrypted(store_url: str, tmp_path: Pa
         goalflow.open(store_url)
     with goalflow.open(store_url, master_key=key) as copy:
         assert copy.get(sam).statement.startswith(SAMS_WORDS[0])
+
+
+def test_an_encrypted_import_stopped_before_its_read_models_finishes_when_run_again(
+        vault: goalflow.Goals, tmp_path: Path, key: str) -> None:
+    """The store holds the export's events (the run stopped while the read models were
+    built): importing it again recognises them by their stored bytes, ciphertext here."""
+    sam = draft_sam(vault)
+    data = exported(vault, with_keys=True)
+    with goalflow.open(f"sqlite:///{tmp_path}/copy.db", master_key=key) as copy:
+        transfer.import_(copy, io.BytesIO(data))
+        again = transfer.import_(copy, io.BytesIO(data))
+        assert again["resumed"] is True
+        assert copy.get(sam).statement.startswith(SAMS_WORDS[0])
+        assert transfer.digest(copy) == transfer.digest(vault)
