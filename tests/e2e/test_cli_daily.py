@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +335,34 @@ def test_the_log_lists_page_both_ways(demo: str, command: str) -> None:
     assert positions(run(demo, command, "--json", "--reverse", "--before", "4")) == [3, 2, 1]
     assert positions(run(demo, command, "--json", "--after", "12")) == [13, 14, 15]
     assert positions(run(demo, command, "--json", "--after", "2", "--before", "5")) == [3, 4]
+
+
+@pytest.mark.parametrize(("command", "key"), [("goals", "goal_id"), ("reviews", "goal_id")])
+def test_the_read_model_lists_page_both_ways(db: str, command: str, key: str) -> None:
+    """--limit/--offset are paged by the query; --reverse and -n turn the whole list."""
+    with goalflow.open(db) as goals:
+        for n in range(5):
+            client = f"client-{n}"
+            goal = goals.draft(goalflow.Subject.client(client), f"Walk every day, week {n}",
+                               by=goalflow.Actor("dr-lee", "clinician"),
+                               target_date=date(2027, 3, 1), steps=["Walk after lunch"],
+                               measures=[goalflow.Measure("GAD-7", baseline=15, target=7)],
+                               addresses=["generalised anxiety disorder"])
+            goals.agree(goal, by=goalflow.Actor(client, "client"), terms_version=1,
+                        method="signature")
+
+    def listed(*args: str) -> list[str]:
+        result = run(db, command, "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line)[key] for line in result.stdout.splitlines()]
+
+    whole = listed()
+    assert len(whole) == 5
+    assert listed("--limit", "2", "--offset", "1") == whole[1:3]
+    assert listed("--offset", "3") == whole[3:]
+    assert listed("--reverse") == whole[::-1]
+    assert listed("-n", "2") == whole[::-1][:2]
+    assert listed("--reverse", "--limit", "2", "--offset", "1") == whole[::-1][1:3]
 
 
 def test_history_pages_newest_first(demo: str) -> None:

@@ -45,6 +45,13 @@ class Paging:
         stop = None if self.limit is None else self.offset + self.limit
         return itertools.islice(items, self.offset, stop)
 
+    def fetch(self, query: Callable[..., list[Any]]) -> list[Any]:
+        """The page of a query that takes ``limit`` and ``offset`` (in its own order),
+        paged by the database; reversed (--reverse, -n), it is read whole and turned."""
+        if not self.newest_first:
+            return query(limit=self.limit, offset=self.offset)
+        return list(self.window(reversed(query())))
+
 
 def paging_options(*, positions: bool) -> Callable[[F], F]:
     """--limit, --offset, --reverse and -n (and, for lists of the log, --after and

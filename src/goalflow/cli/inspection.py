@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
@@ -203,11 +204,9 @@ def goals(obj: Context, subject: str | None, status: str | None, paging: Paging,
       goalflow goals --subject client-7 --status active
       goalflow goals --csv > goals.csv
     """
-    index = [g.to_dict() for g in
-             obj.goals(readonly=True).goal_index(subject=subject, status=status)]
-    if paging.newest_first:  # the index is newest first already: --reverse turns it round
-        index.reverse()
-    shown = list(paging.window(index))
+    # (The index is newest first already: --reverse turns it round.)
+    shown = [g.to_dict() for g in paging.fetch(functools.partial(
+        obj.goals(readonly=True).goal_index, subject=subject, status=status))]
     if output.text:
         if not shown:
             click.echo("No goals.")
@@ -480,11 +479,9 @@ def reviews(obj: Context, as_of: str | None, overdue: bool, interval_days: int,
       goalflow reviews --tsv --fields due_on,goal_id,subject_id,days_overdue
     """
     day = parse_date("--as-of", as_of) if as_of else None
-    worklist = [item.to_dict() for item in obj.goals(readonly=True).reviews(
-        as_of=day, overdue=overdue, interval_days=interval_days)]
-    if paging.newest_first:
-        worklist.reverse()
-    worklist = list(paging.window(worklist))
+    worklist = [item.to_dict() for item in paging.fetch(functools.partial(
+        obj.goals(readonly=True).reviews, as_of=day, overdue=overdue,
+        interval_days=interval_days))]
     if not output.text:
         emit(worklist, output, render=str, columns=REVIEW_COLUMNS)
         return
