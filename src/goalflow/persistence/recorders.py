@@ -39,6 +39,7 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL
 
 from goalflow.integrity import chain
@@ -94,8 +95,8 @@ class Tx:
         On PostgreSQL each statement gets a cursor of its own: in a pipeline, results
         queue up per cursor, so a read after writes gets its own rows, not a write's.
         """
-        if self.dialect == "postgresql":
-            self.cursor = self.cursor.connection.cursor()
+        if self.dialect == "postgresql":  # giving tuples (the pool's connections: dicts)
+            self.cursor = self.cursor.connection.cursor(row_factory=tuple_row)
         return self.cursor
 
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -103,7 +104,10 @@ class Tx:
         return None if row is None else _as_tuple(row)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [_as_tuple(row) for row in self.cursor.fetchall()]
+        rows = self.cursor.fetchall()
+        if rows and type(rows[0]) is tuple:  # a statement's own cursor's, on PostgreSQL
+            return rows  # type: ignore[no-any-return]
+        return [_as_tuple(row) for row in rows]
 
 
 def _as_tuple(row: Any) -> tuple[Any, ...]:
