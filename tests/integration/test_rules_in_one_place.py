@@ -46,6 +46,8 @@ def test_the_events_that_change_the_terms_are_the_domains_to_say(
     goals.record_progress(goal_id, by=DR_LEE, measure="GAD-7", value=11)
     goal = goals.get(goal_id)
     assert (goal.status, goal.terms_version, goal.agreed_parties) == ("proposed", 2, ())
+    loaded = goals.store.load(goal_id)  # replayed from the log, not the goal just written
+    assert (loaded.status, loaded.terms_version, loaded.agreed_parties) == ("proposed", 2, ())
     rows = read_models(goals, goal_id)
     assert rows["plans"][:2] == ("proposed", 2)
     assert rows["audit"][1] == 2

@@ -55,8 +55,11 @@ class Tx:
     """
 
     def __init__(self, cursor: Any, dialect: Dialect, schema: str = "") -> None:
-        # eventsourcing wraps sqlite3's cursor; use the real one underneath.
+        # eventsourcing wraps sqlite3's cursor; use the real one underneath. Its PostgreSQL
+        # cursors give dicts: goalflow's statements read tuples (no dict made per row).
         self.cursor = getattr(cursor, "sqlite_cursor", cursor)
+        if dialect == "postgresql":
+            self.cursor.row_factory = tuple_row
         self.dialect = dialect
         self.schema = schema
 
@@ -95,23 +98,21 @@ class Tx:
         On PostgreSQL each statement gets a cursor of its own: in a pipeline, results
         queue up per cursor, so a read after writes gets its own rows, not a write's.
         """
-        if self.dialect == "postgresql":  # giving tuples (the pool's connections: dicts)
+        if self.dialect == "postgresql":
             self.cursor = self.cursor.connection.cursor(row_factory=tuple_row)
         return self.cursor
 
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self.cursor.fetchone()
-        return None if row is None else _as_tuple(row)
+        if row is None or self.dialect == "postgresql":  # (tuples already)
+            return row  # type: ignore[no-any-return]
+        return tuple(row)  # sqlite3.Row
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         rows = self.cursor.fetchall()
-        if rows and type(rows[0]) is tuple:  # a statement's own cursor's, on PostgreSQL
+        if self.dialect == "postgresql":
             return rows  # type: ignore[no-any-return]
-        return [_as_tuple(row) for row in rows]
-
-
-def _as_tuple(row: Any) -> tuple[Any, ...]:
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        return [tuple(row) for row in rows]
 
 
 Write = Callable[[Tx, Sequence[int]], None]
@@ -404,7 +405,7 @@ class _RetriedRead(Tx):
             if not _connection_lost(e):
                 raise
         self._fresh = self._datastore.pool.getconn()  # pre-pinged: alive, or a new one
-        self.cursor = self._fresh.cursor()
+        self.cursor = self._fresh.cursor(row_factory=tuple_row)
         return super().execute(statement, params)
 
     def release(self) -> None:
