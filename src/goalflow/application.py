@@ -27,7 +27,7 @@ from goalflow import access, zones
 from goalflow import cloned_plans as clones  # (Goals.cloned_plans is a method)
 from goalflow import outcomes as mbc  # measurement-based care (Goals.outcomes is a method)
 from goalflow.access import Policy
-from goalflow.domain.goal import EVENT_TYPES, FINAL_STATUSES, STATUSES, UNCHANGED, Goal
+from goalflow.domain.goal import EVENT_TYPES, FINAL_STATUSES, STATUSES, UNCHANGED, Goal, replay
 from goalflow.domain.smart import SmartReport
 from goalflow.domain.values import (
     MAX_ID_LENGTH,
@@ -52,6 +52,7 @@ from goalflow.errors import (
     InvalidCommand,
     ProjectionError,
     StoreError,
+    VersionNotFound,
 )
 from goalflow.fhir import bundles, codes, export
 from goalflow.fingerprints import CURRENT_RULE, fingerprint
@@ -363,17 +364,7 @@ class Goals:
         if min_position is not None:
             _check_count("min_position", min_position)
             self.wait_for_position(min_position, timeout=timeout)
-        if version is not None and (isinstance(version, bool) or not isinstance(version, int)
-                                    or not 1 <= version <= MAX_INT):
-            raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
-                                 field="version")
-        if as_of is not None:
-            check_aware("as_of", as_of)
-        if version is not None and as_of is not None:
-            raise InvalidCommand("give version or as_of, not both", field="as_of")
-        if clinical and as_of is None:
-            raise InvalidCommand("clinical needs as_of (the moment to look back from)",
-                                 field="clinical")
+        _check_point(version, as_of, clinical=clinical)
         goal = self._store.load(parse_goal_id(goal_id), version=version, as_of=as_of,
                                 clinical=bool(clinical))
         self._may_read(by, "get", goal)
@@ -482,10 +473,17 @@ class Goals:
         """The goal (now, at a ``version`` or ``as_of`` a moment) as a FHIR Goal resource,
         JSON-ready; ``release`` "R5" or "R4B" (README, "FHIR")."""
         codes.check_release(release)
+        _check_point(version, as_of)
         events = self.history(goal_id)  # the facts (agreements, notes) need every event
-        if version is not None or as_of is not None:  # which version: as get() finds it
-            version = self.get(goal_id, version=version, as_of=as_of).version
-        state, facts = export.at_version(events, version or events[-1].originator_version)
+        latest = events[-1].originator_version
+        if version is not None and version > latest:
+            raise VersionNotFound(events[0].originator_id, version, latest)
+        if as_of is not None:  # the version get() finds: the last recorded by then
+            goal = replay(None, events, recorded_by=as_of)
+            if goal is None:
+                raise GoalNotFound(f"{goal_id} (not yet recorded at {as_of.isoformat()})")
+            version = goal.version
+        state, facts = export.at_version(events, version or latest)
         return export.goal_resource(state, facts, self.tzinfo, release)
 
     def fhir_history(self, goal_id: UUID | str, *, release: str = "R5") -> dict[str, Any]:
@@ -1528,6 +1526,21 @@ def open(
         store.close()
         raise
     return goals
+
+
+def _check_point(version: Any, as_of: datetime | None, *, clinical: bool = False) -> None:
+    """Check the point in a goal's life a read asks for: a version, or a moment."""
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
+                                or not 1 <= version <= MAX_INT):
+        raise InvalidCommand(f"version must be a whole number from 1, not {brief(version)}",
+                             field="version")
+    if as_of is not None:
+        check_aware("as_of", as_of)
+    if version is not None and as_of is not None:
+        raise InvalidCommand("give version or as_of, not both", field="as_of")
+    if clinical and as_of is None:
+        raise InvalidCommand("clinical needs as_of (the moment to look back from)",
+                             field="clinical")
 
 
 def _check_count(name: str, value: object, *, optional: bool = False) -> None:

@@ -136,6 +136,26 @@ def test_new_and_rotated_master_keys_in_json(tmp_path: Path) -> None:
         assert len(goals.goal_index()) == 1
 
 
+def test_rotate_master_key_refusal_is_json_on_stderr_under_json(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.key", tmp_path / "new.key"
+    old.write_text(master.new_key_text() + "\n")
+    new.write_text("not a key\n")
+    url = f"sqlite:///{tmp_path / 'secret.db'}"
+    with goalflow.open(url, master_key=master.from_file(old)) as goals:
+        goals.draft(goalflow.Subject.client("client-7"), "Walk to the shop",
+                    by=goalflow.Actor("dr-lee", "clinician"))
+
+    result = run("--db", url, "--master-key-file", str(old), "rotate-master-key",
+                 "--new-key-file", str(new), "--json")
+
+    assert result.exit_code != 0
+    assert result.stdout == ""
+    error = json.loads(result.stderr)
+    assert str(new) in error["message"]
+    with goalflow.open(url, readonly=True, master_key=master.from_file(old)) as goals:
+        assert len(goals.goal_index()) == 1  # the old key still opens it: nothing re-wrapped
+
+
 def test_new_master_key_refusal_is_json_on_stderr_under_json(tmp_path: Path) -> None:
     key = tmp_path / "master.key"
     key.write_text("already here\n")

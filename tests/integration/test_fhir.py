@@ -11,7 +11,7 @@ from as_printed import printed
 
 import goalflow
 from fixtures.fhir_checks import assert_valid, example
-from goalflow.errors import GoalflowError, InvalidCommand
+from goalflow.errors import GoalflowError, GoalNotFound, InvalidCommand, VersionNotFound
 from goalflow.fhir import codes
 from integration.anxiety_goal import DR_LEE, MAYA
 from integration.fhir_goals import GROUP, client_goal, full_history_goal
@@ -404,3 +404,25 @@ def test_an_imported_achievement_status_is_not_taken_as_given(goals: goalflow.Go
     assert resource["achievementStatus"]["coding"][0]["code"] == "improving"
     goals.import_fhir(resource, by=DR_LEE)
     assert "achievementStatus" not in goals.fhir(goal_id)  # no readings came with it
+
+
+def test_fhir_at_a_point_reads_the_goal_once_and_refuses_as_get_does(
+        goals: goalflow.Goals, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    goal_id = full_history_goal(goals, clock)
+    latest = goals.get(goal_id).version
+    drafted_at = goals.history(goal_id)[0].timestamp
+
+    with pytest.raises(VersionNotFound, match=f"no version {latest + 1}"):
+        goals.fhir(goal_id, version=latest + 1)
+    with pytest.raises(GoalNotFound, match="not yet recorded"):
+        goals.fhir(goal_id, as_of=drafted_at - timedelta(seconds=1))
+    with pytest.raises(InvalidCommand, match="not both"):
+        goals.fhir(goal_id, version=1, as_of=drafted_at)
+    assert goals.fhir(goal_id, as_of=drafted_at)["meta"]["versionId"] == "1"
+    reads: list[Any] = []
+    load = goals._store.load
+    monkeypatch.setattr(goals._store, "load",
+                        lambda goal_id, **kw: reads.append(goal_id) or load(goal_id, **kw))
+    goals.fhir(goal_id, version=2)
+    goals.fhir(goal_id, as_of=drafted_at)
+    assert reads == []  # the version is worked out from the history it reads anyway

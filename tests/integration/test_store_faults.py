@@ -592,6 +592,17 @@ def goalflow_sessions(server_url: str, proxy: TcpProxy) -> list[int]:
     return [row[0] for row in rows]
 
 
+def drop_idle_connections(how: str, server_url: str, proxy: TcpProxy) -> None:
+    """Drop goalflow's connections under it: cut on the network by the proxy, or ended by
+    the server (pg_terminate_backend)."""
+    if how == "network":
+        proxy.drop_connections()
+    else:
+        sessions = goalflow_sessions(server_url, proxy)
+        assert sessions
+        terminate(server_url, sessions)
+
+
 @pytest.mark.postgres
 def test_postgres_stopped_in_the_middle_of_a_run_stops_it_cleanly_and_a_rerun_finishes_it(
     postgres_url, postgres_server, proxy, faults
@@ -734,12 +745,7 @@ def test_connections_dropped_while_idle_do_not_fail_the_next_command(
     with goalflow.open(url, clock=clock) as goals:
         goal_id = agreed_anxiety_goal(goals)
         before = store_state(postgres_url)
-        if how == "network":
-            proxy.drop_connections()
-        else:
-            sessions = goalflow_sessions(postgres_server, proxy)
-            assert sessions
-            terminate(postgres_server, sessions)
+        drop_idle_connections(how, postgres_server, proxy)
 
         try:
             version = goals.complete_step(goal_id, by=MAYA, step_id="s1", command_id="idle-1")
@@ -767,12 +773,7 @@ def test_connections_dropped_while_idle_do_not_fail_the_next_goal_loads(
         goal_ids = [agreed_anxiety_goal(goals) for _ in range(3)]
         for goal_id in goal_ids:  # the pool's connections all used, idle now
             assert goals.get(goal_id).version == 2
-        if how == "network":
-            proxy.drop_connections()
-        else:
-            sessions = goalflow_sessions(postgres_server, proxy)
-            assert sessions
-            terminate(postgres_server, sessions)
+        drop_idle_connections(how, postgres_server, proxy)
         try:
             loaded = [goals.get(goal_id).version for goal_id in goal_ids * 3]
         except StoreError as e:

@@ -128,7 +128,8 @@ def rotate_master_key(obj: Context, new_key_file: str, as_json: bool) -> None:
     """Re-wrap every data key with the master key in FILE, in one transaction.
 
     No event is touched. Afterwards only the new key opens the store: give it as
-    --master-key-file (or $GOALFLOW_MASTER_KEY) from now on.
+    --master-key-file (or $GOALFLOW_MASTER_KEY) from now on. The count includes the
+    data keys made ahead for subjects not yet seen (they are made 32 at a time).
 
     \b
     Example:
@@ -139,7 +140,8 @@ def rotate_master_key(obj: Context, new_key_file: str, as_json: bool) -> None:
     if as_json:
         print_json({"rewrapped": count, "new_key_file": new_key_file})
     else:
-        click.echo(f"{count} data key(s) re-wrapped; the store now opens with {new_key_file}")
+        click.echo(f"{count} data key(s) re-wrapped (with those made ahead for new subjects);"
+                   f" the store now opens with {new_key_file}")
 
 
 @click.command("new-master-key")

@@ -281,20 +281,20 @@ class Sealer:
         except Exception:  # a destroyed key, an unreadable key store: unseal says it
             return None
         self.goal_keys.setdefault(goal_id, key_id)
-        sealed, goal, decrypt = MAGIC + key_id, goal_id.bytes, aead.decrypt
+        goal, decrypt, versions, topics = goal_id.bytes, aead.decrypt, _VERSION_BYTES, _TOPIC_BYTES
+        # No row is checked for the first row's key id: a row sealed with another key, or
+        # in clear, fails its tag here (its 12 "nonce" bytes and the rest are no key's).
         try:
             try:
-                # (rows not sealed with this key are left out, and counted below)
-                opened = [decrypt(state[_NONCE], state[HEADER:],
-                                  goal + _VERSION_BYTES[version] + _TOPIC_BYTES[topic])
-                          for version, topic, state in rows if state[:HEADER_KEY] == sealed]
+                return [decrypt(state[_NONCE], state[HEADER:],
+                                goal + versions[version] + topics[topic])
+                        for version, topic, state in rows]
             except KeyError:  # a version or a topic beyond the tables
-                opened = [decrypt(state[_NONCE], state[HEADER:],
-                                  associated_data(goal_id, version, topic))
-                          for version, topic, state in rows if state[:HEADER_KEY] == sealed]
+                return [decrypt(state[_NONCE], state[HEADER:],
+                                associated_data(goal_id, version, topic))
+                        for version, topic, state in rows]
         except (InvalidTag, TypeError, ValueError):  # ValueError: a nonce cut short
             return None
-        return opened if len(opened) == len(rows) else None
 
     def _aead(self, key_id: bytes) -> AESGCM:
         aead = self._aeads.get(key_id)

@@ -135,18 +135,18 @@ def _rows(store: Any, which: str, bound: int) -> Iterator[tuple[Any, ...]]:
                 rows = tx.execute(
                     f"SELECT {pos}, originator_id, originator_version, topic, state FROM"
                     f" {tx.table(store.events_table)} WHERE {pos} > ? AND {pos} <= ?"
-                    f" ORDER BY {pos} LIMIT ?", (after, bound, PAGE)).fetchall()
+                    f" ORDER BY {pos} LIMIT ?", (after, bound, PAGE), binary=True).fetchall()
             elif which == "leaves":
                 rows = tx.execute(
                     f"SELECT leaf_index, position, hash FROM {tx.table(chain.LEAVES_TABLE)}"
                     " WHERE leaf_index > ? AND leaf_index <= ? ORDER BY leaf_index LIMIT ?",
-                    (after, bound, PAGE)).fetchall()
+                    (after, bound, PAGE), binary=True).fetchall()
             else:  # a range of tree sizes a page: one size has several nodes
                 upto = min(after + PAGE, bound)
                 rows = tx.execute(
                     f"SELECT tree_size, level, hash FROM {tx.table(chain.NODES_TABLE)}"
                     " WHERE tree_size > ? AND tree_size <= ? ORDER BY tree_size, level",
-                    (after, upto)).fetchall()
+                    (after, upto), binary=True).fetchall()
                 yield from rows
                 after = upto
                 continue

@@ -126,10 +126,8 @@ class GoalflowMapper(Mapper[UUID]):
         Raises :class:`UnknownEvent` for a type or version this goalflow does not know
         (written by a newer one), :class:`UnreadableEvent` for anything else it cannot read.
         """
-        def where() -> str:
-            return f"goal {originator_id} version {originator_version}"
-
-        cls = KNOWN_TOPICS.get(topic)
+        reader = _readers.get(topic) or _reader(topic)  # (None, 0, None): an unknown topic
+        cls, class_version, decode = reader
         try:
             if self.sealer is not None and not opened:
                 data = self.sealer.unseal(originator_id, originator_version, topic, data)
@@ -141,17 +139,18 @@ class GoalflowMapper(Mapper[UUID]):
             stored_version = state.pop("class_version", 1)
             if cls is Goal.Snapshot:  # versioned by the goal's state within
                 stored_version = state["state"].get("class_version", 1)
-            if not isinstance(stored_version, int) or isinstance(stored_version, bool):
+            if type(stored_version) is not int:  # (nor a bool)
                 raise ValueError(f"class_version {stored_version!r} is not a number")
         except KeyDestroyed as e:
             raise ErasedEvent(
-                f"stored event {topic} of {where()} is erased: {e}", goal_id=originator_id,
-                version=originator_version, topic=topic, key_id=e.key_id) from None
+                f"stored event {topic} of {_where(originator_id, originator_version)} is"
+                f" erased: {e}", goal_id=originator_id, version=originator_version,
+                topic=topic, key_id=e.key_id) from None
         except Exception as e:
             raise UnreadableEvent(
-                f"cannot read stored event {topic} of {where()}: {first_line(e)}",
+                f"cannot read stored event {topic} of"
+                f" {_where(originator_id, originator_version)}: {first_line(e)}",
                 goal_id=originator_id, version=originator_version, topic=topic) from e
-        class_version = 1 if cls is None else _class_version(cls)
         if cls is None or stored_version > class_version:
             known = "" if cls is None else f" (it knows up to version {class_version})"
             ours = goalflow_version()
@@ -161,26 +160,47 @@ class GoalflowMapper(Mapper[UUID]):
             else:
                 newer = f"a newer goalflow than {ours}"
             raise UnknownEvent(
-                f"stored event {topic} version {stored_version} of {where()} is not known to"
+                f"stored event {topic} version {stored_version} of"
+                f" {_where(originator_id, originator_version)} is not known to"
                 f" this goalflow{known}: it was written by {newer}",
                 goal_id=originator_id, version=originator_version, topic=topic,
                 class_version=stored_version, written_by=self.written_by)
         try:
-            if cls is not Goal.Snapshot:  # whose goal state is versioned within, and an
-                for version in range(stored_version, class_version):  # old one is stale
+            if stored_version != class_version and cls is not Goal.Snapshot:
+                # (a snapshot's goal state is versioned within, and an old one is stale)
+                for version in range(stored_version, class_version):
                     getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
-            state = event_decoder(cls)(state)
+            state = decode(state)  # type: ignore[misc]
         except StaleSnapshot:
             raise
         except Exception as e:
             raise UnreadableEvent(
-                f"cannot read stored event {topic} of {where()}: {first_line(e)}",
+                f"cannot read stored event {topic} of"
+                f" {_where(originator_id, originator_version)}: {first_line(e)}",
                 goal_id=originator_id, version=originator_version, topic=topic) from e
         state["originator_id"] = originator_id
         state["originator_version"] = originator_version
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event, stored_version
+
+
+def _where(goal_id: UUID, version: int) -> str:
+    return f"goal {goal_id} version {version}"
+
+
+_Reader = tuple[type | None, int, Callable[[dict[str, Any]], dict[str, Any]] | None]
+_readers: dict[str, _Reader] = {}
+"""Each known topic's class, the schema version it writes and its state's decoder, looked
+up once (a goal load decodes tens of events: scripts/bench, "goal load")."""
+
+
+def _reader(topic: str) -> _Reader:
+    cls = KNOWN_TOPICS.get(topic)
+    if cls is None:
+        return (None, 0, None)  # (not kept: the table holds only known topics)
+    reader = _readers[topic] = (cls, _class_version(cls), event_decoder(cls))
+    return reader
 
 
 def _class_version(cls: type) -> int:

@@ -84,22 +84,25 @@ class Tx:
             return SQL(statement.replace("?", "%s"))
         return statement
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
-        self._statement_cursor().execute(self._sql(statement), params)
+    def execute(self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+                ) -> Tx:
+        """Run a statement; ``binary``: PostgreSQL sends its results in binary form (a
+        bytea arrives as it is, not as hex to decode: for reads of many events)."""
+        self._statement_cursor(binary).execute(self._sql(statement), params)
         return self
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Tx:
         self._statement_cursor().executemany(self._sql(statement), rows)
         return self
 
-    def _statement_cursor(self) -> Any:
+    def _statement_cursor(self, binary: bool = False) -> Any:
         """The cursor for the next statement, whose results fetch* and rowcount give.
 
         On PostgreSQL each statement gets a cursor of its own: in a pipeline, results
         queue up per cursor, so a read after writes gets its own rows, not a write's.
         """
         if self.dialect == "postgresql":
-            self.cursor = self.cursor.connection.cursor(row_factory=tuple_row)
+            self.cursor = self.cursor.connection.cursor(row_factory=tuple_row, binary=binary)
         return self.cursor
 
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -395,18 +398,19 @@ class _RetriedRead(Tx):
         self._sent = False
         self._fresh: Any = None
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> Tx:
+    def execute(self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+                ) -> Tx:
         if self._sent:
-            return super().execute(statement, params)
+            return super().execute(statement, params, binary=binary)
         self._sent = True
         try:
-            return super().execute(statement, params)
+            return super().execute(statement, params, binary=binary)
         except (psycopg.OperationalError, psycopg.InterfaceError) as e:
             if not _connection_lost(e):
                 raise
         self._fresh = self._datastore.pool.getconn()  # pre-pinged: alive, or a new one
         self.cursor = self._fresh.cursor(row_factory=tuple_row)
-        return super().execute(statement, params)
+        return super().execute(statement, params, binary=binary)
 
     def release(self) -> None:
         if self._fresh is not None:

@@ -601,7 +601,8 @@ class GoalStore:
                 f" WHERE originator_id = ?{upto} AND originator_version >"
                 " COALESCE((SELECT originator_version FROM s), 0)"
                 " ORDER BY 1, 2",
-                [goal, *([lte] if upto else []), goal, *([lte] if upto else [])]).fetchall()
+                [goal, *([lte] if upto else []), goal, *([lte] if upto else [])],
+                binary=True).fetchall()
         if rows and rows[0][0] == 0:
             try:
                 snapshot = self._decoded(goal_id, [rows[0][1:]])[0]
@@ -625,7 +626,7 @@ class GoalStore:
                 params.append(lte)
             rows = tx.execute(f"SELECT originator_version, topic, state FROM"
                               f" {tx.table(self._events_table)} WHERE {where}"
-                              " ORDER BY originator_version", params).fetchall()
+                              " ORDER BY originator_version", params, binary=True).fetchall()
         return self._decoded(goal_id, rows)
 
     def _decoded(self, goal_id: UUID, rows: Sequence[Sequence[Any]]) -> list[Any]:
@@ -804,7 +805,7 @@ class GoalStore:
             f"SELECT {position}, originator_id, originator_version, topic, state FROM"
             f" {tx.table(self._events_table)} WHERE {' AND '.join(where)}"
             f" ORDER BY {position}{' DESC' if newest_first else ''} LIMIT ?",
-            [*params, limit]).fetchall()
+            [*params, limit], binary=True).fetchall()
         return [
             Notification(id=row[0], originator_id=_uuid(row[1]), originator_version=row[2],
                          topic=row[3], state=bytes(row[4]))
