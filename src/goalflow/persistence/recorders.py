@@ -368,18 +368,27 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
     def _bare(self) -> Iterator[Tx]:
         # A connection from the pool without its pre-ping (a round trip as long as the
         # query): if it was dropped while idle, the statement fails at once and is sent
-        # again on a connection the pool checks (a read: safe to send twice).
+        # again on a connection the pool checks (a read: safe to send twice). Taken from
+        # the pool itself: eventsourcing's datastore.cursor() (its layers of context
+        # managers, a pool.open() and a cursor each time) cost a fifth of a goal load's
+        # query (scripts/bench, "goal load"); a read needs none of its type adapters, and
+        # psycopg's errors are storage faults to goalflow as eventsourcing's are.
+        pool = self.datastore.pool
+        if pool.closed:
+            pool.open()
         _unchecked.on = True
         try:
-            with self.datastore.cursor() as curs:  # autocommit: the statement is its own
-                _unchecked.on = False
-                tx = _RetriedRead(curs, self.datastore)
-                try:
-                    yield tx
-                finally:
-                    tx.release()
+            conn = pool.getconn()  # autocommit: the statement is its own transaction
         finally:
             _unchecked.on = False
+        try:
+            tx = _RetriedRead(conn.cursor(row_factory=tuple_row), self.datastore)
+            try:
+                yield tx
+            finally:
+                tx.release()
+        finally:
+            pool.putconn(conn)
 
     @contextmanager
     def _begin(self, *, commit: bool, immediate: bool = False) -> Iterator[Tx]:
