@@ -135,7 +135,7 @@ class GoalflowMapper(Mapper[UUID]):
                 data = self.cipher.decrypt(data)
             if self.compressor:
                 data = self.compressor.decompress(data)
-            state: dict[str, Any] = loads(data)
+            state: dict[str, Any] = orjson.loads(data)
             stored_version = state.pop("class_version", 1)
             if cls is Goal.Snapshot:  # versioned by the goal's state within
                 stored_version = state["state"].get("class_version", 1)

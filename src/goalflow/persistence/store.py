@@ -631,14 +631,14 @@ class GoalStore:
 
     def _decoded(self, goal_id: UUID, rows: Sequence[Sequence[Any]]) -> list[Any]:
         """Decode a goal's (version, topic, state) rows; an error names the position."""
-        decode = self.mapper.decode_event
+        decode = self.mapper.decode_stored  # (event, stored version): tens per load
         try:
             if self.sealer is not None:  # encrypted: the goal's states opened in one go
                 opened = self.sealer.open_goal(goal_id, rows)
                 if opened is not None:
-                    return [decode(goal_id, row[0], row[1], state, True)
+                    return [decode(goal_id, row[0], row[1], state, True)[0]
                             for row, state in zip(rows, opened, strict=True)]
-            return [decode(goal_id, version, topic, bytes(state))
+            return [decode(goal_id, version, topic, bytes(state))[0]
                     for version, topic, state in rows]
         except UnreadableEvent as e:
             if e.topic != Goal.Snapshot.TOPIC:
