@@ -327,6 +327,7 @@ class Bench:
                 stores.prefill_goalflow(goals, lc, start + timedelta(minutes=k))
                 baseline.prefill(app, lc, start + timedelta(minutes=k))
             snapshots = stores.count_rows(goals, stores.snapshot_table(goals))
+            self.backend.settle()
 
             def run_goalflow(rep: int) -> float:
                 def work() -> None:

@@ -79,6 +79,7 @@ def load(bench: Any) -> None:
         for k, lc in enumerate(lifecycles):
             stores.prefill_goalflow(on, lc, start + timedelta(minutes=k))
             stores.prefill_goalflow(off, lc, start + timedelta(minutes=k))
+        bench.backend.settle()
 
         def run(goals: goalflow.Goals, profile: str) -> Callable[[int, int], float]:
             def go(lo: int, hi: int) -> float:
