@@ -127,7 +127,7 @@ class Backend:
             return
         with self.connect() as conn:
             tables = conn.execute(
-                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables"
                 " WHERE schemaname = ANY(%s)", (self._schemas,)).fetchall()
             for (table,) in tables:
                 conn.execute(f"VACUUM (ANALYZE) {table}")

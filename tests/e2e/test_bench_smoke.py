@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+import goalflow
+
 ROOT = Path(__file__).resolve().parents[2]
 # --quick's sizes, as the JSON records them.
 QUICK = {"command_goals": 40, "bulk_commands": 300, "load_goals": 30, "small_events": 1_000,
@@ -229,6 +231,35 @@ def test_the_bench_stores_connect_with_the_db_urls_libpq_options(
                 assert cursor.fetchone() == {"application_name": name}
         with backend.connect() as conn:  # the run's own (schemas, server version)
             assert conn.execute("SHOW application_name").fetchone() == (name,)
+    finally:
+        backend.cleanup()
+
+
+@pytest.mark.postgres
+def test_settle_vacuums_and_analyzes_the_runs_tables(
+        postgres_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import stores
+
+    backend = stores.Backend(postgres_server)
+    try:
+        pair = backend.new("settle")
+        with stores.opened(pair, projections=[]) as (goals, _app):
+            goals.draft(goalflow.Subject.client("client-7"), "Walk to the shop",
+                        by=goalflow.Actor("dr-lee", "clinician"))
+        schema = backend._schemas[0]
+
+        def never_analyzed() -> int:  # reltuples is -1 until a VACUUM or ANALYZE
+            with backend.connect() as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid ="
+                    " c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'"
+                    " AND c.reltuples < 0", (schema,)).fetchone()
+            return int(row[0]) if row else 0
+
+        assert never_analyzed() > 0
+        backend.settle()
+        assert never_analyzed() == 0
     finally:
         backend.cleanup()
 
