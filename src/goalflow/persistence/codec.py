@@ -19,7 +19,7 @@ import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Final, Literal, Union
+from typing import Any, Final, Literal, Union, cast
 from uuid import UUID
 
 import attrs
@@ -250,18 +250,20 @@ def event_decoder(cls: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 def _fields_decoder(hints: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    # Only the fields whose JSON form is not already their value need work.
-    decoders = [(name, decoder) for name, hint in hints.items()
-                if (decoder := decoder_for(hint)) is not _identity]
-
-    def decode(state: dict[str, Any]) -> dict[str, Any]:
-        """Restores the typed fields in place (``state`` is freshly parsed JSON)."""
-        for name, decoder in decoders:
-            if name in state:
-                state[name] = decoder(state[name])
-        return state
-
-    return decode
+    """A function restoring, in place, the typed fields of freshly parsed JSON (``hints``:
+    each field's type), written out for those fields whose JSON form is not already their
+    value: it runs once per event of every goal load."""
+    namespace: dict[str, Any] = {}
+    lines = ["def decode(state):"]
+    for k, (name, hint) in enumerate(hints.items()):
+        if (field_decoder := decoder_for(hint)) is not _identity:
+            namespace[f"decode_{k}"] = field_decoder
+            lines += [f"    if {name!r} in state:",
+                      f"        state[{name!r}] = decode_{k}(state[{name!r}])"]
+    lines.append("    return state")
+    exec(compile("\n".join(lines), "<goalflow decoder of an event's fields>", "exec"),
+         namespace)
+    return cast(Callable[[dict[str, Any]], dict[str, Any]], namespace["decode"])
 
 
 @cache
@@ -317,21 +319,32 @@ def decoder_for(hint: Any) -> Decoder:
 
 
 def _attrs_decoder(cls: type) -> Decoder:
+    """A function making a value of the attrs class ``cls`` from its JSON object, written
+    out for the class (as attrs writes its ``__init__``): a goal load makes one or two per
+    event (an actor, a reading), and a loop over the fields cost half as much again.
+
+    A field missing from the stored object reads as its default (a field added after the
+    value was stored); one without a default is a ValueError naming it."""
     attrs.resolve_types(cls)
-    fields = [(f.name, decoder_for(f.type), f.default) for f in attrs.fields(cls)]
-
-    def decode(data: dict[str, Any]) -> Any:
-        value: Any = object.__new__(cls)
-        for name, field_decoder, default in fields:
-            if name in data:
-                object.__setattr__(value, name, field_decoder(data[name]))
-            elif default is attrs.NOTHING:
-                raise ValueError(f"{cls.__name__} has no {name}")
-            else:  # a field added after the value was stored reads as its default
-                object.__setattr__(value, name, default)
-        return value
-
-    return decode
+    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "set": object.__setattr__}
+    lines = ["def decode(data):", "    value = new(cls)"]
+    for k, field in enumerate(attrs.fields(cls)):
+        name, field_decoder = field.name, decoder_for(field.type)
+        read = f"data[{name!r}]"
+        if field_decoder is not _identity:
+            namespace[f"decode_{k}"] = field_decoder
+            read = f"decode_{k}({read})"
+        if field.default is attrs.NOTHING:
+            missing = repr(f"{cls.__name__} has no {name}")
+            lines += [f"    if {name!r} not in data:", f"        raise ValueError({missing})",
+                      f"    set(value, {name!r}, {read})"]
+        else:
+            namespace[f"default_{k}"] = field.default
+            lines.append(f"    set(value, {name!r}, {read} if {name!r} in data else default_{k})")
+    lines.append("    return value")
+    exec(compile("\n".join(lines), f"<goalflow decoder of {cls.__qualname__}>", "exec"),
+         namespace)
+    return cast(Decoder, namespace["decode"])
 
 
 def _decode_field_change(data: dict[str, Any]) -> FieldChange:
