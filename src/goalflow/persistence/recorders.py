@@ -12,6 +12,7 @@ which commits the transaction when code after the insert raises.
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import threading
@@ -79,30 +80,28 @@ class Tx:
         """A goal id as goalflow's tables keep it (hex text on SQLite, uuid on PostgreSQL)."""
         return goal_id.hex if self.dialect == "sqlite" else goal_id
 
-    def _sql(self, statement: str) -> Any:
-        if self.dialect == "postgresql":
-            return SQL(statement.replace("?", "%s"))
-        return statement
-
     def execute(self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
                 ) -> Tx:
         """Run a statement; ``binary``: PostgreSQL sends its results in binary form (a
         bytea arrives as it is, not as hex to decode: for reads of many events)."""
-        self._statement_cursor(binary).execute(self._sql(statement), params)
+        if self.dialect == "postgresql":
+            self._statement_cursor().execute(_postgres_sql(statement), params, binary=binary)
+        else:
+            self.cursor.execute(statement, params)
         return self
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Tx:
-        self._statement_cursor().executemany(self._sql(statement), rows)
+        if self.dialect == "postgresql":
+            self._statement_cursor().executemany(_postgres_sql(statement), rows)
+        else:
+            self.cursor.executemany(statement, rows)
         return self
 
-    def _statement_cursor(self, binary: bool = False) -> Any:
-        """The cursor for the next statement, whose results fetch* and rowcount give.
-
-        On PostgreSQL each statement gets a cursor of its own: in a pipeline, results
-        queue up per cursor, so a read after writes gets its own rows, not a write's.
-        """
-        if self.dialect == "postgresql":
-            self.cursor = self.cursor.connection.cursor(row_factory=tuple_row, binary=binary)
+    def _statement_cursor(self) -> Any:
+        """The PostgreSQL cursor for the next statement, whose results fetch* and rowcount
+        give: each statement gets a cursor of its own, for in a pipeline results queue up
+        per cursor, so a read after writes gets its own rows, not a write's."""
+        self.cursor = self.cursor.connection.cursor(row_factory=tuple_row)
         return self.cursor
 
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -116,6 +115,13 @@ class Tx:
         if self.dialect == "postgresql":
             return rows  # type: ignore[no-any-return]
         return [tuple(row) for row in rows]
+
+
+@functools.lru_cache(maxsize=1024)
+def _postgres_sql(statement: str) -> SQL:
+    """A statement with ``?`` placeholders as psycopg takes it (made once per statement:
+    a goal load runs the same few)."""
+    return SQL(statement.replace("?", "%s"))
 
 
 Write = Callable[[Tx, Sequence[int]], None]
@@ -399,13 +405,21 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
 
 class _RetriedRead(Tx):
     """A bare read's Tx: its first statement, failed for a lost connection, is sent again
-    once on a checked connection of the pool (returned to it by :meth:`release`)."""
+    once on a checked connection of the pool (returned to it by :meth:`release`). Its
+    first statement runs on the cursor it was made with (no pipeline here)."""
 
     def __init__(self, cursor: Any, datastore: PostgresDatastore) -> None:
         super().__init__(cursor, "postgresql", datastore.schema)
         self._datastore = datastore
         self._sent = False
+        self._unused = True  # self.cursor: no statement has run on it
         self._fresh: Any = None
+
+    def _statement_cursor(self) -> Any:
+        if self._unused:
+            self._unused = False
+            return self.cursor
+        return super()._statement_cursor()
 
     def execute(self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
                 ) -> Tx:
@@ -418,7 +432,7 @@ class _RetriedRead(Tx):
             if not _connection_lost(e):
                 raise
         self._fresh = self._datastore.pool.getconn()  # pre-pinged: alive, or a new one
-        self.cursor = self._fresh.cursor(row_factory=tuple_row)
+        self.cursor, self._unused = self._fresh.cursor(row_factory=tuple_row), True
         return super().execute(statement, params, binary=binary)
 
     def release(self) -> None:
