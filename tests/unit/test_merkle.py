@@ -156,3 +156,20 @@ def test_a_leaf_input_is_laid_out_as_the_readme_says() -> None:
     for bad in (data[:-1], data + b"x", b"\x02" + data[1:], data[:20]):
         with pytest.raises(ValueError, match="leaf input"):
             parse(bad)
+
+
+def test_a_goal_ids_bytes_are_read_from_every_form_a_row_holds() -> None:
+    from goalflow.integrity.chain import id_bytes
+
+    goal_id = UUID("7a1f3e2c-5b6d-4e8f-9a0b-1c2d3e4f5a6b")
+    assert id_bytes(goal_id) == goal_id.bytes  # PostgreSQL's uuid
+    assert id_bytes(goal_id.hex) == goal_id.bytes  # SQLite's hex text
+    assert id_bytes(str(goal_id)) == goal_id.bytes  # a row rewritten with dashes
+    assert id_bytes(goal_id.hex.upper()) == goal_id.bytes
+    spaced = f"{goal_id.hex[:2]} {goal_id.hex[2:4]} {goal_id.hex[4:30]}"  # 32 characters
+    assert len(spaced) == 32
+    assert len(bytes.fromhex(spaced)) == 15
+    with pytest.raises(ValueError):
+        id_bytes(spaced)  # as UUID() refuses it: fromhex's skipping of spaces is not a way in
+    with pytest.raises(ValueError):
+        id_bytes("z" * 32)

@@ -11,6 +11,7 @@ events up to then were chained at that time, from what they held then).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -202,6 +203,19 @@ def _values(rows: int) -> str:
 
 def as_uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def id_bytes(value: Any) -> bytes:
+    """A goal id's 16 bytes, as a row holds it: a UUID (PostgreSQL), 32 hex digits (SQLite),
+    or any other text a UUID reads (a row rewritten by hand)."""
+    if isinstance(value, UUID):
+        return value.bytes
+    if isinstance(value, str) and len(value) == 32:
+        with contextlib.suppress(ValueError):
+            found = bytes.fromhex(value)
+            if len(found) == 16:  # (fromhex skips spaces)
+                return found
+    return as_uuid(value).bytes
 
 
 class Began(NamedTuple):

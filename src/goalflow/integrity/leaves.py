@@ -37,8 +37,14 @@ class Leaf(NamedTuple):
 
 
 def leaf_input(position: int, goal_id: UUID, version: int, topic: str, state: bytes) -> bytes:
+    return leaf_input_of(position, goal_id.bytes, version, topic, state)
+
+
+def leaf_input_of(position: int, goal_id: bytes, version: int, topic: str, state: bytes
+                  ) -> bytes:
+    """:func:`leaf_input` of a goal id's 16 bytes (verify reads them from the rows)."""
     encoded = topic.encode()
-    return b"".join((_HEAD.pack(LAYOUT, position, goal_id.bytes, version, len(encoded)),
+    return b"".join((_HEAD.pack(LAYOUT, position, goal_id, version, len(encoded)),
                      encoded, _LENGTH.pack(len(state)), state))
 
 

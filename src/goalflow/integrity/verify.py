@@ -17,7 +17,7 @@ import attrs
 
 from goalflow.integrity import chain, merkle
 from goalflow.integrity.digest import Digest
-from goalflow.integrity.leaves import leaf_input
+from goalflow.integrity.leaves import leaf_input_of
 
 KINDS = {
     "changed": "an event's stored bytes changed",
@@ -95,9 +95,12 @@ class _Tree:
         row.pop(index - 2, None)
 
     def leaf(self, index: int, position: int, true: bytes, stored: bytes) -> None:
-        self._keep(self.true, 0, index, true)
-        self._keep(self.stored, 0, index, stored)
-        self._keep(self.first, 0, index, position)
+        # _keep at level 0, written out: it runs for every event of the log
+        trues, stores, firsts = self.true[0], self.stored[0], self.first[0]
+        trues[index], stores[index], firsts[index] = true, stored, position
+        trues.pop(index - 2, None)
+        stores.pop(index - 2, None)
+        firsts.pop(index - 2, None)
 
     def node(self, level: int, index: int, stored: bytes | None) -> tuple[bytes, bytes | None]:
         """Record a completed subtree; returns (its true hash, its stored children's)."""
@@ -160,7 +163,7 @@ def _leaf_input(row: tuple[Any, ...]) -> bytes:
     position, goal_id, version, topic, state = row
     # A state rewritten as text (SQLite lets a raw UPDATE do that) is hashed as its bytes.
     data = state.encode() if isinstance(state, str) else bytes(state)
-    return leaf_input(position, chain.as_uuid(goal_id), version, topic, data)
+    return leaf_input_of(position, chain.id_bytes(goal_id), version, topic, data)
 
 
 def verify(store: Any, digest: Digest | None = None, *, progress: chain.Progress | None = None
