@@ -169,7 +169,7 @@ def test_a_goal_ids_bytes_are_read_from_every_form_a_row_holds() -> None:
     spaced = f"{goal_id.hex[:2]} {goal_id.hex[2:4]} {goal_id.hex[4:30]}"  # 32 characters
     assert len(spaced) == 32
     assert len(bytes.fromhex(spaced)) == 15
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid literal"):
         id_bytes(spaced)  # as UUID() refuses it: fromhex's skipping of spaces is not a way in
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid literal"):
         id_bytes("z" * 32)
