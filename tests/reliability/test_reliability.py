@@ -5,6 +5,7 @@ The same trials run for minutes with larger counts in ``scripts/stress``.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import harness
@@ -29,6 +30,46 @@ def test_racing_writer_processes_lose_nothing_and_duplicate_nothing(store_url: s
         verified = goals.verify()
     assert verified.intact, verified.damage
     assert verified.size == findings.events
+
+
+def test_a_follower_racing_the_writers_sees_every_event_once_in_position_order(
+        store_url: str) -> None:
+    # The ordering guarantee a read model in worker mode (or any subscriber) relies on:
+    # reading on from the last position it saw never skips an event. Were positions
+    # committed out of their order (a later position visible before an earlier one), the
+    # follower, resuming after the later one, would never see the earlier: the comparison
+    # with the whole log below would find it missing.
+    with goalflow.open(store_url):
+        pass  # the tables, before follower and writers race
+    seen: list[int] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        with goalflow.open(store_url, readonly=True) as reader:
+            while True:
+                stopping = done.is_set()
+                for delivery in reader.subscribe(after=seen[-1] if seen else 0, poll=0.01,
+                                                 idle=0.05):
+                    seen.append(delivery.position)
+                if stopping:  # a last pass after the writers ended
+                    return
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    try:
+        harness.race(store_url, writers=4, goals=3, commands=40, seed=13)
+        during = len(seen)  # what it saw while they wrote
+    finally:
+        done.set()
+        follower.join(timeout=60)
+    assert not follower.is_alive()
+
+    with goalflow.open(store_url, readonly=True) as goals:
+        logged = [n.id for n in goals.store.scan()]
+    assert len(logged) > 4 * 10
+    assert during >= len(logged) // 2  # it followed the race, not only caught up after
+    assert seen == sorted(set(seen))  # each once, in order
+    assert seen == logged  # none missed
 
 
 def test_a_killed_apply_leaves_whole_commands_and_a_rerun_records_nothing_twice(
