@@ -340,7 +340,8 @@ def crash_projections(url: str, sequence: list[Command], *, kills: int, seed: in
     finally:
         process.kill()
         process.wait()
-    tally.kills += _kill_rebuilds(url, sorted(modes), kills, rng)
+    landed, head = _kill_rebuilds(url, sorted(modes), kills, rng, tally, head)
+    tally.kills += landed
     subprocess.run([*GOALFLOW, "--db", url, "projections", "rebuild"], check=True,
                    capture_output=True)
     with goalflow.open(url) as goals:
@@ -383,14 +384,19 @@ def _draft_more(url: str, tally: Tally, name: str, goals: int = 500) -> None:
             tally.accept(command["command_id"], execute(service, command))
 
 
-def _kill_rebuilds(url: str, names: list[str], kills: int, rng: random.Random) -> int:
-    """Kill ``projections rebuild`` with a rebuild half done, ``kills`` times.
+def _kill_rebuilds(url: str, names: list[str], kills: int, rng: random.Random, tally: Tally,
+                   head: int) -> tuple[int, int]:
+    """Kill ``projections rebuild`` with a rebuild half done, ``kills`` times; returns the
+    kills that landed and the head of the log after them.
 
     A rebuild that finished before its kill landed is not counted; the next one (a new
-    rebuild, or the resumed one) is killed instead.
+    rebuild, or the resumed one) is killed instead. A quick rebuild can finish before any
+    kill lands: when one has, new goals are drafted to give the next one more to do (the
+    head returned counts them, so that the caller can still tell that no rebuild wrote an
+    event).
     """
     landed = 0
-    for _ in range(kills * 10):
+    for attempt in range(kills * 10):
         if landed == kills:
             break
         # Kill the rebuild of a read model chosen at random once it has a batch more done.
@@ -399,9 +405,14 @@ def _kill_rebuilds(url: str, names: list[str], kills: int, rng: random.Random) -
         process = subprocess.Popen([*GOALFLOW, "--db", url, "projections", "rebuild"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         killed = _kill_when(process, lambda: _building_position(url, name) > reached, rng)  # noqa: B023
-        if killed and any(t.building_generation is not None for t in _tracking(url).values()):
+        building = any(t.building_generation is not None for t in _tracking(url).values())
+        if killed and building:
             landed += 1
-    return landed
+        elif not building:  # it finished: a longer log for the next one
+            assert _head(url) == head, "a rebuild wrote events"
+            _draft_more(url, tally, f"rebuild-more-{attempt}")
+            head = _head(url)
+    return landed, head
 
 
 # -- the audit -----------------------------------------------------------------------
