@@ -325,13 +325,14 @@ class Projections:
 
         def write(tx: Tx, notification_ids: Sequence[int]) -> None:
             tracking = read_tracking(tx)
+            inline = [(name, projection, state) for name, projection in self.all.items()
+                      if (state := tracking.get(name)) is not None and state.mode == "inline"]
+            if not inline:  # all kept by workers: not even an empty pipeline's round trip
+                return
             moved: dict[int, list[str]] = {}  # each projection's position before, by position
             try:
                 with _pipelined(tx):  # PostgreSQL: the writes go without waiting for answers
-                    for name, projection in self.all.items():
-                        state = tracking.get(name)
-                        if state is None or state.mode != "inline":
-                            continue
+                    for name, projection, state in inline:
                         self._write_inline(tx, projection, state, events, notification_ids,
                                            known)
                         moved.setdefault(state.position, []).append(name)
