@@ -134,14 +134,28 @@ class Frontier(NamedTuple):
     nodes: tuple[tuple[tuple[int, int], bytes], ...]  # ((level, index), hash), largest first
 
 
-def tail(tx: Tx) -> tuple[int, bytes | None]:
-    """The tree's size and its last leaf's hash (None when empty), in one indexed read."""
-    row = tx.execute(f"SELECT leaf_index, hash FROM {tx.table(LEAVES_TABLE)}"
-                     " ORDER BY leaf_index DESC LIMIT 1").fetchone()
+Tail = tuple[int, bytes | None]
+"""The tree's size and its last leaf's hash (None when empty)."""
+
+
+def tail(tx: Tx) -> Tail:
+    """The tree's :data:`Tail`, in one indexed read."""
+    return tail_of(send_tail(tx).fetchone())
+
+
+def send_tail(tx: Tx) -> Tx:
+    """Send the read of the tree's tail (its answer is fetched by :func:`tail_of`): in a
+    PostgreSQL pipeline, with the events' insert, under the lock that orders them."""
+    return tx.execute(f"SELECT leaf_index, hash FROM {tx.table(LEAVES_TABLE)}"
+                      " ORDER BY leaf_index DESC LIMIT 1")
+
+
+def tail_of(row: Sequence[Any] | None) -> Tail:
     return (0, None) if row is None else (int(row[0]) + 1, bytes(row[1]))
 
 
-def append(tx: Tx, rows: Sequence[Row], known: Frontier | None = None) -> Frontier | None:
+def append(tx: Tx, rows: Sequence[Row], known: Frontier | None = None, *,
+           at: Tail | None = None) -> Frontier | None:
     """Add the leaves of newly stored events (in position order) and the subtrees they
     complete, in the events' transaction (under the lock that orders their positions).
 
@@ -149,11 +163,12 @@ def append(tx: Tx, rows: Sequence[Row], known: Frontier | None = None) -> Fronti
     it is used (rather than read from the tables) only while the stored tree still ends as
     it did then, at the same size with the same last leaf; else the frontier is read.
     Returns the frontier after these leaves (None when there were none), for the caller
-    to keep if and when this transaction commits.
+    to keep if and when this transaction commits. ``at``: the tree's tail, read already in
+    this transaction (under the same lock).
     """
     if not rows:
         return None
-    start, last = tail(tx)
+    start, last = tail(tx) if at is None else at
     frontier: dict[tuple[int, int], bytes]
     if known is not None and known.size == start and known.last_leaf == last:
         frontier = dict(known.nodes)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from uuid import UUID
 
 import psycopg
@@ -356,16 +356,18 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
         with self.datastore.transaction(commit=True) as curs:
             if not stored_events:
                 return []
-            # Takes the table lock, notifies listeners, inserts with RETURNING: the three
-            # sent at once (a pipeline), so that no round trip waits while the lock that
-            # holds every other writer up is held (scripts/bench, "PostgreSQL writers").
+            tx = Tx(curs, "postgresql", self.datastore.schema)  # (curs: tuples now)
+            # Takes the table lock, notifies listeners, inserts with RETURNING, and reads
+            # the chain's tail: the four sent at once (a pipeline), so that no round trip
+            # waits while the lock that holds every other writer up is held (scripts/bench,
+            # "PostgreSQL writers").
             with curs.connection.pipeline():
                 self._insert_stored_events(curs, stored_events)
-            notification_ids = [row["notification_id"] for row in curs.fetchall()]
-            tx = Tx(curs, "postgresql", self.datastore.schema)
+                chain.send_tail(tx)
+            notification_ids = [row[0] for row in cast("list[tuple[int]]", curs.fetchall())]
             # Still under the table lock that ordered the positions: leaves go in that order.
             made = chain.append(tx, chain_rows(notification_ids, stored_events),
-                                self.chain_frontier)
+                                self.chain_frontier, at=chain.tail_of(tx.fetchone()))
             for write in writes:
                 write(tx, notification_ids)
             sent_commit.append(True)  # leaving the block commits
