@@ -781,7 +781,8 @@ class Bench:
             "target": TARGETS["writers"], "pass": ratio >= TARGETS["writers"],
             "notes": [f"each writer a process running {self.sizes.writer_goals} goals' mixed"
                       " commands of its own; throughput = all commands / (last end - first"
-                      " start); goalflow's read models in worker mode (no worker runs)", f"baseline {WRITERS}/1: {es4 / es1:.2f}",
+                      " start); goalflow's read models in worker mode (no worker runs)",
+                      f"baseline {WRITERS}/1: {es4 / es1:.2f}",
                       f"{os.cpu_count()} cores on this machine"],
             "row": [f"1 -> {WRITERS} writers", f"{gf1:,.0f} -> {gf4:,.0f} cmd/s",
                     f"{es1:,.0f} -> {es4:,.0f} cmd/s", f"{ratio:.2f}",

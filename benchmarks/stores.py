@@ -216,7 +216,8 @@ def without_chain() -> Iterator[None]:
     benchmark-only switch of the "chain cost" figure (goalflow has no such option).
 
     The recorders call ``goalflow.integrity.chain.append`` in every event insert (and
-    ``goalflow import`` does); it is replaced with a no-op here and put back after. A store
+    ``goalflow import`` does), the PostgreSQL one ``chain.send_tail`` before it; both are
+    replaced with no-ops here and put back after. A store
     written so holds events without leaves, which ``verify`` reports as inserted: use it
     for nothing else. Not thread-safe; the benchmark runs one side at a time.
     """
@@ -226,15 +227,20 @@ def without_chain() -> Iterator[None]:
     if getattr(recorders, "chain", None) is not chain:
         raise SystemExit("without_chain: goalflow's recorders no longer call"
                          " goalflow.integrity.chain.append; update benchmarks/stores.py")
-    real = chain.append
-    chain.append = _no_chain
+    real, real_tail = chain.append, chain.send_tail
+    chain.append, chain.send_tail = _no_chain, _no_tail
     try:
         yield
     finally:
-        chain.append = real
+        chain.append, chain.send_tail = real, real_tail
 
 
-def _no_chain(tx: Any, rows: Any, known: Any = None) -> None:
+def _no_tail(tx: Any) -> Any:
+    """The PostgreSQL recorder's read of the chain's tail, not sent (it is chain work)."""
+    return tx
+
+
+def _no_chain(tx: Any, rows: Any, known: Any = None, *, at: Any = None) -> None:
     """What goalflow's recorders call instead of the chain's append under without_chain
     (None: nothing appended, so a recorder keeps no frontier from it)."""
 
