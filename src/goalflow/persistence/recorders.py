@@ -380,10 +380,11 @@ class PostgresRecorder(PostgresApplicationRecorder, GoalflowRecorder):
         # A connection from the pool without its pre-ping (a round trip as long as the
         # query): if it was dropped while idle, the statement fails at once and is sent
         # again on a connection the pool checks (a read: safe to send twice). Taken from
-        # the pool itself: eventsourcing's datastore.cursor() (its layers of context
-        # managers, a pool.open() and a cursor each time) cost a fifth of a goal load's
-        # query (scripts/bench, "goal load"); a read needs none of its type adapters, and
-        # psycopg's errors are storage faults to goalflow as eventsourcing's are.
+        # the pool itself, not through eventsourcing's datastore.cursor() (its layers of
+        # context managers, a pool.open() and an unused cursor each time: goal load went
+        # from 2.56 to 2.75 x the baseline without them, scripts/bench); a read needs none
+        # of its type adapters, and psycopg's errors are storage faults to goalflow as
+        # eventsourcing's are.
         pool = self.datastore.pool
         if pool.closed:
             pool.open()
