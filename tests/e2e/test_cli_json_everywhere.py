@@ -114,15 +114,21 @@ def test_prove_json_summarises_the_proof_it_wrote(db: str, tmp_path: Path) -> No
     assert run("--db", db, "prove", GOAL_ID, "--digest", str(digest), "--json").exit_code == 2
 
 
+def _encrypted_store_with_a_goal(tmp_path: Path, key_file: Path) -> str:
+    """The url of a new store encrypted with the key in ``key_file``, holding one goal."""
+    url = f"sqlite:///{tmp_path / 'secret.db'}"
+    with goalflow.open(url, master_key=master.from_file(key_file)) as goals:
+        goals.draft(goalflow.Subject.client("client-7"), "Walk to the shop",
+                    by=goalflow.Actor("dr-lee", "clinician"))
+    return url
+
+
 def test_new_and_rotated_master_keys_in_json(tmp_path: Path) -> None:
     old, new = tmp_path / "old.key", tmp_path / "new.key"
     assert json.loads(run("new-master-key", str(old), "--json").stdout) == {
         "written": str(old), "mode": "0600"}
     assert json.loads(run("new-master-key", str(new), "--json").stdout)["written"] == str(new)
-    url = f"sqlite:///{tmp_path / 'secret.db'}"
-    with goalflow.open(url, master_key=master.from_file(old)) as goals:
-        goals.draft(goalflow.Subject.client("client-7"), "Walk to the shop",
-                    by=goalflow.Actor("dr-lee", "clinician"))
+    url = _encrypted_store_with_a_goal(tmp_path, old)
 
     result = run("--db", url, "--master-key-file", str(old), "rotate-master-key",
                  "--new-key-file", str(new), "--json")
@@ -140,18 +146,16 @@ def test_rotate_master_key_refusal_is_json_on_stderr_under_json(tmp_path: Path) 
     old, new = tmp_path / "old.key", tmp_path / "new.key"
     old.write_text(master.new_key_text() + "\n")
     new.write_text("not a key\n")
-    url = f"sqlite:///{tmp_path / 'secret.db'}"
-    with goalflow.open(url, master_key=master.from_file(old)) as goals:
-        goals.draft(goalflow.Subject.client("client-7"), "Walk to the shop",
-                    by=goalflow.Actor("dr-lee", "clinician"))
+    url = _encrypted_store_with_a_goal(tmp_path, old)
 
     result = run("--db", url, "--master-key-file", str(old), "rotate-master-key",
                  "--new-key-file", str(new), "--json")
 
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert result.stdout == ""
     error = json.loads(result.stderr)
-    assert str(new) in error["message"]
+    assert error["error"] == "InvalidCommand"
+    assert error["message"] == f"master key file {new} is not base64 text (of 32 random bytes)"
     with goalflow.open(url, readonly=True, master_key=master.from_file(old)) as goals:
         assert len(goals.goal_index()) == 1  # the old key still opens it: nothing re-wrapped
 

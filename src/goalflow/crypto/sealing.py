@@ -37,7 +37,6 @@ MAGIC = b"\x00gfe1"
 _KEY_ID = slice(len(MAGIC), len(MAGIC) + 16)
 _NONCE = slice(_KEY_ID.stop, _KEY_ID.stop + NONCE_BYTES)
 HEADER = _NONCE.stop
-HEADER_KEY = _KEY_ID.stop
 
 ENCRYPTION_TABLE = "goalflow_encryption"
 GOAL_KEYS_TABLE = "goalflow_goal_keys"
